@@ -1,0 +1,152 @@
+/**
+ * Keap's error answers, classified by what the user can do about them.
+ * Every body shape in keap-oauth.md ("Error shapes seen from Keap") maps to one kind; no body
+ * makes the classifier throw.
+ */
+
+/**
+ * - `dead-refresh-token`: the refresh token was used, rotated or expired; sign in again (after
+ *   re-reading storage once, case K1).
+ * - `bad-client-credentials`: Keap rejected the client ID / secret (case K5); re-enter them.
+ * - `invalid-code`: the authorization code was reused or is stale; start the sign-in again.
+ * - `bad-configuration`: redirect URI or request shape rejected; a setting or a bug.
+ * - `invalid-access-token`: an API call with an expired or revoked access token.
+ * - `throttled`: 429; back off, honour Retry-After, never sign out (case K9).
+ * - `transient`: 5xx, HTML, empty or non-JSON body, timeout, connection failure; retry, keep tokens.
+ * - `denied`: the user (or Keap, for a Keap ID with no app) refused access (case K7).
+ */
+export type KeapErrorKind =
+  | 'dead-refresh-token'
+  | 'bad-client-credentials'
+  | 'invalid-code'
+  | 'bad-configuration'
+  | 'invalid-access-token'
+  | 'throttled'
+  | 'transient'
+  | 'denied';
+
+/** A classified failure of a Keap request or of the authorization step. Never carries a token. */
+export class KeapError extends Error {
+  constructor(
+    readonly kind: KeapErrorKind,
+    message: string,
+    readonly details: {
+      /** HTTP status, absent for network faults and browser callbacks. */
+      readonly status?: number;
+      /** OAuth `error` code or Apigee `errorcode`, when the body had one. */
+      readonly error?: string;
+      /** Keap's own words (`error_description`, `faultstring`, `message`). */
+      readonly description?: string;
+      /** Milliseconds to wait before retrying, from `Retry-After` (seconds or HTTP date). */
+      readonly retryAfterMs?: number;
+      /** The first 200 characters of the body, for the log. */
+      readonly bodySnippet?: string;
+    } = {},
+  ) {
+    super(message);
+    this.name = 'KeapError';
+  }
+
+  /** True when the stored tokens must be kept and the request retried later. */
+  get isRetryable(): boolean {
+    return this.kind === 'throttled' || this.kind === 'transient';
+  }
+}
+
+/** Which request failed: the classification of an `invalid_grant` depends on it. */
+export type TokenGrant = 'authorization_code' | 'refresh_token' | 'api';
+
+interface ParsedBody {
+  error?: string;
+  description?: string;
+}
+
+/** Reads the fields Keap puts its reason in, from any of its body shapes. Never throws. */
+function readErrorBody(text: string): ParsedBody | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!json || typeof json !== 'object') return undefined;
+  const o = json as Record<string, unknown>;
+  const str = (v: unknown) => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined);
+  if (o.fault && typeof o.fault === 'object') {
+    // Apigee: {"fault":{"faultstring":"…","detail":{"errorcode":"…"}}}
+    const f = o.fault as Record<string, unknown>;
+    const detail = f.detail && typeof f.detail === 'object' ? (f.detail as Record<string, unknown>) : {};
+    return { error: str(detail.errorcode), description: str(f.faultstring) };
+  }
+  if ('error' in o || 'error_description' in o) {
+    return { error: str(o.error), description: str(o.error_description) };
+  }
+  if ('message' in o || 'code' in o) {
+    // {"code":"429","message":"Quota Exceeded","status":"Request Throttled","details":null}
+    return { error: str(o.code), description: [str(o.message), str(o.status)].filter(Boolean).join(' — ') || undefined };
+  }
+  return {};
+}
+
+/**
+ * Parses `Retry-After` (RFC 9110 §10.2.3): delay-seconds or an HTTP date. Returns milliseconds
+ * (never negative) or undefined.
+ */
+export function parseRetryAfter(value: string | null | undefined, nowMs: number): number | undefined {
+  if (!value) return undefined;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  const date = Date.parse(v);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - nowMs);
+}
+
+/** Headers as node-fetch and WHATWG fetch expose them. */
+export interface HeaderReader {
+  get(name: string): string | null;
+}
+
+/**
+ * Classifies a non-2xx answer of Keap's token endpoint or REST API.
+ *
+ * @param status HTTP status.
+ * @param bodyText raw body text (may be empty, HTML, or any JSON).
+ * @param grant which request it answered.
+ * @param headers response headers (for Retry-After).
+ * @param nowMs wall clock in epoch milliseconds (for an HTTP-date Retry-After).
+ */
+export function classifyKeapError(status: number, bodyText: string, grant: TokenGrant, headers?: HeaderReader, nowMs = Date.now()): KeapError {
+  const body = readErrorBody(bodyText);
+  const bodySnippet = bodyText.slice(0, 200);
+  const base = { status, error: body?.error, description: body?.description, bodySnippet };
+  const where = grant === 'api' ? 'Keap API' : 'Keap token endpoint';
+
+  if (status === 429) {
+    const retryAfterMs = parseRetryAfter(headers?.get('retry-after'), nowMs);
+    return new KeapError('throttled', `${where} is throttling requests (429${body?.description ? `: ${body.description}` : ''}).`, { ...base, retryAfterMs });
+  }
+  if (status >= 500 || body === undefined) {
+    // 5xx, HTML gateway pages, empty or non-JSON bodies (Keap sends an empty 400 on refresh at times).
+    return new KeapError('transient', `${where} answered ${status} without a usable error body; this is usually temporary.`, base);
+  }
+  const error = (body.error ?? '').toLowerCase();
+  const description = body.description ?? '';
+  const d = description.toLowerCase();
+
+  if (error === 'oauth.v2.invalidaccesstoken' || /invalid access token|access token expired/.test(d)) {
+    return new KeapError('invalid-access-token', 'Keap rejected the access token (expired or revoked).', base);
+  }
+  if (status === 401 || error === 'invalid_client' || /unable to authenticate/.test(d)) {
+    return new KeapError('bad-client-credentials', 'Keap rejected the client ID or client secret.', base);
+  }
+  if (/redirect_uri/.test(d)) {
+    return new KeapError('bad-configuration', `Keap rejected the redirect URI (${description}).`, base);
+  }
+  if (/refresh token/.test(d) || (grant === 'refresh_token' && error === 'invalid_grant')) {
+    return new KeapError('dead-refresh-token', 'Keap no longer accepts this refresh token; sign in again.', base);
+  }
+  if (grant === 'authorization_code' && error === 'invalid_grant') {
+    return new KeapError('invalid-code', 'Keap did not accept the authorization code (already used or expired); sign in again.', base);
+  }
+  return new KeapError('bad-configuration', `${where} refused the request (${status}${description ? `: ${description}` : error ? `: ${error}` : ''}).`, base);
+}

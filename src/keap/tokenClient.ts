@@ -1,0 +1,126 @@
+import nodeFetch from 'node-fetch';
+import { Logger, SILENT_LOGGER, urlForLog } from '../log';
+import { TokenSet } from '../session/tokenSet';
+import { KeapEndpoints, userInfoUrl } from './endpoints';
+import { classifyKeapError, HeaderReader, KeapError, TokenGrant } from './errors';
+import { EncodedRequest, encodeCodeExchange, encodeRefresh } from './tokenRequest';
+import { parseTokenResponse } from './tokenResponse';
+
+/** The subset of `fetch` the client uses; node-fetch in the extension, anything compatible in tests. */
+export type FetchLike = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body?: string; signal: AbortSignal; redirect?: 'manual' | 'follow' | 'error' },
+) => Promise<{ status: number; headers: HeaderReader; text(): Promise<string> }>;
+
+export interface TokenClientOptions {
+  /** Current endpoints (read on every request, so a settings change applies at once). */
+  readonly endpoints: () => KeapEndpoints;
+  /** Request timeout in milliseconds; every request has one. */
+  readonly timeoutMs: () => number;
+  /** Wall clock, epoch ms. */
+  readonly now?: () => number;
+  readonly fetch?: FetchLike;
+  readonly log?: Logger;
+}
+
+/** Who signed in, from Keap's userinfo (Keap v1 OpenAPI, UserInfoDTO). */
+export interface KeapUserInfo {
+  readonly name?: string;
+  readonly email?: string;
+}
+
+/**
+ * Talks to Keap's token endpoint and userinfo. Every failure is a {@link KeapError} with a kind;
+ * network faults and timeouts are `transient`. Logs method, URL without query, status and time in ms,
+ * never a token or secret.
+ */
+export class KeapTokenClient {
+  private readonly fetch: FetchLike;
+  private readonly now: () => number;
+  private readonly log: Logger;
+
+  constructor(private readonly options: TokenClientOptions) {
+    this.fetch = options.fetch ?? (nodeFetch as unknown as FetchLike);
+    this.now = options.now ?? Date.now;
+    this.log = options.log ?? SILENT_LOGGER;
+  }
+
+  /**
+   * Exchanges an authorization code (RFC 6749 §4.1.3). `redirectUri` must be the exact string sent
+   * to the authorize page. Resolves to the new token set; rejects with KeapError.
+   */
+  async exchangeCode(p: { clientId: string; clientSecret: string; code: string; redirectUri: string }): Promise<TokenSet> {
+    const req = encodeCodeExchange({ tokenUrl: this.options.endpoints().tokenUrl, ...p });
+    return this.tokenRequest(req, 'authorization_code', p.clientId);
+  }
+
+  /**
+   * Refresh grant (RFC 6749 §6). The answer holds a NEW refresh token; the one sent is dead from
+   * then on (Keap staff, infusionsoft-php #99). Rejects with KeapError.
+   */
+  async refresh(p: { clientId: string; clientSecret: string; refreshToken: string }): Promise<TokenSet> {
+    const req = encodeRefresh({ tokenUrl: this.options.endpoints().tokenUrl, ...p });
+    return this.tokenRequest(req, 'refresh_token', p.clientId);
+  }
+
+  /** `GET …/v1/oauth/connect/userinfo` with the access token. Rejects with KeapError. */
+  async userInfo(accessToken: string): Promise<KeapUserInfo> {
+    const url = userInfoUrl(this.options.endpoints());
+    const { status, text } = await this.send('GET', url, { Authorization: `Bearer ${accessToken}`, Accept: 'application/json' }, undefined, 'api');
+    let o: Record<string, unknown> = {};
+    try {
+      o = JSON.parse(text);
+    } catch {
+      throw new KeapError('transient', 'Keap userinfo answered with something that is not JSON.', { status });
+    }
+    const s = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
+    const name = s(o.preferred_name) ?? ([s(o.given_name), s(o.family_name)].filter(Boolean).join(' ') || undefined);
+    return { name, email: s(o.email) };
+  }
+
+  private async tokenRequest(req: EncodedRequest, grant: TokenGrant, clientId: string): Promise<TokenSet> {
+    const { text } = await this.send(req.method, req.url, { ...req.headers }, req.body, grant);
+    return parseTokenResponse(text, this.now(), clientId);
+  }
+
+  private async send(method: string, url: string, headers: Record<string, string>, body: string | undefined, grant: TokenGrant): Promise<{ status: number; text: string }> {
+    const started = Date.now();
+    const timeoutMs = this.options.timeoutMs();
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const what = `${method} ${urlForLog(url)}`;
+    try {
+      let res: Awaited<ReturnType<FetchLike>>;
+      let text: string;
+      try {
+        res = await this.fetch(url, { method, headers, body, signal: controller.signal, redirect: 'manual' });
+        text = await res.text();
+      } catch (e) {
+        const timedOut = controller.signal.aborted;
+        const reason = timedOut ? `no answer within ${timeoutMs} ms` : describeNetworkError(e);
+        this.log.warn(`${what} failed after ${Date.now() - started} ms: ${reason}`);
+        throw new KeapError('transient', timedOut ? `Keap did not answer within ${Math.round(timeoutMs / 1000)} seconds.` : `Could not reach Keap (${reason}).`);
+      }
+      const ms = Date.now() - started;
+      if (res.status >= 200 && res.status < 300) {
+        this.log.info(`${what} → ${res.status} (${ms} ms)`);
+        return { status: res.status, text };
+      }
+      const err = classifyKeapError(res.status, text, grant, res.headers, this.now());
+      // The body of an error answer holds no token; its first part helps diagnose gateways (case K9).
+      this.log.warn(`${what} → ${res.status} (${ms} ms) ${err.kind}: ${oneLine(err.details.bodySnippet ?? '')}`);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function describeNetworkError(e: unknown): string {
+  const err = e as { code?: string; message?: string };
+  return err?.code ?? err?.message?.split('\n')[0] ?? 'network error';
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s+/g, ' ').trim().slice(0, 160);
+}

@@ -1,0 +1,175 @@
+import { createHash, randomBytes } from 'crypto';
+import { promises as fs } from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+/**
+ * An exclusive lock shared by every window and process of the user: a file created with
+ * `O_CREAT|O_EXCL` (`wx`) in a folder they all see (VS Code's globalStorageUri). A lock whose
+ * holder died (same host, process gone) or that is older than `staleMs` is taken over.
+ *
+ * Takeover renames the stale file to a unique name first, so of two processes that find the same
+ * stale lock only one removes it.
+ */
+export interface FileLockOptions {
+  /** A lock older than this (milliseconds) is stale. Must exceed the longest time a holder keeps it. */
+  readonly staleMs: number;
+  /** How often to retry while another process holds the lock, in milliseconds. */
+  readonly retryMs?: number;
+  readonly now?: () => number;
+}
+
+export interface LockHandle {
+  /** Releases the lock; safe to call twice. */
+  release(): Promise<void>;
+}
+
+interface LockContent {
+  token: string;
+  pid: number;
+  host: string;
+  at: number;
+}
+
+export class LockTimeoutError extends Error {
+  constructor(readonly lockPath: string, waitedMs: number) {
+    super(`Another VS Code window kept the lock ${path.basename(lockPath)} for more than ${waitedMs} ms.`);
+    this.name = 'LockTimeoutError';
+  }
+}
+
+export class FileLock {
+  private readonly now: () => number;
+
+  constructor(readonly lockPath: string, private readonly options: FileLockOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Waits up to `timeoutMs` milliseconds for the lock. Throws {@link LockTimeoutError}. */
+  async acquire(timeoutMs: number): Promise<LockHandle> {
+    const started = Date.now();
+    await fs.mkdir(path.dirname(this.lockPath), { recursive: true });
+    for (;;) {
+      const handle = await this.tryAcquire();
+      if (handle) return handle;
+      if (Date.now() - started >= timeoutMs) throw new LockTimeoutError(this.lockPath, timeoutMs);
+      await sleep((this.options.retryMs ?? 50) * (0.5 + Math.random()));
+    }
+  }
+
+  /** One attempt: the handle, or undefined when a live holder has it. */
+  async tryAcquire(): Promise<LockHandle | undefined> {
+    const content: LockContent = { token: randomBytes(12).toString('hex'), pid: process.pid, host: os.hostname(), at: this.now() };
+    try {
+      await fs.writeFile(this.lockPath, JSON.stringify(content), { flag: 'wx' });
+      return this.handle(content.token);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    await this.removeIfStale();
+    return undefined;
+  }
+
+  private handle(token: string): LockHandle {
+    let released = false;
+    return {
+      release: async () => {
+        if (released) return;
+        released = true;
+        // Only remove the file if it is still ours (a takeover after staleness may have replaced it).
+        const current = await readLock(this.lockPath);
+        if (current?.token === token) await fs.rm(this.lockPath, { force: true });
+      },
+    };
+  }
+
+  private async removeIfStale(): Promise<void> {
+    const current = await readLock(this.lockPath);
+    if (current === null) return; // vanished meanwhile: retry at once
+    let stale: boolean;
+    if (current === undefined) {
+      // Unreadable or half-written: judge by the file's age.
+      const st = await fs.stat(this.lockPath).catch(() => undefined);
+      stale = st !== undefined && this.now() - st.mtimeMs > this.options.staleMs;
+    } else {
+      stale = this.now() - current.at > this.options.staleMs || (current.host === os.hostname() && !processAlive(current.pid));
+    }
+    if (!stale) return;
+    const aside = `${this.lockPath}.stale-${randomBytes(6).toString('hex')}`;
+    try {
+      await fs.rename(this.lockPath, aside);
+    } catch {
+      return; // another process took it over first
+    }
+    await fs.rm(aside, { force: true });
+  }
+}
+
+/** Parsed content, `undefined` when unreadable, `null` when the file does not exist. */
+async function readLock(p: string): Promise<LockContent | undefined | null> {
+  let text: string;
+  try {
+    text = await fs.readFile(p, 'utf8');
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? null : undefined;
+  }
+  try {
+    const o = JSON.parse(text) as LockContent;
+    return typeof o.token === 'string' && typeof o.at === 'number' ? o : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise(r => setTimeout(r, ms));
+}
+
+/**
+ * One-time claims (a callback's `state` is accepted once, case K8): an empty file per claim,
+ * created exclusively. Names are hashes, so no state value reaches the disk.
+ */
+export class ClaimRegistry {
+  constructor(private readonly dir: string) {}
+
+  private file(key: string): string {
+    return path.join(this.dir, createHash('sha256').update(key).digest('hex'));
+  }
+
+  /** True the first time `key` is claimed by anyone; false afterwards. */
+  async claim(key: string): Promise<boolean> {
+    await fs.mkdir(this.dir, { recursive: true });
+    try {
+      await fs.writeFile(this.file(key), '', { flag: 'wx' });
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw e;
+    }
+  }
+
+  async wasClaimed(key: string): Promise<boolean> {
+    return fs.stat(this.file(key)).then(() => true, () => false);
+  }
+
+  /** Removes claims older than `maxAgeMs` milliseconds. */
+  async prune(maxAgeMs: number, nowMs = Date.now()): Promise<void> {
+    const names = await fs.readdir(this.dir).catch(() => [] as string[]);
+    await Promise.all(
+      names.map(async n => {
+        const p = path.join(this.dir, n);
+        const st = await fs.stat(p).catch(() => undefined);
+        if (st && nowMs - st.mtimeMs > maxAgeMs) await fs.rm(p, { force: true });
+      }),
+    );
+  }
+}

@@ -1,0 +1,41 @@
+import { TokenSet } from './tokenSet';
+
+/** When to refresh; all durations in milliseconds. */
+export interface RefreshPolicy {
+  /** Refresh this long before the access token expires (setting, default 60 minutes). */
+  readonly refreshBeforeExpiryMs: number;
+  /** Refresh once the refresh token is this old, even if the access token is fresh (setting, default 30 days). */
+  readonly keepAliveAfterMs: number;
+}
+
+export const DEFAULT_REFRESH_POLICY: RefreshPolicy = { refreshBeforeExpiryMs: 60 * 60_000, keepAliveAfterMs: 30 * 86_400_000 };
+
+export type RefreshDecision =
+  | { readonly action: 'refresh'; readonly reason: 'expiry-unknown' | 'access-token-expiring' | 'keep-alive' }
+  | { readonly action: 'wait'; readonly untilMs: number }
+  | { readonly action: 'none'; readonly reason: 'refresh-token-rejected' };
+
+/**
+ * Decides from the wall clock (`nowMs`, epoch ms) whether the token set needs a refresh now, and
+ * otherwise until when to wait. Called every time a timer fires and when the window regains
+ * focus, so a laptop that slept past the expiry refreshes at once (case V4).
+ */
+export function decideRefresh(set: TokenSet, nowMs: number, policy: RefreshPolicy = DEFAULT_REFRESH_POLICY): RefreshDecision {
+  if (set.refreshTokenRejectedAt !== undefined) return { action: 'none', reason: 'refresh-token-rejected' };
+  if (set.accessTokenExpiresAt === undefined) return { action: 'refresh', reason: 'expiry-unknown' };
+  const accessDue = set.accessTokenExpiresAt - policy.refreshBeforeExpiryMs;
+  const keepAliveDue = set.refreshTokenIssuedAt + policy.keepAliveAfterMs;
+  if (nowMs >= accessDue) return { action: 'refresh', reason: 'access-token-expiring' };
+  if (nowMs >= keepAliveDue) return { action: 'refresh', reason: 'keep-alive' };
+  return { action: 'wait', untilMs: Math.min(accessDue, keepAliveDue) };
+}
+
+/**
+ * Delay before retrying a throttled or transient failure: exponential from 30 s, doubled per
+ * attempt, capped at 15 minutes, never shorter than Retry-After. Milliseconds.
+ * @param attempt 1 for the first retry.
+ */
+export function retryDelayMs(attempt: number, retryAfterMs?: number): number {
+  const backoff = Math.min(15 * 60_000, 30_000 * 2 ** Math.max(0, attempt - 1));
+  return Math.max(backoff, retryAfterMs ?? 0);
+}

@@ -1,0 +1,91 @@
+import { KeapError } from '../keap/errors';
+import { KeapTokenClient } from '../keap/tokenClient';
+import { Logger } from '../log';
+import { LockHandle } from './fileLock';
+import { SessionStore } from './store';
+import { TokenSet } from './tokenSet';
+
+export interface RefresherDeps {
+  readonly store: SessionStore;
+  readonly tokenClient: KeapTokenClient;
+  /** Takes the user-wide refresh lock for a client ID, waiting up to its own limit. */
+  readonly lock: (clientId: string) => Promise<LockHandle>;
+  readonly credentials: (clientId: string) => Promise<{ clientId: string; clientSecret: string } | undefined>;
+  readonly now: () => number;
+  readonly log: Logger;
+}
+
+export type RefreshResult =
+  | { readonly kind: 'refreshed'; readonly tokenSet: TokenSet }
+  /** Another window or process refreshed first (or no refresh was needed); nothing was sent. */
+  | { readonly kind: 'already-refreshed'; readonly tokenSet: TokenSet }
+  | { readonly kind: 'signed-out' };
+
+/**
+ * Single-flight refresh across every window and process of the user (case K1): take the lock,
+ * re-read storage, skip the request if another window already rotated the refresh token, send the
+ * refresh grant, write the rotated pair to storage before anything else, release.
+ * On `invalid_grant` storage is re-read once before the refresh token is declared dead.
+ */
+export class Refresher {
+  private inFlight: Promise<RefreshResult> | undefined;
+
+  constructor(private readonly deps: RefresherDeps) {}
+
+  /**
+   * @param seen the token set the caller decided on; if storage holds another refresh token by the
+   *   time the lock is taken, someone else refreshed and nothing is sent.
+   * @param stillNeeded re-checked under the lock against the stored set (for automatic refreshes).
+   * @throws KeapError (any kind; `dead-refresh-token` only after the re-read), KeyringError, LockTimeoutError.
+   */
+  refresh(seen: TokenSet | undefined, stillNeeded?: (current: TokenSet) => boolean): Promise<RefreshResult> {
+    // One refresh per window at a time; callers in the same window share it.
+    this.inFlight ??= this.run(seen, stillNeeded).finally(() => (this.inFlight = undefined));
+    return this.inFlight;
+  }
+
+  private async run(seen: TokenSet | undefined, stillNeeded?: (current: TokenSet) => boolean): Promise<RefreshResult> {
+    const { store, log } = this.deps;
+    const first = seen ?? (await store.read());
+    if (!first) return { kind: 'signed-out' };
+    const handle = await this.deps.lock(first.clientId);
+    try {
+      const current = await store.read();
+      if (!current) return { kind: 'signed-out' };
+      if (current.refreshToken !== first.refreshToken) {
+        log.info('refresh skipped: another window already rotated the refresh token');
+        return { kind: 'already-refreshed', tokenSet: current };
+      }
+      if (stillNeeded && !stillNeeded(current)) {
+        log.info('refresh skipped: no longer needed');
+        return { kind: 'already-refreshed', tokenSet: current };
+      }
+      if (current.refreshTokenRejectedAt !== undefined) {
+        throw new KeapError('dead-refresh-token', 'Keap no longer accepts this refresh token; sign in again.');
+      }
+      const creds = await this.deps.credentials(current.clientId);
+      if (!creds) throw new KeapError('bad-client-credentials', 'No client secret is stored for this client ID; set the client credentials.');
+      let next: TokenSet;
+      try {
+        next = await this.deps.tokenClient.refresh({ ...creds, refreshToken: current.refreshToken });
+      } catch (e) {
+        if (e instanceof KeapError && e.kind === 'dead-refresh-token') {
+          const again = await store.read();
+          if (again && again.refreshToken !== current.refreshToken) {
+            log.info('refresh token refused, but storage already holds a newer one: using it');
+            return { kind: 'already-refreshed', tokenSet: again };
+          }
+          if (again) await store.write({ ...again, refreshTokenRejectedAt: this.deps.now() });
+        }
+        throw e;
+      }
+      // The old refresh token is dead from now on: store the rotated pair before anything else.
+      const merged: TokenSet = { ...next, user: current.user };
+      await store.write(merged);
+      log.info(`refreshed: access token valid until ${merged.accessTokenExpiresAt ? new Date(merged.accessTokenExpiresAt).toISOString() : 'unknown'}`);
+      return { kind: 'refreshed', tokenSet: merged };
+    } finally {
+      await handle.release();
+    }
+  }
+}
