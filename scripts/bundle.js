@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+// Bundles the extension (src/extension.ts + node-fetch) into one minified CommonJS file,
+// dist/extension.js, and the relay page (media/relay/index.html + src/relay/main.ts) into
+// dist/relay/, a static page anyone can host over HTTPS as the OAuth redirect URI.
+'use strict';
+const esbuild = require('esbuild');
+const fs = require('fs');
+const path = require('path');
+const root = path.resolve(__dirname, '..');
+const production = !process.argv.includes('--dev');
+(async () => {
+  await esbuild.build({
+    entryPoints: [path.join(root, 'src/extension.ts')],
+    bundle: true,
+    outfile: path.join(root, 'dist/extension.js'),
+    platform: 'node',
+    target: 'node18',
+    format: 'cjs',
+    external: ['vscode'],
+    minify: production,
+    sourcemap: !production,
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  await esbuild.build({
+    entryPoints: [path.join(root, 'src/relay/main.ts')],
+    bundle: true,
+    outfile: path.join(root, 'dist/relay/relay.js'),
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2019',
+    minify: production,
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  fs.copyFileSync(path.join(root, 'media/relay/index.html'), path.join(root, 'dist/relay/index.html'));
+})().catch(() => process.exit(1));

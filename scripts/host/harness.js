@@ -1,0 +1,180 @@
+// Shared pieces of the host harness: code-server (a real VS Code 1.139 server) with an isolated
+// state folder, headless Debian chromium driven by playwright-core, the fake Keap server, and a
+// small control server the tests inside the extension host call to act in the browser (click
+// Allow/Deny on the authorize page, read the status bar from the page, take screenshots).
+'use strict';
+const { spawn, execFileSync } = require('child_process');
+const fs = require('fs');
+const http = require('http');
+const os = require('os');
+const path = require('path');
+
+const ROOT = path.resolve(__dirname, '../..');
+const TOOLS = process.env.KEAP_HOST_TOOLS || path.join(os.homedir(), '.cache/infusionsoft-oauth-host');
+const NODE24 = path.join(TOOLS, 'node/bin/node');
+const CS_ENTRY = path.join(TOOLS, 'cs/node_modules/code-server/out/node/entry.js');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+
+function log(...a) { console.log('[harness]', ...a); }
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = require('net').createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+}
+
+async function waitFor(check, timeoutMs, what) {
+  const t0 = Date.now();
+  for (;;) {
+    try { if (await check()) return; } catch { /* not yet */ }
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise(r => setTimeout(r, 200));
+  }
+}
+
+/** Starts the fake Keap server in this process (compiled by `npm run compile`). */
+async function startFake(opts = {}) {
+  const { startFakeKeap } = require(path.join(ROOT, 'out/test/fake-keap/server.js'));
+  return startFakeKeap({ staticDir: path.join(ROOT, 'dist/relay'), ...opts });
+}
+
+/** User settings that point the extension at the fake server and quiet the workbench. */
+function userSettings(fake, extra = {}) {
+  return {
+    'infusionsoft.authorizeUrl': fake.authorizeUrl,
+    'infusionsoft.tokenUrl': fake.tokenUrl,
+    'infusionsoft.apiBaseUrl': fake.apiBaseUrl,
+    'infusionsoft.redirectUri': fake.relayUrl,
+    'workbench.startupEditor': 'none',
+    'workbench.tips.enabled': false,
+    'workbench.welcomePage.walkthroughs.openOnInstall': false,
+    'security.workspace.trust.enabled': false,
+    'extensions.autoCheckUpdates': false,
+    'extensions.autoUpdate': false,
+    'telemetry.telemetryLevel': 'off',
+    'update.mode': 'none',
+    'chat.disableAIFeatures': true,
+    ...extra,
+  };
+}
+
+/**
+ * Starts code-server on 127.0.0.1 with its own user-data, extensions and XDG folders under
+ * `stateDir`, so nothing is written to $HOME. Returns { url, port, stop() }.
+ */
+async function startCodeServer({ stateDir, workspace, settings, env = {}, port, installVsix }) {
+  if (!fs.existsSync(CS_ENTRY)) throw new Error(`code-server is not installed in ${TOOLS}; run scripts/host/install.sh`);
+  port = port || await freePort();
+  const ud = path.join(stateDir, 'ud');
+  fs.mkdirSync(path.join(ud, 'User'), { recursive: true });
+  fs.mkdirSync(workspace, { recursive: true });
+  fs.writeFileSync(path.join(ud, 'User/settings.json'), JSON.stringify(settings, null, 2));
+  const xdg = { XDG_CONFIG_HOME: path.join(stateDir, 'xdg/config'), XDG_DATA_HOME: path.join(stateDir, 'xdg/data'), XDG_CACHE_HOME: path.join(stateDir, 'xdg/cache') };
+  const args = ['--user-data-dir', ud, '--extensions-dir', path.join(stateDir, 'exts'), '--config', path.join(stateDir, 'config.yaml')];
+  const childEnv = { ...process.env, ...xdg, ...env };
+  if (installVsix) execFileSync(NODE24, [CS_ENTRY, ...args, '--install-extension', installVsix], { env: childEnv, stdio: 'ignore' });
+  const out = fs.openSync(path.join(stateDir, 'code-server.log'), 'a');
+  const child = spawn(NODE24, [CS_ENTRY, ...args, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry',
+    '--disable-update-check', '--disable-workspace-trust', '--vscode-option', 'enable-smoke-test-driver', workspace],
+  { env: childEnv, stdio: ['ignore', out, out], detached: true });
+  const url = `http://127.0.0.1:${port}`;
+  const stop = () => { try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ } };
+  process.on('exit', stop);
+  await waitFor(() => new Promise(res => http.get(`${url}/healthz`, r => { r.resume(); res(r.statusCode === 200); }).on('error', () => res(false))), 60000, 'code-server /healthz');
+  return { url, port, stop, child };
+}
+
+async function launchBrowser() {
+  const { chromium } = require('playwright-core');
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (scripts/host/install.sh)`);
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+}
+
+/** The workbench URL; with `payload` the dev extension and test entry (needs enable-smoke-test-driver). */
+function workbenchUrl(csUrl, folder, { devPath, testsPath } = {}) {
+  const authority = new URL(csUrl).host;
+  const remote = p => `vscode-remote://${authority}${p}`;
+  let url = `${csUrl}/?folder=${encodeURIComponent(folder)}`;
+  const payload = [];
+  if (devPath) payload.push(['extensionDevelopmentPath', remote(devPath)]);
+  if (testsPath) payload.push(['extensionTestsPath', remote(testsPath)]);
+  if (payload.length) url += `&payload=${encodeURIComponent(JSON.stringify(payload))}`;
+  return url;
+}
+
+/**
+ * Watches every page the browser context opens. On Keap's (fake) authorize page it does what the
+ * current plan says: 'allow' or 'deny' clicks that button; 'none' leaves the page alone. Records
+ * every URL the popups reach, so tests can ask where the browser landed.
+ */
+function watchPopups(context, fake, state) {
+  context.on('page', page => {
+    state.popups.push(page);
+    page.on('framenavigated', f => { if (f === page.mainFrame()) state.landed.push(f.url()); });
+    page.on('console', m => { if (process.env.VERBOSE) log('[popup console]', m.text()); });
+    (async () => {
+      await page.waitForLoadState('domcontentloaded').catch(() => {});
+      const url = page.url();
+      if (!url.startsWith(fake.authorizeUrl)) return;
+      const plan = state.plan;
+      state.authorizeVisits.push({ url, plan });
+      if (plan === 'allow' || plan === 'deny') {
+        await page.click(`#${plan}`, { timeout: 10000 });
+        log(`clicked ${plan} on the authorize page`);
+      }
+    })().catch(e => log('popup handling failed:', e.message));
+  });
+}
+
+/** Status-bar texts as the page shows them. */
+async function statusBarTexts(page) {
+  return (await page.locator('.statusbar-item').allInnerTexts()).map(t => t.replace(/\s+/g, ' ').trim()).filter(Boolean);
+}
+
+/** Dismisses VS Code's "open external website?" dialog if one shows up. */
+function autoConfirmDialogs(page, stateRef) {
+  const timer = setInterval(async () => {
+    try {
+      const dialog = page.locator('.monaco-dialog-box');
+      if (await dialog.count()) {
+        const text = await dialog.innerText();
+        const open = dialog.locator('a.monaco-button, button', { hasText: /^(Open|Allow)$/ }).first();
+        if (await open.count()) { log('confirming dialog:', text.replace(/\s+/g, ' ').slice(0, 120)); await open.click(); stateRef.dialogs.push(text); }
+      }
+    } catch { /* page closing */ }
+  }, 300);
+  return () => clearInterval(timer);
+}
+
+/**
+ * The control server the host tests call (its URL reaches them as HARNESS_URL):
+ * POST /plan {plan}, GET /landed, GET /statusbar, POST /screenshot {name}, GET /authorize-visits.
+ */
+function startControlServer(state, getPage, artifacts) {
+  const server = http.createServer(async (req, res) => {
+    let body = '';
+    for await (const c of req) body += c;
+    const json = body ? JSON.parse(body) : {};
+    const send = (o, code = 200) => { res.writeHead(code, { 'content-type': 'application/json' }); res.end(JSON.stringify(o)); };
+    try {
+      if (req.url === '/plan' && req.method === 'POST') { state.plan = json.plan; return send({ plan: state.plan }); }
+      if (req.url === '/landed') return send(state.landed);
+      if (req.url === '/authorize-visits') return send(state.authorizeVisits);
+      if (req.url === '/statusbar') return send(await statusBarTexts(getPage()));
+      if (req.url === '/close-popups' && req.method === 'POST') { for (const p of state.popups.splice(0)) await p.close().catch(() => {}); return send({ ok: true }); }
+      if (req.url === '/screenshot' && req.method === 'POST') {
+        const file = path.join(artifacts, `${String(json.name).replace(/[^\w.-]/g, '_')}.png`);
+        await getPage().screenshot({ path: file });
+        return send({ file });
+      }
+      send({ error: 'unknown' }, 404);
+    } catch (e) { send({ error: e.message }, 500); }
+  });
+  return new Promise(resolve => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${server.address().port}` })));
+}
+
+module.exports = { ROOT, TOOLS, log, freePort, waitFor, startFake, userSettings, startCodeServer, launchBrowser, workbenchUrl, watchPopups, statusBarTexts, autoConfirmDialogs, startControlServer };

@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+// Runs test/host inside code-server's real extension host, against the fake Keap server, with a
+// headless chromium as the window. Exit code 0 only when every host test passed.
+// Env: ARTIFACTS (default .ci/artifacts), TEST_TIMEOUT_MS, VERBOSE, HOST_GREP (mocha grep).
+'use strict';
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const util = require('util');
+const h = require('./harness');
+
+const ARTIFACTS = path.resolve(process.env.ARTIFACTS || path.join(h.ROOT, '.ci/artifacts'));
+const TIMEOUT = +(process.env.TEST_TIMEOUT_MS || 600000);
+const NOISE = /^\[(ChatModelSelection|AgentHost|AccountPolicyGate|Service Worker|reconnection-grace-time)|^(Resolv|Creating a socket|Updating additional)/;
+
+(async () => {
+  const t0 = Date.now();
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'keap-host-'));
+  const testLog = path.join(ARTIFACTS, 'host-tests.log');
+  const resultFile = path.join(ARTIFACTS, 'host-tests.json');
+  for (const f of [testLog, resultFile]) fs.rmSync(f, { force: true });
+
+  const fake = await h.startFake();
+  const state = { plan: 'none', popups: [], landed: [], authorizeVisits: [], dialogs: [] };
+  let page;
+  const control = await h.startControlServer(state, () => page, ARTIFACTS);
+  const workspace = path.join(stateDir, 'ws');
+  const cs = await h.startCodeServer({
+    stateDir, workspace,
+    settings: h.userSettings(fake),
+    env: { HARNESS_URL: control.url, FAKE_KEAP_URL: fake.baseUrl, VSCODE_TEST_LOG: testLog, VSCODE_TEST_RESULT: resultFile, HOST_GREP: process.env.HOST_GREP || '' },
+  });
+  h.log(`code-server ${cs.url}, fake Keap ${fake.baseUrl}, state ${stateDir}`);
+
+  const browser = await h.launchBrowser();
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  h.watchPopups(context, fake, state);
+  page = await context.newPage();
+  let done; const exited = new Promise(r => (done = r));
+  await page.exposeFunction('codeAutomationExit', code => done(code));
+  page.on('console', async m => {
+    let args;
+    try { args = await Promise.all(m.args().map(a => a.jsonValue())); } catch { args = [m.text()]; }
+    if (typeof args[0] === 'string' && /^%c\s*\w+/.test(args[0])) args = args.slice(2);
+    const line = util.format(...args);
+    if (process.env.VERBOSE || (m.type() !== 'error' && !NOISE.test(line))) console.log(line);
+  });
+  const stopDialogs = h.autoConfirmDialogs(page, state);
+  await page.goto(h.workbenchUrl(cs.url, workspace, { devPath: h.ROOT, testsPath: path.join(h.ROOT, 'out/test/host/index') }));
+  const code = await Promise.race([exited, new Promise(r => setTimeout(() => r('timeout'), TIMEOUT))]);
+  stopDialogs();
+  await page.screenshot({ path: path.join(ARTIFACTS, 'host-tests-end.png') }).catch(() => {});
+  fs.writeFileSync(path.join(ARTIFACTS, 'fake-keap-requests.json'), JSON.stringify(fake.requests.map(r => ({ method: r.method, path: r.path, status: r.status })), null, 1));
+  await browser.close();
+  cs.stop();
+  await fake.close();
+  let summary = {};
+  try { summary = JSON.parse(fs.readFileSync(resultFile, 'utf8')); } catch { /* none */ }
+  console.log(`[host] extension host exit code: ${code}; ${summary.passes ?? '?'} passing, ${summary.failures ?? '?'} failing (${Date.now() - t0} ms)`);
+  process.exit(code === 0 && summary.failures === 0 && summary.passes > 0 ? 0 : 1);
+})().catch(e => { console.error(e); process.exit(2); });

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Every test: installs what is missing (npm packages, Debian chromium, Node 24 and code-server for
+# the host), builds, checks the architecture rule, runs the unit tests, packages the .vsix and runs
+# the host tests inside a real VS Code (code-server). Exit code 0 only if all passed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+T0=$(date +%s); lap() { echo "=== [$(( $(date +%s) - T0 ))s] $*"; }
+export ARTIFACTS=${ARTIFACTS:-$PWD/.ci/artifacts}
+mkdir -p "$ARTIFACTS"
+
+lap "npm packages"
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+lap "host tools (chromium, Node 24, code-server)"
+bash scripts/host/install.sh
+
+lap "build"
+rm -rf out dist
+npm run --silent build
+node scripts/check-architecture.js
+
+lap "unit tests"
+npx mocha --config .mocharc.json 2>&1 | tee "$ARTIFACTS/unit-tests.log"
+
+lap "package"
+npm run --silent package >/dev/null
+ls -l dist/extension.js dist/*.vsix | awk '{print $5, $9}' | tee "$ARTIFACTS/sizes.txt"
+
+lap "host tests in code-server"
+node scripts/host/run-host-tests.js 2>&1 | tee "$ARTIFACTS/host-run.log"
+
+lap "all tests passed"

@@ -1,0 +1,180 @@
+import { KeapError, KeapErrorKind } from '../keap/errors';
+import { KeapTokenClient } from '../keap/tokenClient';
+import { Logger } from '../log';
+import { KeyringError, SessionStore } from '../session/store';
+import { TokenSet } from '../session/tokenSet';
+import { AuthorizationResponse } from './callback';
+import { matchPending, PendingSignIn, prunePending } from './pending';
+
+/** The list of pending sign-ins, shared by every window (SecretStorage in VS Code). */
+export interface PendingStore {
+  read(): Promise<PendingSignIn[]>;
+  write(list: PendingSignIn[]): Promise<void>;
+}
+
+/** How a sign-in ended; published so the window that started it learns it even when another window finished it. Holds no token. */
+export type SignInOutcome =
+  | { readonly state: string; readonly ok: true; readonly appName: string | undefined; readonly at: number }
+  | { readonly state: string; readonly ok: false; readonly kind: KeapErrorKind | 'expired' | 'keyring' | 'no-credentials'; readonly message: string; readonly at: number };
+
+export interface SignInDeps {
+  readonly now: () => number;
+  readonly log: Logger;
+  readonly tokenClient: KeapTokenClient;
+  readonly pending: PendingStore;
+  readonly sessions: SessionStore;
+  /** Claims a `state` once across every window and process; false when it was already claimed (case K8). */
+  readonly claim: (state: string) => Promise<boolean>;
+  /** Whether a `state` was claimed before (to tell a duplicate callback from a foreign one). */
+  readonly wasClaimed: (state: string) => Promise<boolean>;
+  /** The client credentials for `clientId`, or undefined when none are set. */
+  readonly credentials: (clientId: string) => Promise<{ clientId: string; clientSecret: string } | undefined>;
+  readonly publishOutcome: (outcome: SignInOutcome) => Promise<void>;
+}
+
+/** What handling one callback did. */
+export type CallbackResult =
+  | { readonly kind: 'signed-in'; readonly state: string; readonly tokenSet: TokenSet }
+  | { readonly kind: 'failed'; readonly state: string; readonly outcome: SignInOutcome & { ok: false } }
+  | { readonly kind: 'duplicate' }
+  | { readonly kind: 'unknown-state' };
+
+/** Keap's hint for a denial nobody clicked (keap-oauth.md: a Keap ID with no Keap app gets access_denied after Allow). */
+export const DENIAL_HINT = 'If you clicked Allow, check that your Keap ID is attached to a Keap app.';
+
+/**
+ * Completes sign-ins: matches a callback to its pending sign-in by `state`, claims it once,
+ * exchanges the code with the exact redirect URI that was sent, stores the token set and
+ * publishes the outcome. Never touches the existing session on failure.
+ */
+export class SignInService {
+  constructor(private readonly deps: SignInDeps) {}
+
+  /** Records a sign-in that waits for Keap's answer. */
+  async begin(p: PendingSignIn): Promise<void> {
+    const list = prunePending(await this.deps.pending.read(), this.deps.now());
+    list.push(p);
+    await this.deps.pending.write(list);
+    this.deps.log.info(`sign-in started: flow ${p.flow}, waiting until ${new Date(p.expiresAt).toISOString()}`);
+  }
+
+  /** Forgets a pending sign-in (cancelled or timed out in the window that started it). */
+  async abandon(state: string): Promise<void> {
+    const list = await this.deps.pending.read();
+    const rest = list.filter(p => p.state !== state);
+    if (rest.length !== list.length) await this.deps.pending.write(rest);
+  }
+
+  /** Handles one authorization response, from whichever window or path received it. */
+  async handle(resp: AuthorizationResponse, source: string): Promise<CallbackResult> {
+    const { log, now } = this.deps;
+    const all = await this.deps.pending.read();
+
+    // Keap's denial comes with an empty state (case K7): it ends every live sign-in.
+    if (resp.kind === 'error' && resp.state === undefined) {
+      const live = prunePending(all, now());
+      if (live.length === 0) {
+        log.warn(`authorization error "${resp.error}" from ${source} with no state and no sign-in waiting; ignored`);
+        return { kind: 'unknown-state' };
+      }
+      await this.deps.pending.write([]);
+      let last: CallbackResult = { kind: 'unknown-state' };
+      for (const p of live) {
+        if (await this.deps.claim(p.state)) last = await this.fail(p.state, denialError(resp.error, resp.errorDescription));
+      }
+      return last;
+    }
+
+    const match = matchPending(all, resp.state, now());
+    if (match.kind === 'unknown') {
+      if (resp.state !== undefined && (await this.deps.wasClaimed(resp.state))) {
+        log.info(`callback from ${source} for a sign-in already handled; duplicate ignored`);
+        return { kind: 'duplicate' };
+      }
+      log.warn(`callback from ${source} does not match any pending sign-in (state unknown); ignored`);
+      return { kind: 'unknown-state' };
+    }
+    const pending = match.pending;
+    if (!(await this.deps.claim(pending.state))) {
+      log.info(`callback from ${source} for a sign-in another handler claimed; duplicate ignored`);
+      return { kind: 'duplicate' };
+    }
+    await this.deps.pending.write((await this.deps.pending.read()).filter(p => p.state !== pending.state));
+
+    if (match.kind === 'expired') {
+      return this.fail(pending.state, { kind: 'expired', message: 'The sign-in took too long and expired. Run Infusionsoft: Sign In again.' });
+    }
+    if (resp.kind === 'error') {
+      return this.fail(pending.state, denialError(resp.error, resp.errorDescription));
+    }
+    const creds = await this.deps.credentials(pending.clientId);
+    if (!creds) {
+      return this.fail(pending.state, { kind: 'no-credentials', message: 'The client secret for this client ID is gone; set the client credentials and sign in again.' });
+    }
+    let tokenSet: TokenSet;
+    try {
+      log.info(`exchanging the authorization code (flow ${pending.flow}, via ${source})`);
+      tokenSet = await this.deps.tokenClient.exchangeCode({ ...creds, code: resp.code, redirectUri: pending.redirectUri });
+    } catch (e) {
+      const err = e instanceof KeapError ? e : new KeapError('transient', String((e as Error)?.message ?? e));
+      return this.fail(pending.state, { kind: err.kind, message: codeExchangeMessage(err) });
+    }
+    try {
+      await this.deps.sessions.write(tokenSet);
+    } catch (e) {
+      const message = e instanceof KeyringError ? e.message : `Could not store the tokens: ${(e as Error)?.message ?? e}`;
+      return this.fail(pending.state, { kind: 'keyring', message });
+    }
+    log.info(`signed in to Keap app ${tokenSet.appName ?? '(unknown)'}`);
+    await this.deps.publishOutcome({ state: pending.state, ok: true, appName: tokenSet.appName, at: now() });
+    return { kind: 'signed-in', state: pending.state, tokenSet: await this.withUser(tokenSet) };
+  }
+
+  /**
+   * Adds who signed in (userinfo, fetched once per sign-in and kept with the token set). Best
+   * effort: a failure is logged and the sign-in stands.
+   */
+  private async withUser(set: TokenSet): Promise<TokenSet> {
+    try {
+      const user = await this.deps.tokenClient.userInfo(set.accessToken);
+      const current = await this.deps.sessions.read();
+      if (current?.accessToken !== set.accessToken) return current ?? set;
+      const withUser = { ...current, user };
+      await this.deps.sessions.write(withUser);
+      return withUser;
+    } catch (e) {
+      this.deps.log.warn(`userinfo not available: ${(e as Error).message}`);
+      return set;
+    }
+  }
+
+  private async fail(state: string, e: { kind: Exclude<SignInOutcome, { ok: true }>['kind']; message: string }): Promise<CallbackResult> {
+    const outcome = { state, ok: false as const, kind: e.kind, message: e.message, at: this.deps.now() };
+    this.deps.log.warn(`sign-in failed: ${e.kind}: ${e.message}`);
+    await this.deps.publishOutcome(outcome);
+    return { kind: 'failed', state, outcome };
+  }
+}
+
+function denialError(error: string, description: string | undefined): { kind: 'denied' | 'bad-configuration'; message: string } {
+  if (error === 'access_denied') {
+    return { kind: 'denied', message: `Keap denied access: ${description ?? 'access_denied'}. ${DENIAL_HINT}` };
+  }
+  return { kind: 'bad-configuration', message: `Keap's authorize page answered "${error}"${description ? `: ${description}` : ''}.` };
+}
+
+/** Words for a failed code exchange; a rejected client is not an expired code (case K5). */
+function codeExchangeMessage(err: KeapError): string {
+  switch (err.kind) {
+    case 'bad-client-credentials':
+      return 'Keap rejected the client ID or client secret. Check them in the Keap developer portal (keys.developer.keap.com) and set them again.';
+    case 'invalid-code':
+      return 'Keap did not accept the authorization code (it was already used or expired). Sign in again.';
+    case 'bad-configuration':
+      return err.message;
+    case 'throttled':
+      return `Keap is throttling requests; try again in a minute. (${err.details.description ?? '429'})`;
+    default:
+      return `The sign-in could not be completed: ${err.message}`;
+  }
+}

@@ -1,0 +1,168 @@
+import * as vscode from 'vscode';
+import { KeapError } from '../keap/errors';
+import { Logger } from '../log';
+import { decideRefresh, retryDelayMs } from '../session/policy';
+import { Refresher, RefreshResult } from '../session/refresher';
+import { Settings } from './config';
+import { SessionModel } from './sessionModel';
+
+/** What the last refresh attempt left behind, for the status bar and tree. */
+export type RefreshHealth =
+  | { readonly kind: 'ok' }
+  | { readonly kind: 'retrying'; readonly attempt: number; readonly nextAt: number; readonly reason: 'throttled' | 'transient'; readonly message: string }
+  | { readonly kind: 'bad-client-credentials'; readonly message: string }
+  | { readonly kind: 'failed'; readonly message: string };
+
+/** Minimum time between two automatic refreshes (ms), so a token set Keap keeps answering without a usable expiry cannot loop. */
+const MIN_AUTO_INTERVAL_MS = 5 * 60_000;
+
+/** Longest single timer, so a keep-alive 30 days out is re-decided from the wall clock now and then (ms). */
+const MAX_TIMER_MS = 6 * 3_600_000;
+
+/**
+ * Keeps the session alive: decides from the wall clock whenever its timer fires, the session
+ * changes, or the window regains focus (laptops sleep, case V4), and refreshes through the
+ * user-wide lock. Throttled and transient failures keep the tokens and retry with exponential
+ * backoff honouring Retry-After; a dead refresh token is left to the status bar ("Sign in again").
+ */
+export class AutoRefresher implements vscode.Disposable {
+  private timer: NodeJS.Timeout | undefined;
+  private attempt = 0;
+  private retryAt: number | undefined;
+  private healthValue: RefreshHealth = { kind: 'ok' };
+  private readonly emitter = new vscode.EventEmitter<RefreshHealth>();
+  readonly onDidChangeHealth = this.emitter.event;
+  private readonly disposables: vscode.Disposable[] = [this.emitter];
+  private credentialsPromptShown = false;
+  private lastRefreshAt = -Infinity;
+
+  constructor(
+    private readonly model: SessionModel,
+    private readonly refresher: Refresher,
+    private readonly settings: Settings,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.disposables.push(
+      model.onDidChange(() => this.schedule('session changed')),
+      vscode.window.onDidChangeWindowState(s => {
+        if (s.focused) this.schedule('window focused');
+      }),
+      vscode.workspace.onDidChangeConfiguration(e => {
+        if (e.affectsConfiguration('infusionsoft')) this.schedule('settings changed');
+      }),
+    );
+  }
+
+  get health(): RefreshHealth {
+    return this.healthValue;
+  }
+
+  /** Re-decides now; arms one timer for the next decision. */
+  schedule(why: string): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const set = this.model.tokenSet;
+    if (!set || !this.settings.autoRefresh()) return;
+    const now = this.now();
+    if (this.retryAt !== undefined && now < this.retryAt) {
+      this.arm(this.retryAt - now);
+      return;
+    }
+    const d = decideRefresh(set, now, this.settings.refreshPolicy());
+    if (d.action === 'wait') {
+      this.arm(d.untilMs - now);
+      return;
+    }
+    if (d.action === 'none') return;
+    if (now - this.lastRefreshAt < MIN_AUTO_INTERVAL_MS) {
+      this.arm(this.lastRefreshAt + MIN_AUTO_INTERVAL_MS - now);
+      return;
+    }
+    this.log.info(`automatic refresh (${d.reason}; ${why})`);
+    void this.run(false);
+  }
+
+  /** Infusionsoft: Refresh Token, or a click on the status bar: refreshes now. */
+  refreshNow(): Promise<RefreshResult | undefined> {
+    return this.run(true);
+  }
+
+  private arm(ms: number): void {
+    this.timer = setTimeout(() => this.schedule('timer'), Math.max(1000, Math.min(ms, MAX_TIMER_MS)));
+  }
+
+  private setHealth(h: RefreshHealth): void {
+    this.healthValue = h;
+    this.emitter.fire(h);
+  }
+
+  private async run(manual: boolean): Promise<RefreshResult | undefined> {
+    const seen = this.model.tokenSet;
+    const policy = this.settings.refreshPolicy();
+    try {
+      const r = await this.refresher.refresh(seen, manual ? undefined : current => decideRefresh(current, this.now(), policy).action === 'refresh');
+      this.attempt = 0;
+      this.retryAt = undefined;
+      if (r.kind === 'refreshed') this.lastRefreshAt = this.now();
+      this.setHealth({ kind: 'ok' });
+      if (r.kind === 'signed-out') this.model.set(undefined);
+      else this.model.set(r.tokenSet);
+      return r;
+    } catch (e) {
+      await this.onFailure(e, manual);
+      return undefined;
+    } finally {
+      if (!this.timer) this.schedule('after refresh');
+    }
+  }
+
+  private async onFailure(e: unknown, manual: boolean): Promise<void> {
+    const err = e instanceof KeapError ? e : undefined;
+    const message = (e as Error)?.message ?? String(e);
+    if (err?.isRetryable) {
+      this.attempt++;
+      const delay = retryDelayMs(this.attempt, err.details.retryAfterMs);
+      this.retryAt = this.now() + delay;
+      this.log.warn(`refresh failed (${err.kind}); tokens kept; retry ${this.attempt} in ${Math.round(delay / 1000)} s`);
+      this.setHealth({ kind: 'retrying', attempt: this.attempt, nextAt: this.retryAt, reason: err.kind as 'throttled' | 'transient', message });
+      if (manual) void vscode.window.showWarningMessage(vscode.l10n.t('Infusionsoft: {0} Your tokens are kept; VS Code retries in {1} seconds.', message, Math.round(delay / 1000)));
+      return;
+    }
+    this.retryAt = undefined;
+    this.attempt = 0;
+    if (err?.kind === 'dead-refresh-token') {
+      // The refresher marked the stored set; every window shows "Sign in again".
+      await this.model.reload();
+      this.setHealth({ kind: 'ok' });
+      if (manual) void this.offerSignIn(message);
+      return;
+    }
+    if (err?.kind === 'bad-client-credentials') {
+      this.setHealth({ kind: 'bad-client-credentials', message });
+      if (manual || !this.credentialsPromptShown) {
+        this.credentialsPromptShown = true;
+        const reenter = vscode.l10n.t('Re-enter Credentials');
+        void vscode.window.showErrorMessage(vscode.l10n.t('Infusionsoft: Keap rejected the client ID or client secret while refreshing. {0}', message), reenter).then(c => {
+          if (c === reenter) void vscode.commands.executeCommand('infusionsoft.setClientCredentials');
+        });
+      }
+      return;
+    }
+    this.setHealth({ kind: 'failed', message });
+    this.log.error(`refresh failed: ${message}`);
+    if (manual) void vscode.window.showErrorMessage(vscode.l10n.t('Infusionsoft: {0}', message));
+  }
+
+  private async offerSignIn(message: string): Promise<void> {
+    const signIn = vscode.l10n.t('Sign In Again');
+    if ((await vscode.window.showErrorMessage(vscode.l10n.t('Infusionsoft: {0}', message), signIn)) === signIn) {
+      void vscode.commands.executeCommand('infusionsoft.signIn');
+    }
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    for (const d of this.disposables) d.dispose();
+  }
+}

@@ -1,0 +1,68 @@
+import * as vscode from 'vscode';
+import { Logger } from '../log';
+import { SessionStore } from '../session/store';
+import { TokenSet } from '../session/tokenSet';
+import { SECRET_KEYS, Secrets } from './secrets';
+
+/**
+ * This window's view of the stored session. Re-reads SecretStorage when any window changes it
+ * (`secrets.onDidChange`) and tells the status bar and tree at once. Also sets the
+ * `infusionsoft.signedIn` context key for `when` clauses.
+ */
+export class SessionModel implements vscode.Disposable {
+  private current: TokenSet | undefined;
+  private readonly emitter = new vscode.EventEmitter<TokenSet | undefined>();
+  readonly onDidChange = this.emitter.event;
+  private readonly disposables: vscode.Disposable[] = [this.emitter];
+  private loaded = false;
+
+  constructor(readonly store: SessionStore, secrets: Secrets, private readonly log: Logger) {
+    this.disposables.push(
+      secrets.onDidChange(e => {
+        if (e.key === SECRET_KEYS.session) void this.reload();
+      }),
+    );
+  }
+
+  get tokenSet(): TokenSet | undefined {
+    return this.current;
+  }
+
+  get isLoaded(): boolean {
+    return this.loaded;
+  }
+
+  /** Reads the store and publishes the result; a keyring failure keeps the last known state. */
+  async reload(): Promise<TokenSet | undefined> {
+    try {
+      this.set(await this.store.read());
+    } catch (e) {
+      this.log.error(`could not read the stored session: ${(e as Error).message}`);
+    }
+    return this.current;
+  }
+
+  /** Publishes a token set this window has just stored. */
+  set(next: TokenSet | undefined): void {
+    const changed = !this.loaded || !sameSet(this.current, next);
+    this.current = next;
+    this.loaded = true;
+    void vscode.commands.executeCommand('setContext', 'infusionsoft.signedIn', next !== undefined);
+    if (changed) this.emitter.fire(next);
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+function sameSet(a: TokenSet | undefined, b: TokenSet | undefined): boolean {
+  if (!a || !b) return a === b;
+  return (
+    a.accessToken === b.accessToken &&
+    a.refreshToken === b.refreshToken &&
+    a.accessTokenExpiresAt === b.accessTokenExpiresAt &&
+    a.user?.name === b.user?.name &&
+    a.user?.email === b.user?.email
+  );
+}

@@ -1,0 +1,142 @@
+import * as vscode from 'vscode';
+import { accessTokenTimeLeft, formatDuration, refreshTokenDaysLeft, TokenSet } from '../session/tokenSet';
+import { RefreshHealth } from './autoRefresh';
+import { SessionModel } from './sessionModel';
+
+/** Refresh-token days left below which the item warns (issue: "warning colour under 7 days"). */
+const WARN_REFRESH_DAYS = 7;
+
+/** What the status bar needs besides the session. */
+export interface StatusBarSources {
+  health(): RefreshHealth;
+  onDidChangeHealth: vscode.Event<RefreshHealth>;
+  refreshTokenLifetimeMs(): number;
+}
+
+/** Access-token time left below which the item turns to the warning colour (milliseconds). */
+const WARN_BELOW_MS = 60 * 60_000;
+
+/**
+ * The status-bar item: "Keap: Sign in" when signed out; the Keap app and the access token's time
+ * left when signed in ("Keap ab123 · 23h 59m"), exact times in the tooltip. It re-renders when the
+ * session changes and otherwise only when the shown minute changes (at most once a minute), from
+ * the wall clock, so a laptop waking from sleep shows the truth at once (case V4).
+ */
+export class TokenStatusBar implements vscode.Disposable {
+  private readonly item: vscode.StatusBarItem;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+  private signingIn = false;
+
+  constructor(private readonly model: SessionModel, private readonly sources: StatusBarSources, private readonly now: () => number = Date.now) {
+    this.item = vscode.window.createStatusBarItem('infusionsoft.status', vscode.StatusBarAlignment.Left, 50);
+    this.item.name = vscode.l10n.t('Infusionsoft (Keap) token');
+    this.disposables.push(
+      this.item,
+      model.onDidChange(() => this.render()),
+      sources.onDidChangeHealth(() => this.render()),
+      vscode.window.onDidChangeWindowState(s => {
+        if (s.focused) this.render();
+      }),
+    );
+    this.render();
+    this.item.show();
+  }
+
+  /** The text shown, for tests and the benchmark. */
+  get text(): string {
+    return this.item.text;
+  }
+
+  /** Shows that a sign-in waits for the browser; a click pastes the URL instead. */
+  setSigningIn(on: boolean): void {
+    this.signingIn = on;
+    this.render();
+  }
+
+  render(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const set = this.model.tokenSet;
+    this.item.backgroundColor = undefined;
+    this.item.color = undefined;
+    if (this.signingIn) {
+      this.item.text = `$(sync~spin) ${vscode.l10n.t('Keap: waiting for sign-in…')}`;
+      this.item.tooltip = vscode.l10n.t('Approve access in the browser. Click to paste the URL the browser landed on.');
+      this.item.command = 'infusionsoft.pasteCallbackUrl';
+      this.item.accessibilityInformation = { label: vscode.l10n.t('Keap sign-in in progress') };
+      return;
+    }
+    if (!set) {
+      this.item.text = `$(account) ${vscode.l10n.t('Keap: Sign in')}`;
+      this.item.tooltip = vscode.l10n.t('Sign in to the Keap (Infusionsoft) API');
+      this.item.command = 'infusionsoft.signIn';
+      this.item.accessibilityInformation = { label: vscode.l10n.t('Sign in to Keap') };
+      return;
+    }
+    this.renderSignedIn(set);
+  }
+
+  private renderSignedIn(set: TokenSet): void {
+    const now = this.now();
+    const app = set.appName ?? vscode.l10n.t('app');
+    const left = accessTokenTimeLeft(set, now);
+    const health = this.sources.health();
+    const daysLeft = refreshTokenDaysLeft(set, now, this.sources.refreshTokenLifetimeMs());
+    const warning = new vscode.ThemeColor('statusBarItem.warningBackground');
+    const error = new vscode.ThemeColor('statusBarItem.errorBackground');
+    let icon = '$(key)';
+    let shown: string;
+    if (left === undefined) shown = vscode.l10n.t('expiry unknown');
+    else if (left <= 0) shown = vscode.l10n.t('expired');
+    else shown = formatDuration(left);
+    this.item.command = { command: 'infusionsoft.refreshToken', title: vscode.l10n.t('Refresh Token') };
+
+    const md = new vscode.MarkdownString(undefined, true);
+    md.appendMarkdown(`**${vscode.l10n.t('Keap app {0}', app)}**\n\n`);
+    if (set.user?.name || set.user?.email) md.appendMarkdown(`${[set.user.name, set.user.email].filter(Boolean).join(' · ')}\n\n`);
+
+    if (set.refreshTokenRejectedAt !== undefined) {
+      icon = '$(error)';
+      shown = vscode.l10n.t('Sign in again');
+      this.item.backgroundColor = error;
+      this.item.command = 'infusionsoft.signIn';
+      md.appendMarkdown(vscode.l10n.t('Keap no longer accepts the refresh token (used elsewhere, revoked or expired). Click to sign in again.') + '\n\n');
+    } else if (health.kind === 'bad-client-credentials') {
+      icon = '$(error)';
+      this.item.backgroundColor = error;
+      this.item.command = 'infusionsoft.setClientCredentials';
+      md.appendMarkdown(vscode.l10n.t('Keap rejected the client ID or secret while refreshing. Click to set them again.') + '\n\n');
+    } else if (health.kind === 'retrying') {
+      icon = '$(warning)';
+      this.item.backgroundColor = warning;
+      md.appendMarkdown(vscode.l10n.t('Refresh failed ({0}); tokens kept; retrying at {1}.', health.message, new Date(health.nextAt).toLocaleTimeString()) + '\n\n');
+    } else if (health.kind === 'failed') {
+      icon = '$(warning)';
+      this.item.backgroundColor = warning;
+      md.appendMarkdown(vscode.l10n.t('Last refresh failed: {0}', health.message) + '\n\n');
+    } else if (left === undefined || left < WARN_BELOW_MS || daysLeft < WARN_REFRESH_DAYS) {
+      this.item.backgroundColor = warning;
+    }
+    this.item.text = `${icon} ${vscode.l10n.t('Keap {0} · {1}', app, shown)}`;
+    if (set.accessTokenExpiresAt !== undefined) {
+      md.appendMarkdown(vscode.l10n.t('Access token expires {0} ({1})', new Date(set.accessTokenExpiresAt).toLocaleString(), new Date(set.accessTokenExpiresAt).toISOString()) + '\n\n');
+    } else {
+      md.appendMarkdown(vscode.l10n.t('Access token expiry unknown; it will be refreshed.') + '\n\n');
+    }
+    md.appendMarkdown(vscode.l10n.t('Refresh token issued {0}: about {1} days left', new Date(set.refreshTokenIssuedAt).toLocaleString(), daysLeft) + '\n\n');
+    if (this.item.command && typeof this.item.command !== 'string' && this.item.command.command === 'infusionsoft.refreshToken') md.appendMarkdown(vscode.l10n.t('Click to refresh now.'));
+    this.item.tooltip = md;
+    this.item.accessibilityInformation = { label: vscode.l10n.t('Keap app {0}, access token: {1}', app, shown) };
+    if (left !== undefined && left > 0) {
+      // Next change of the shown minute; formatDuration rounds down, so that is when left crosses a minute.
+      const delay = (left % 60_000) + 50;
+      this.timer = setTimeout(() => this.render(), Math.max(delay, 1000));
+    }
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    for (const d of this.disposables) d.dispose();
+  }
+}

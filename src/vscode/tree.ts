@@ -1,0 +1,97 @@
+import * as vscode from 'vscode';
+import { accessTokenTimeLeft, formatDuration, refreshTokenDaysLeft, TokenSet } from '../session/tokenSet';
+import { SessionModel } from './sessionModel';
+
+type NodeKind = 'account' | 'accessToken' | 'refreshToken' | 'clientId';
+
+interface Node {
+  readonly kind: NodeKind;
+}
+
+/** A token for display: never the value, only its last four characters (to tell two apart). */
+export function maskToken(token: string): string {
+  return '••••••••' + (token.length > 12 ? token.slice(-4) : '');
+}
+
+/**
+ * The "Keap Session" view: the account, both tokens (masked) with their expiry, and the client ID.
+ * Signed out it is empty and `viewsWelcome` offers Sign In. Re-renders when the session changes in
+ * any window, and each minute while visible so "expires in" stays true.
+ */
+export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscode.Disposable {
+  private readonly emitter = new vscode.EventEmitter<Node | undefined>();
+  readonly onDidChangeTreeData = this.emitter.event;
+  private readonly disposables: vscode.Disposable[] = [this.emitter];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly model: SessionModel, private readonly refreshTokenLifetimeMs: () => number, private readonly now: () => number = Date.now) {
+    this.disposables.push(model.onDidChange(() => this.refresh()));
+  }
+
+  refresh(): void {
+    this.emitter.fire(undefined);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = this.model.tokenSet ? setTimeout(() => this.refresh(), 60_000) : undefined;
+  }
+
+  getChildren(element?: Node): Node[] {
+    const set = this.model.tokenSet;
+    if (!set) return [];
+    if (!element) return [{ kind: 'account' }];
+    if (element.kind === 'account') return [{ kind: 'accessToken' }, { kind: 'refreshToken' }, { kind: 'clientId' }];
+    return [];
+  }
+
+  getTreeItem(node: Node): vscode.TreeItem {
+    const set = this.model.tokenSet as TokenSet;
+    const now = this.now();
+    switch (node.kind) {
+      case 'account': {
+        const item = new vscode.TreeItem(vscode.l10n.t('Keap app {0}', set.appName ?? '?'), vscode.TreeItemCollapsibleState.Expanded);
+        item.id = 'account';
+        item.description = [set.user?.name, set.user?.email].filter(Boolean).join(' · ');
+        item.iconPath = new vscode.ThemeIcon(set.refreshTokenRejectedAt ? 'error' : 'account');
+        item.contextValue = 'account';
+        item.tooltip = set.refreshTokenRejectedAt ? vscode.l10n.t('Keap no longer accepts the refresh token. Sign in again.') : set.scope;
+        return item;
+      }
+      case 'accessToken': {
+        const item = new vscode.TreeItem(vscode.l10n.t('Access token'));
+        item.id = 'accessToken';
+        const left = accessTokenTimeLeft(set, now);
+        const when =
+          left === undefined ? vscode.l10n.t('expiry unknown') : left <= 0 ? vscode.l10n.t('expired') : vscode.l10n.t('expires in {0}', formatDuration(left));
+        item.description = `${maskToken(set.accessToken)} · ${when}`;
+        item.tooltip = set.accessTokenExpiresAt ? vscode.l10n.t('Expires {0} ({1})', new Date(set.accessTokenExpiresAt).toLocaleString(), new Date(set.accessTokenExpiresAt).toISOString()) : when;
+        item.iconPath = new vscode.ThemeIcon('key', left !== undefined && left < 3_600_000 ? new vscode.ThemeColor('list.warningForeground') : undefined);
+        item.contextValue = 'accessToken';
+        return item;
+      }
+      case 'refreshToken': {
+        const item = new vscode.TreeItem(vscode.l10n.t('Refresh token'));
+        item.id = 'refreshToken';
+        const days = refreshTokenDaysLeft(set, now, this.refreshTokenLifetimeMs());
+        item.description = set.refreshTokenRejectedAt
+          ? vscode.l10n.t('{0} · rejected by Keap', maskToken(set.refreshToken))
+          : vscode.l10n.t('{0} · about {1} days left', maskToken(set.refreshToken), days);
+        item.tooltip = vscode.l10n.t('Issued {0}. Keap states no lifetime; counted from the infusionsoft.refreshTokenLifetimeDays setting.', new Date(set.refreshTokenIssuedAt).toLocaleString());
+        item.iconPath = new vscode.ThemeIcon('history', days < 7 || set.refreshTokenRejectedAt ? new vscode.ThemeColor('list.warningForeground') : undefined);
+        item.contextValue = 'refreshToken';
+        return item;
+      }
+      case 'clientId': {
+        const item = new vscode.TreeItem(vscode.l10n.t('Client ID'));
+        item.id = 'clientId';
+        item.description = set.clientId;
+        item.iconPath = new vscode.ThemeIcon('symbol-key');
+        item.contextValue = 'clientId';
+        return item;
+      }
+    }
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    for (const d of this.disposables) d.dispose();
+  }
+}

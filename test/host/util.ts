@@ -1,0 +1,77 @@
+import * as vscode from 'vscode';
+import type { TestApi } from '../../src/extension';
+
+export const EXTENSION_ID = 'keap-community.infusionsoft-oauth';
+export const DEMO = { clientId: 'demo-client-id', clientSecret: 'demo-client-secret', appName: 'ab123' };
+
+function env(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run the host tests through scripts/host/run-host-tests.js`);
+  return v;
+}
+
+export async function api(): Promise<TestApi> {
+  const ext = vscode.extensions.getExtension<TestApi>(EXTENSION_ID);
+  if (!ext) throw new Error(`${EXTENSION_ID} is not loaded`);
+  const exports = await ext.activate();
+  if (!exports) throw new Error('the extension returned no test API (not in development/test mode?)');
+  return exports;
+}
+
+async function call<T>(base: string, p: string, body?: unknown): Promise<T> {
+  const res = await fetch(base + p, body === undefined ? undefined : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${p} → ${res.status} ${text}`);
+  return JSON.parse(text) as T;
+}
+
+/** The browser side: what the harness does in the page. */
+export const harness = {
+  plan: (plan: 'allow' | 'deny' | 'none') => call(env('HARNESS_URL'), '/plan', { plan }),
+  landed: () => call<string[]>(env('HARNESS_URL'), '/landed'),
+  statusBar: () => call<string[]>(env('HARNESS_URL'), '/statusbar'),
+  screenshot: (name: string) => call<{ file: string }>(env('HARNESS_URL'), '/screenshot', { name }),
+  closePopups: () => call(env('HARNESS_URL'), '/close-popups', {}),
+};
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  rawBody: string;
+  form?: Record<string, string>;
+  status: number;
+}
+
+/** The fake Keap server's control API. */
+export const fake = {
+  url: () => env('FAKE_KEAP_URL'),
+  requests: () => call<RecordedRequest[]>(env('FAKE_KEAP_URL'), '/__fake/requests'),
+  reset: () => call(env('FAKE_KEAP_URL'), '/__fake/reset', {}),
+  tokens: () => call<Array<{ accessToken: string; refreshToken: string; clientId: string }>>(env('FAKE_KEAP_URL'), '/__fake/tokens'),
+  secrets: () => call<string[]>(env('FAKE_KEAP_URL'), '/__fake/secrets'),
+  fault: (f: Record<string, unknown>) => call(env('FAKE_KEAP_URL'), '/__fake/fault', f),
+  clock: (c: { advanceMs?: number; nowMs?: number }) => call<{ now: number }>(env('FAKE_KEAP_URL'), '/__fake/clock', c),
+};
+
+export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, what: string): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (v) return v as T;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise(r => setTimeout(r, 150));
+  }
+}
+
+/** Token requests of one grant type the fake server received. */
+export async function tokenRequests(grant: 'authorization_code' | 'refresh_token'): Promise<RecordedRequest[]> {
+  return (await fake.requests()).filter(r => r.path === '/token' && r.form?.grant_type === grant);
+}
+
+/** Sets the demo client's credentials through the real command. */
+export async function useDemoCredentials(secret = DEMO.clientSecret): Promise<void> {
+  const ok = await vscode.commands.executeCommand<boolean>('infusionsoft.setClientCredentials', { clientId: DEMO.clientId, clientSecret: secret });
+  if (!ok) throw new Error('setClientCredentials refused the demo credentials');
+}
