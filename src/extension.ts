@@ -5,6 +5,7 @@ import { ClaimRegistry, FileLock } from './session/fileLock';
 import { Refresher } from './session/refresher';
 import { SignInService } from './signin/signInService';
 import { AutoRefresher } from './vscode/autoRefresh';
+import { KeapAuthenticationProvider } from './vscode/authProvider';
 import { EnvWriter } from './vscode/envWriter';
 import { Settings } from './vscode/config';
 import { setClientCredentials } from './vscode/credentials';
@@ -103,9 +104,22 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     if (!first) void envWriter.sync(set).catch(e => log.warn(`.env sync failed: ${(e as Error).message}`));
   });
 
+  const signOut = async () => {
+    try {
+      await store.clear();
+      model.set(undefined);
+      log.info('signed out');
+    } catch (e) {
+      void vscode.window.showErrorMessage((e as Error).message);
+    }
+  };
+  const authProvider = new KeapAuthenticationProvider(model, autoRefresher, () => signIn.signIn(), signOut);
+
   context.subscriptions.push(
     log,
     tree,
+    authProvider,
+    vscode.authentication.registerAuthenticationProvider('infusionsoft', vscode.l10n.t('Infusionsoft (Keap)'), authProvider, { supportsMultipleAccounts: false }),
     syncEnv,
     vscode.commands.registerCommand('infusionsoft.insertIntoEnv', async (target?: unknown) =>
       envWriter.insert(model.tokenSet ?? (await model.reload()), typeof target === 'string' ? target : undefined),
@@ -123,15 +137,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     vscode.commands.registerCommand('infusionsoft.setClientCredentials', (args?: { clientId?: string; clientSecret?: string }) =>
       setClientCredentials(settings, secrets, args && typeof args === 'object' ? args : undefined),
     ),
-    vscode.commands.registerCommand('infusionsoft.signOut', async () => {
-      try {
-        await store.clear();
-        model.set(undefined);
-        log.info('signed out');
-      } catch (e) {
-        void vscode.window.showErrorMessage((e as Error).message);
-      }
-    }),
+    vscode.commands.registerCommand('infusionsoft.signOut', signOut),
     vscode.commands.registerCommand('infusionsoft.refreshToken', async () => (await autoRefresher.refreshNow())?.kind ?? 'failed'),
     vscode.commands.registerCommand('infusionsoft.showLog', () => log.channel.show()),
   );

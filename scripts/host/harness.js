@@ -114,19 +114,26 @@ function workbenchUrl(csUrl, folder, { devPath, testsPath } = {}) {
 function watchPopups(context, fake, state) {
   context.on('page', page => {
     state.popups.push(page);
-    page.on('framenavigated', f => { if (f === page.mainFrame()) state.landed.push(f.url()); });
     page.on('console', m => { if (process.env.VERBOSE) log('[popup console]', m.text()); });
-    (async () => {
-      await page.waitForLoadState('domcontentloaded').catch(() => {});
-      const url = page.url();
-      if (!url.startsWith(fake.authorizeUrl)) return;
+    const onUrl = async url => {
+      state.landed.push(url);
+      if (process.env.VERBOSE) log('popup at:', url.slice(0, 160));
+      // code-server's openExternal sends localhost URLs through its own /proxy/<port>/ route.
+      if (!/\/app\/oauth\/authorize(\?|$)/.test(url)) return;
       const plan = state.plan;
       state.authorizeVisits.push({ url, plan });
-      if (plan === 'allow' || plan === 'deny') {
+      if (plan !== 'allow' && plan !== 'deny') return;
+      try {
+        await page.waitForSelector(`#${plan}`, { timeout: 10000 });
         await page.click(`#${plan}`, { timeout: 10000 });
         log(`clicked ${plan} on the authorize page`);
+      } catch (e) {
+        log('popup handling failed:', e.message);
       }
-    })().catch(e => log('popup handling failed:', e.message));
+    };
+    // A popup reaches this event already at its first URL; later ones come as navigations.
+    if (page.url() !== 'about:blank') void onUrl(page.url());
+    page.on('framenavigated', f => { if (f === page.mainFrame()) void onUrl(f.url()); });
   });
 }
 
@@ -165,7 +172,12 @@ function startControlServer(state, getPage, artifacts) {
       if (req.url === '/landed') return send(state.landed);
       if (req.url === '/authorize-visits') return send(state.authorizeVisits);
       if (req.url === '/statusbar') return send(await statusBarTexts(getPage()));
-      if (req.url === '/close-popups' && req.method === 'POST') { for (const p of state.popups.splice(0)) await p.close().catch(() => {}); return send({ ok: true }); }
+      if (req.url === '/close-popups' && req.method === 'POST') {
+        const main = getPage();
+        for (const p of state.popups.splice(0)) if (p !== main) await p.close().catch(() => {});
+        if (main) state.popups.push(main);
+        return send({ ok: true });
+      }
       if (req.url === '/screenshot' && req.method === 'POST') {
         const file = path.join(artifacts, `${String(json.name).replace(/[^\w.-]/g, '_')}.png`);
         await getPage().screenshot({ path: file });

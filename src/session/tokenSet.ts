@@ -120,3 +120,13 @@ export function formatDuration(ms: number): string {
 export function accessTokenTimeLeft(set: TokenSet, nowMs: number): number | undefined {
   return set.accessTokenExpiresAt === undefined ? undefined : set.accessTokenExpiresAt - nowMs;
 }
+
+/**
+ * Whole days the refresh token probably has left. Keap gives no lifetime (keap-oauth.md: staff
+ * have said 180, 90 and now 45 days), so it is counted from the refresh token's issue time and the
+ * configured lifetime, and shown as "about". Never negative.
+ * @param lifetimeMs the assumed lifetime in milliseconds.
+ */
+export function refreshTokenDaysLeft(set: TokenSet, nowMs: number, lifetimeMs: number): number {
+  return Math.max(0, Math.floor((set.refreshTokenIssuedAt + lifetimeMs - nowMs) / 86_400_000));
+}

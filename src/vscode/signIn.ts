@@ -67,6 +67,11 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
     void this.complete(resp, 'uri-handler');
   }
 
+  /** Ends the sign-in this window waits for, if any (as its Cancel button does). */
+  cancelActive(): void {
+    this.active?.cancel();
+  }
+
   /** Feeds one authorization response to the service and reports what happened. */
   async complete(resp: AuthorizationResponse, source: string): Promise<CallbackResult> {
     if (resp.kind === 'code') this.log.addSecret(resp.code);

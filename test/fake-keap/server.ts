@@ -478,7 +478,7 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
         `<p>Keap app: <strong id="tenant">${escapeHtml(tenantHost(client))}</strong></p>\n` +
         `<p>Client: <code id="client-id">${escapeHtml(client.clientId)}</code></p>\n` +
         `<p>You will be sent back to: <code id="redirect-uri">${escapeHtml(p.redirect_uri)}</code></p>\n` +
-        `<form id="authorize-form" method="POST" action="/app/oauth/authorize">\n${hidden}\n` +
+        `<form id="authorize-form" method="POST" action="authorize">\n${hidden}\n` +
         '<button id="allow" name="decision" value="allow">Allow</button>\n' +
         '<button id="deny" name="decision" value="deny">Deny</button>\n' +
         '</form>\n<p><small>This is a fake Keap server for tests and demos.</small></p>',

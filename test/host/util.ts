@@ -13,9 +13,9 @@ function env(name: string): string {
 export async function api(): Promise<TestApi> {
   const ext = vscode.extensions.getExtension<TestApi>(EXTENSION_ID);
   if (!ext) throw new Error(`${EXTENSION_ID} is not loaded`);
-  const exports = await ext.activate();
-  if (!exports) throw new Error('the extension returned no test API (not in development/test mode?)');
-  return exports;
+  const testApi = await ext.activate();
+  if (!testApi) throw new Error('the extension returned no test API (not in development/test mode?)');
+  return testApi;
 }
 
 async function call<T>(base: string, p: string, body?: unknown): Promise<T> {

@@ -13,7 +13,8 @@ const [tokenUrl, dir, clientId, clientSecret] = process.argv.slice(2);
 let offsetMs = 0;
 const now = () => Date.now() + offsetMs;
 const store = new FileSessionStore(path.join(dir, 'session.json'), now);
-const client = new KeapTokenClient({ endpoints: () => ({ authorizeUrl: tokenUrl, tokenUrl, apiBaseUrl: tokenUrl }), timeoutMs: () => 10_000 });
+// The window's own clock stamps the expiry of what it receives, as in VS Code.
+const client = new KeapTokenClient({ endpoints: () => ({ authorizeUrl: tokenUrl, tokenUrl, apiBaseUrl: tokenUrl }), timeoutMs: () => 10_000, now });
 const refresher = new Refresher({
   store,
   tokenClient: client,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { ChildProcess, fork } from 'child_process';
-import { mkdtempSync } from 'fs';
+import { mkdtempSync, readFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { KeapTokenClient } from '../../src/keap/tokenClient';
@@ -52,9 +52,10 @@ describe(`K1: ${PROCESSES} processes refreshing together for ${ROUNDS} rounds`, 
     let lost = 0;
     const results: Record<string, number> = {};
     for (let round = 0; round < ROUNDS; round++) {
-      const current = (await store.read())!;
+      // The raw stored expiry: each window stamps it with its own (offset) clock.
+      const expiresAt: number = JSON.parse(readFileSync(path.join(dir, 'session.json'), 'utf8')).accessTokenExpiresAt;
       // Every window's clock is 30 minutes before the expiry: inside the 60-minute refresh window.
-      const offsetMs = current.accessTokenExpiresAt! - 30 * 60_000 - Date.now();
+      const offsetMs = expiresAt - 30 * 60_000 - Date.now();
       const before = fake.requests.filter(r => r.path === '/token').length;
       const answers = await Promise.all(
         workers.map(
@@ -75,8 +76,8 @@ describe(`K1: ${PROCESSES} processes refreshing together for ${ROUNDS} rounds`, 
       const tokenRequests = fake.requests.filter(r => r.path === '/token').slice(before);
       perRound.push(tokenRequests.length);
       invalidGrant += tokenRequests.filter(r => r.status === 400 && /invalid_grant|Invalid Refresh Token/i.test(r.responseBody)).length;
-      const after = await store.read();
-      if (!after || !fake.liveTokens().some(t => t.refreshToken === after.refreshToken)) lost++;
+      const after = JSON.parse(readFileSync(path.join(dir, 'session.json'), 'utf8')) as { refreshToken?: string };
+      if (!after.refreshToken || !fake.liveTokens().some(t => t.refreshToken === after.refreshToken)) lost++;
     }
     const summary = `K1 concurrency: ${PROCESSES} processes × ${ROUNDS} rounds: token requests per round min ${Math.min(...perRound)} max ${Math.max(...perRound)}, invalid_grant ${invalidGrant}, sessions lost ${lost}; window results ${JSON.stringify(results)}`;
     console.log(`      ${summary}`);

@@ -32,6 +32,7 @@ describe('Sign in, end to end in a real VS Code', function () {
   });
 
   afterEach(async () => {
+    (await api()).signIn.cancelActive();
     await harness.plan('none');
     await harness.closePopups();
   });
@@ -130,6 +131,7 @@ describe('Sign in, end to end in a real VS Code', function () {
     const a = await api();
     const session = await a.model.store.read();
     await harness.plan('none');
+    await fake.reset();
     const signIn = vscode.commands.executeCommand<boolean>('infusionsoft.signIn');
     const visit = await waitFor(async () => (await fake.requests()).reverse().find(r => r.path === '/app/oauth/authorize' && r.method === 'GET'), 20_000, 'authorize page request');
     const handled = nextCallback();

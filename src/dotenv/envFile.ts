@@ -1,0 +1,384 @@
+/**
+ * Editing `.env` text — a pure module (no `vscode`, no fs).
+ *
+ * Reading follows dotenv v16 (16.6.1, `lib/main.js`) exactly: the same LINE regular expression
+ * (copied below, with two extra capture groups that do not change what it matches), the same
+ * `\r\n?` → `\n` normalisation, the same value post-processing (trim, strip one pair of outer
+ * quotes, `\n`/`\r` expansion inside double quotes). So "which bytes belong to key K" is what
+ * dotenv thinks, including its quirks: a quoted value may span several lines; `export ` may
+ * precede the key; `KEY = value` and `KEY: value` are accepted; unquoted values end at `#`.
+ *
+ * Writing (see {@link quoteEnvValue}) must satisfy two readers at once:
+ *  - `dotenv.parse` must return exactly the value (dotenv has no escapes except `\n`/`\r` in
+ *    double quotes, so a value is exact only inside a quote character it does not contain);
+ *  - a POSIX shell doing `set -a; source .env` must never run anything. Single quotes are inert
+ *    in a shell; double quotes are inert only without `$` and `` ` `` (and a final `\`, which
+ *    would escape the closing quote); backticks are command substitution and are never inert.
+ * When no quoting satisfies both, {@link EnvValueError} is thrown.
+ */
+
+/** Thrown when a value cannot be written so that dotenv.parse reads it back exactly and a shell
+ *  `source` runs nothing (see {@link quoteEnvValue} for the exact rule). */
+export class EnvValueError extends Error {
+    readonly key: string;
+    constructor(key: string, message: string) {
+        super(message);
+        this.name = 'EnvValueError';
+        this.key = key;
+    }
+}
+
+/** Thrown for an invalid variable name (must match /^[A-Za-z_][A-Za-z0-9_.-]*$/). */
+export class EnvKeyError extends Error {
+    readonly key: string;
+    constructor(key: string, message: string) {
+        super(message);
+        this.name = 'EnvKeyError';
+        this.key = key;
+    }
+}
+
+export interface EnvEditResult {
+    text: string;
+    /** keys found and rewritten in place (order of `values`) */
+    updated: string[];
+    /** keys added at the end (order of `values`) */
+    appended: string[];
+    changed: boolean;
+}
+
+const KEY_RE = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+
+/**
+ * dotenv 16.6.1's LINE regex, verbatim except that the separator and the value are captured
+ * (group 2 and 3); capturing does not change what matches. Flag `d` gives match indices.
+ * Original: /(?:^|^)\s*(?:export\s+)?([\w.-]+)(?:\s*=\s*?|:\s+?)(\s*'(?:\\'|[^'])*'|\s*"(?:\\"|[^"])*"|\s*`(?:\\`|[^`])*`|[^#\r\n]+)?\s*(?:#.*)?(?:$|$)/mg
+ */
+export const DOTENV_LINE_SOURCE =
+    /(?:^|^)\s*(?:export\s+)?([\w.-]+)((?:\s*=\s*?|:\s+?))(\s*'(?:\\'|[^'])*'|\s*"(?:\\"|[^"])*"|\s*`(?:\\`|[^`])*`|[^#\r\n]+)?\s*(?:#.*)?(?:$|$)/
+        .source;
+
+/** Comment written after a value that ends with a backslash. Without it, dotenv would read the
+ *  backslash and the closing quote as an "escaped quote" and could run on to a later quote in
+ *  the file; the quote inside this comment stops that (it is followed by text, so it can never
+ *  close the value). */
+const BACKSLASH_GUARD_COMMENT = "# 'value ends with a backslash";
+
+interface Entry {
+    key: string;
+    /** all offsets are in the normalised text (CRLF/CR → LF) */
+    keyStart: number;
+    /** end of the value (or of the separator when there is no value) */
+    valueEnd: number;
+    /** end of the whole dotenv match (after a trailing comment) */
+    matchEnd: number;
+    value: string;
+}
+
+interface Parsed {
+    norm: string;
+    /** map[i] = offset in the original text of normalised char i; map[norm.length] = text.length */
+    map: number[];
+    entries: Entry[];
+}
+
+function dotenvValue(raw: string | undefined): string {
+    // Same steps as dotenv 16.6.1 parse().
+    let value = (raw || '').trim();
+    const maybeQuote = value[0];
+    value = value.replace(/^(['"`])([\s\S]*)\1$/gm, '$2');
+    if (maybeQuote === '"') {
+        value = value.replace(/\\n/g, '\n');
+        value = value.replace(/\\r/g, '\r');
+    }
+    return value;
+}
+
+function parse(text: string): Parsed {
+    const map: number[] = [];
+    const parts: string[] = [];
+    for (let i = 0; i < text.length; i++) {
+        map.push(i);
+        if (text.charCodeAt(i) === 13) {
+            parts.push('\n');
+            if (text.charCodeAt(i + 1) === 10) {
+                i++;
+            }
+        } else {
+            parts.push(text[i]);
+        }
+    }
+    map.push(text.length);
+    const norm = parts.join('');
+    const re = new RegExp(DOTENV_LINE_SOURCE, 'dgm');
+    const entries: Entry[] = [];
+    let m: RegExpExecArray | null;
+    while ((m = re.exec(norm)) !== null) {
+        const ind = m.indices!;
+        const valueEnd = ind[3] ? ind[3][1] : ind[2][1];
+        entries.push({
+            key: m[1],
+            keyStart: ind[1][0],
+            valueEnd,
+            matchEnd: m.index + m[0].length,
+            value: dotenvValue(m[3]),
+        });
+    }
+    return { norm, map, entries };
+}
+
+interface Quoted {
+    /** the quoted value, newlines as LF */
+    text: string;
+    /** value ends with a backslash: a guard comment must follow on the same line */
+    needsGuard: boolean;
+}
+
+function hasEscapeSequence(value: string): boolean {
+    return /\\[nr]/.test(value);
+}
+
+/** The shell-inert, dotenv-exact ways to write `value`, best first (never empty). */
+function quoteCandidates(key: string, value: string): Quoted[] {
+    const fail = (why: string): never => {
+        throw new EnvValueError(
+            key,
+            `Cannot write ${key} to .env: ${why} No quoting lets dotenv read it back exactly while ` +
+                'keeping a shell `source .env` from running part of it.',
+        );
+    };
+    if (value.includes('\0')) {
+        fail('the value holds a NUL character.');
+    }
+    const endsWithBackslash = value.endsWith('\\');
+    const candidates: Quoted[] = [];
+    // 1. Single quotes: dotenv and the shell both take everything literally.
+    //    Impossible with a ' inside, or with a CR (dotenv turns every CR into a line break).
+    if (!value.includes("'") && !value.includes('\r')) {
+        candidates.push({ text: `'${value}'`, needsGuard: endsWithBackslash });
+    }
+    // 2. Double quotes: dotenv expands only \n and \r (so a CR is written as \r), and cannot
+    //    escape ". A shell expands $ and ` there, and a final \ would escape the closing quote.
+    const problems: string[] = [];
+    if (value.includes('"')) problems.push('"');
+    if (value.includes('`')) problems.push('`');
+    if (value.includes('$')) problems.push('$');
+    if (hasEscapeSequence(value)) problems.push('the two characters \\n or \\r');
+    if (endsWithBackslash) problems.push('a final \\');
+    if (problems.length === 0) {
+        candidates.push({ text: `"${value.replace(/\r/g, '\\r')}"`, needsGuard: false });
+    }
+    // 3. Backticks would be exact for dotenv in some of the remaining cases, but a shell runs the
+    //    text between backticks as a command, so they are never written.
+    if (candidates.length === 0) {
+        const why = value.includes('\r')
+            ? 'it holds a carriage return (only double quotes can carry one) together with '
+            : 'it holds a single quote together with ';
+        fail(`${why}${problems.join(', ')}.`);
+    }
+    return candidates;
+}
+
+function checkKey(key: string): void {
+    if (!KEY_RE.test(key)) {
+        throw new EnvKeyError(
+            key,
+            `Invalid variable name ${JSON.stringify(key)}: it must start with a letter or _ and ` +
+                'contain only letters, digits, _, . and - (/^[A-Za-z_][A-Za-z0-9_.-]*$/).',
+        );
+    }
+}
+
+/**
+ * Quote a value so `dotenv.parse` returns exactly `value` and a POSIX shell `source .env` never
+ * runs anything. Single quotes when the value holds no `'` and no CR; otherwise double quotes
+ * (a CR written as `\r`), which needs a value without `"`, `` ` ``, `$`, a final `\` and the
+ * two-character sequences `\n`/`\r`. Backticks are never used: a shell executes them.
+ *
+ * A value ending in `\` is returned followed by a guard comment (`'C:\dir\' # 'value ends with a
+ * backslash`), because dotenv treats `\'` as an escaped quote and could otherwise swallow the
+ * following lines. Newlines are written raw (a multi-line quoted value).
+ *
+ * @throws EnvValueError for a NUL, for a value holding `'` together with `"`, `` ` ``, `$`, `\n`/`\r`
+ *   (as text) or a final `\`, and for a value with a CR that double quotes cannot carry. This
+ *   includes every value holding `'`, `"` and `` ` `` together.
+ */
+export function quoteEnvValue(key: string, value: string): string {
+    const q = quoteCandidates(key, value)[0];
+    return q.needsGuard ? `${q.text} ${BACKSLASH_GUARD_COMMENT}` : q.text;
+}
+
+function detectEol(text: string): string {
+    let crlf = 0;
+    let lf = 0;
+    let cr = 0;
+    for (let i = 0; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        if (c === 13) {
+            if (text.charCodeAt(i + 1) === 10) {
+                crlf++;
+                i++;
+            } else {
+                cr++;
+            }
+        } else if (c === 10) {
+            lf++;
+        }
+    }
+    if (crlf > lf && crlf >= cr) return '\r\n';
+    if (cr > lf && cr > crlf) return '\r';
+    return '\n';
+}
+
+const LINE_BREAK = /[\n\u2028\u2029]/;
+
+/**
+ * Upsert variables into .env text.
+ *
+ * - Every dotenv entry naming a target key (with or without `export `, any quoting, a quoted value
+ *   spanning several lines, `KEY = v` / `KEY: v` spacing) is rewritten in place as `KEY=<quoted>`:
+ *   every occurrence of a duplicated key; its leading whitespace and `export ` prefix are kept.
+ * - A trailing inline comment on the same line (`KEY=old # note`) is KEPT, separated from the new
+ *   value by whitespace (a space is inserted when there was none, so a shell still sees a comment).
+ *   Comment lines that dotenv's match happened to swallow after the value are kept byte for byte.
+ * - Missing keys are appended in the given order, one `KEY=<quoted>` line each, using the file's
+ *   dominant line ending (LF for a file without any). If the text is non-empty and does not end
+ *   with a line break, one line break is added first. The appended block always ends with a line
+ *   break; nothing else is added when no key is appended (a missing final newline stays missing).
+ * - Every other byte stays identical (comments, blank lines, order, line endings, a leading BOM).
+ *   Multi-line values are written with the file's line ending.
+ * - A key given twice in `values`: the last value wins.
+ *
+ * The result is re-read with dotenv's rules before returning. If the new values do not read back
+ * exactly or another key would read differently (possible only around malformed existing lines,
+ * e.g. an unterminated quote that a new quote character would close), the other quote character
+ * is tried; if none works, EnvValueError is thrown.
+ *
+ * @throws EnvKeyError / EnvValueError before anything is changed.
+ */
+export function upsertEnv(
+    text: string,
+    values: ReadonlyArray<readonly [key: string, value: string]>,
+): EnvEditResult {
+    const wanted = new Map<string, string>();
+    for (const [key] of values) checkKey(key);
+    for (const [key, value] of values) wanted.set(key, value); // order of first mention, last value
+    const order = [...wanted.keys()];
+
+    const candidates = new Map<string, Quoted[]>();
+    for (const key of order) candidates.set(key, quoteCandidates(key, wanted.get(key)!));
+
+    // Normally the first choice is right. Next to a malformed line (an unterminated quote) it can
+    // be read differently; then the other quote character is tried before giving up.
+    const choice = new Map<string, number>(order.map((k) => [k, 0]));
+    for (;;) {
+        const quoted = new Map<string, Quoted>(order.map((k) => [k, candidates.get(k)![choice.get(k)!]]));
+        const result = build(text, order, quoted);
+        const failure = verify(text, result.text, wanted);
+        if (!failure) return result;
+        const next = [failure.key, ...order].find((k) => choice.get(k)! + 1 < (candidates.get(k)?.length ?? 0));
+        if (next === undefined) throw failure;
+        choice.set(next, choice.get(next)! + 1);
+    }
+}
+
+function build(text: string, order: string[], quoted: Map<string, Quoted>): EnvEditResult {
+    const eol = detectEol(text);
+    const withEol = (s: string) => (eol === '\n' ? s : s.replace(/\n/g, eol));
+
+    const { norm, map, entries } = parse(text);
+    const out: string[] = [];
+    let pos = 0; // in original text
+    const found = new Set<string>();
+    for (const e of entries) {
+        const q = quoted.get(e.key);
+        if (!q) continue;
+        found.add(e.key);
+        out.push(text.slice(pos, map[e.keyStart]));
+        out.push(`${e.key}=${withEol(q.text)}`);
+        // trailing part of the match: \s*(#.*)?
+        const trailing = norm.slice(e.valueEnd, e.matchEnd);
+        const br = trailing.search(LINE_BREAK);
+        const sameLine = br < 0 ? trailing : trailing.slice(0, br);
+        const hash = sameLine.indexOf('#');
+        const ws = hash < 0 ? sameLine : sameLine.slice(0, hash);
+        const comment = hash < 0 ? '' : sameLine.slice(hash);
+        if (q.needsGuard && !comment.startsWith(BACKSLASH_GUARD_COMMENT)) {
+            out.push(` ${BACKSLASH_GUARD_COMMENT}`);
+        }
+        if (comment) {
+            out.push((/^[ \t]+$/.test(ws) ? ws : ' ') + comment);
+        } else if (/^[ \t]*$/.test(ws)) {
+            out.push(ws);
+        }
+        // whatever follows on later lines (blank/comment lines dotenv's match swallowed): as is
+        pos = br < 0 ? map[e.matchEnd] : map[e.valueEnd + br];
+    }
+    out.push(text.slice(pos));
+
+    const updated = order.filter((k) => found.has(k));
+    const appended = order.filter((k) => !found.has(k));
+    if (appended.length > 0) {
+        const body = out.join('');
+        if (body.length > 0 && body !== '\uFEFF' && !/[\r\n]$/.test(body)) out.push(eol);
+        for (const key of appended) {
+            const q = quoted.get(key)!;
+            out.push(`${key}=${withEol(q.text)}${q.needsGuard ? ' ' + BACKSLASH_GUARD_COMMENT : ''}${eol}`);
+        }
+    }
+    const result = out.join('');
+    return { text: result, updated, appended, changed: result !== text };
+}
+
+/** Re-reads `after` with dotenv's rules; returns the problem, if any. */
+function verify(before: string, after: string, wanted: Map<string, string>): EnvValueError | undefined {
+    const old = parse(before).entries.filter((e) => !wanted.has(e.key));
+    const now = parse(after).entries;
+    const seen = new Set<string>();
+    for (const e of now) {
+        if (wanted.has(e.key)) {
+            seen.add(e.key);
+            if (e.value !== wanted.get(e.key)) {
+                return new EnvValueError(
+                    e.key,
+                    `Cannot write ${e.key} to this .env: dotenv would not read the new value back ` +
+                        'exactly (the file probably contains an unterminated quote).',
+                );
+            }
+        }
+    }
+    for (const key of wanted.keys()) {
+        if (!seen.has(key)) {
+            return new EnvValueError(
+                key,
+                `Cannot write ${key} to this .env: dotenv would not see it (the file probably ` +
+                    'contains an unterminated quote).',
+            );
+        }
+    }
+    const others = now.filter((e) => !wanted.has(e.key));
+    const same =
+        others.length === old.length && others.every((e, i) => e.key === old[i].key && e.value === old[i].value);
+    if (!same) {
+        const key = [...wanted.keys()][0] ?? '';
+        return new EnvValueError(
+            key,
+            'Cannot write these values to this .env: other variables would read differently ' +
+                '(the file probably contains an unterminated quote).',
+        );
+    }
+    return undefined;
+}
+
+/** Keys the text defines (as dotenv reads it), in order of first appearance. */
+export function listEnvKeys(text: string): string[] {
+    const keys: string[] = [];
+    const seen = new Set<string>();
+    for (const e of parse(text).entries) {
+        if (!seen.has(e.key)) {
+            seen.add(e.key);
+            keys.push(e.key);
+        }
+    }
+    return keys;
+}
