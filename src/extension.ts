@@ -1,6 +1,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { KeapTokenClient } from './keap/tokenClient';
+import { ChangeSignal } from './session/changeSignal';
 import { ClaimRegistry, FileLock } from './session/fileLock';
 import { Refresher } from './session/refresher';
 import { SignInService } from './signin/signInService';
@@ -36,9 +37,10 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
   void claims.prune(86_400_000).catch(() => undefined);
 
   const tokenClient = new KeapTokenClient({ endpoints: () => settings.endpoints(), timeoutMs: () => settings.requestTimeoutMs(), now, log });
-  const store = new SecretSessionStore(secrets, log, now);
-  const model = new SessionModel(store, secrets, log);
-  const outcomes = new OutcomeChannel(secrets);
+  const model = new SessionModel(new SecretSessionStore(secrets, log, now), secrets, new ChangeSignal(storageDir, 'session'), log);
+  // Every write goes through the model's store, so other windows hear of it.
+  const store = model.store;
+  const outcomes = new OutcomeChannel(secrets, new ChangeSignal(storageDir, 'signin'));
   const credentials = async (clientId: string) => {
     const clientSecret = await secrets.clientSecret(clientId);
     log.addSecret(clientSecret);

@@ -159,9 +159,10 @@ function autoConfirmDialogs(page, stateRef) {
 
 /**
  * The control server the host tests call (its URL reaches them as HARNESS_URL):
- * POST /plan {plan}, GET /landed, GET /statusbar, POST /screenshot {name}, GET /authorize-visits.
+ * POST /plan {plan}, GET /landed, GET /statusbar, GET /statusbar/2, POST /open-window (a second
+ * window: its own extension host), POST /close-window, POST /screenshot {name}, GET /authorize-visits.
  */
-function startControlServer(state, getPage, artifacts) {
+function startControlServer(state, getPage, artifacts, openWindow) {
   const server = http.createServer(async (req, res) => {
     let body = '';
     for await (const c of req) body += c;
@@ -172,10 +173,21 @@ function startControlServer(state, getPage, artifacts) {
       if (req.url === '/landed') return send(state.landed);
       if (req.url === '/authorize-visits') return send(state.authorizeVisits);
       if (req.url === '/statusbar') return send(await statusBarTexts(getPage()));
+      if (req.url === '/statusbar/2') return send(state.second ? await statusBarTexts(state.second) : []);
+      if (req.url === '/open-window' && req.method === 'POST') {
+        if (!state.second) state.second = await openWindow();
+        return send({ ok: true });
+      }
+      if (req.url === '/close-window' && req.method === 'POST') {
+        if (state.second) await state.second.close().catch(() => {});
+        state.second = undefined;
+        return send({ ok: true });
+      }
       if (req.url === '/close-popups' && req.method === 'POST') {
         const main = getPage();
-        for (const p of state.popups.splice(0)) if (p !== main) await p.close().catch(() => {});
-        if (main) state.popups.push(main);
+        const keep = new Set([main, state.second]);
+        for (const p of state.popups.splice(0)) if (!keep.has(p)) await p.close().catch(() => {});
+        for (const p of keep) if (p) state.popups.push(p);
         return send({ ok: true });
       }
       if (req.url === '/screenshot' && req.method === 'POST') {

@@ -24,9 +24,18 @@ const NOISE = /^\[(ChatModelSelection|AgentHost|AccountPolicyGate|Service Worker
   const fake = await h.startFake();
   const state = { plan: 'none', popups: [], landed: [], authorizeVisits: [], dialogs: [] };
   let page;
-  const control = await h.startControlServer(state, () => page, ARTIFACTS);
   const workspace = path.join(stateDir, 'ws');
-  const cs = await h.startCodeServer({
+  let cs;
+  let context;
+  // A second browser page on the same workbench is a second VS Code window with its own extension host.
+  const openWindow = async () => {
+    const p2 = await context.newPage();
+    await p2.goto(h.workbenchUrl(cs.url, workspace, { devPath: h.ROOT }));
+    await p2.locator('.statusbar-item', { hasText: /Keap/ }).first().waitFor({ timeout: 60000 });
+    return p2;
+  };
+  const control = await h.startControlServer(state, () => page, ARTIFACTS, openWindow);
+  cs = await h.startCodeServer({
     stateDir, workspace,
     settings: h.userSettings(fake),
     env: { HARNESS_URL: control.url, FAKE_KEAP_URL: fake.baseUrl, VSCODE_TEST_LOG: testLog, VSCODE_TEST_RESULT: resultFile, HOST_GREP: process.env.HOST_GREP || '' },
@@ -34,7 +43,7 @@ const NOISE = /^\[(ChatModelSelection|AgentHost|AccountPolicyGate|Service Worker
   h.log(`code-server ${cs.url}, fake Keap ${fake.baseUrl}, state ${stateDir}`);
 
   const browser = await h.launchBrowser();
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   h.watchPopups(context, fake, state);
   page = await context.newPage();
   let done; const exited = new Promise(r => (done = r));

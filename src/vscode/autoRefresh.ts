@@ -35,6 +35,8 @@ export class AutoRefresher implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [this.emitter];
   private credentialsPromptShown = false;
   private lastRefreshAt = -Infinity;
+  /** The expiry Keap's last answer to this window gave; a set still carrying it that asks for a refresh again is Keap's doing, not ours to loop on. */
+  private lastRefreshedExpiry: number | undefined | null = null;
 
   constructor(
     private readonly model: SessionModel,
@@ -75,7 +77,7 @@ export class AutoRefresher implements vscode.Disposable {
       return;
     }
     if (d.action === 'none') return;
-    if (now - this.lastRefreshAt < MIN_AUTO_INTERVAL_MS) {
+    if (now - this.lastRefreshAt < MIN_AUTO_INTERVAL_MS && set.accessTokenExpiresAt === this.lastRefreshedExpiry) {
       this.arm(this.lastRefreshAt + MIN_AUTO_INTERVAL_MS - now);
       return;
     }
@@ -104,7 +106,10 @@ export class AutoRefresher implements vscode.Disposable {
       const r = await this.refresher.refresh(seen, manual ? undefined : current => decideRefresh(current, this.now(), policy).action === 'refresh');
       this.attempt = 0;
       this.retryAt = undefined;
-      if (r.kind === 'refreshed') this.lastRefreshAt = this.now();
+      if (r.kind === 'refreshed') {
+        this.lastRefreshAt = this.now();
+        this.lastRefreshedExpiry = r.tokenSet.accessTokenExpiresAt;
+      }
       this.setHealth({ kind: 'ok' });
       if (r.kind === 'signed-out') this.model.set(undefined);
       else this.model.set(r.tokenSet);

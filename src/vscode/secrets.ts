@@ -4,6 +4,7 @@ import { PendingStore, SignInOutcome } from '../signin/signInService';
 import { KeyringError, SessionStore } from '../session/store';
 import { parseStoredTokenSet, serializeTokenSet, StoredTokenSetError, TokenSet } from '../session/tokenSet';
 import { Logger } from '../log';
+import { ChangeSignal } from '../session/changeSignal';
 
 /** SecretStorage keys. SecretStorage is per extension and shared by every window of the user. */
 export const SECRET_KEYS = {
@@ -121,10 +122,12 @@ function isPending(x: unknown): x is PendingSignIn {
 
 /** Publishes and reads the last sign-in outcome (no token in it). */
 export class OutcomeChannel {
-  constructor(private readonly secrets: Secrets) {}
+  /** @param signal reaches windows that SecretStorage's own change event does not. */
+  constructor(private readonly secrets: Secrets, readonly signal: ChangeSignal) {}
 
-  publish(o: SignInOutcome): Promise<void> {
-    return this.secrets.store(SECRET_KEYS.outcome, JSON.stringify(o));
+  async publish(o: SignInOutcome): Promise<void> {
+    await this.secrets.store(SECRET_KEYS.outcome, JSON.stringify(o));
+    void this.signal.notify();
   }
 
   async read(): Promise<SignInOutcome | undefined> {

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { Logger } from '../log';
 import { SessionStore } from '../session/store';
+import { ChangeSignal } from '../session/changeSignal';
 import { TokenSet } from '../session/tokenSet';
 import { SECRET_KEYS, Secrets } from './secrets';
 
@@ -16,13 +17,35 @@ export class SessionModel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [this.emitter];
   private loaded = false;
 
-  constructor(readonly store: SessionStore, secrets: Secrets, private readonly log: Logger) {
+  /**
+   * @param signal tells other windows after this one changed the store, and tells this one when
+   *   they did (SecretStorage's own event does not cross windows everywhere).
+   */
+  constructor(store: SessionStore, secrets: Secrets, signal: ChangeSignal, private readonly log: Logger) {
+    this.store = {
+      read: () => store.read(),
+      write: async set => {
+        await store.write(set);
+        void signal.notify();
+      },
+      clear: async () => {
+        await store.clear();
+        void signal.notify();
+      },
+    };
     this.disposables.push(
       secrets.onDidChange(e => {
         if (e.key === SECRET_KEYS.session) void this.reload();
       }),
+      signal.watch(() => void this.reload()),
+      vscode.window.onDidChangeWindowState(w => {
+        if (w.focused) void this.reload();
+      }),
     );
   }
+
+  /** The store; writes through it reach every window. */
+  readonly store: SessionStore;
 
   get tokenSet(): TokenSet | undefined {
     return this.current;

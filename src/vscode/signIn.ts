@@ -47,6 +47,8 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
       secrets.onDidChange(e => {
         if (e.key === SECRET_KEYS.outcome) void this.outcomes.read().then(o => o && this.resolveWaiter(o));
       }),
+      // A sign-in finished by another window (case V2) reaches this one through the shared signal.
+      outcomes.signal.watch(() => void this.outcomes.read().then(o => o && this.resolveWaiter(o))),
     );
   }
 

@@ -30,6 +30,9 @@ export const harness = {
   plan: (plan: 'allow' | 'deny' | 'none') => call(env('HARNESS_URL'), '/plan', { plan }),
   landed: () => call<string[]>(env('HARNESS_URL'), '/landed'),
   statusBar: () => call<string[]>(env('HARNESS_URL'), '/statusbar'),
+  statusBar2: () => call<string[]>(env('HARNESS_URL'), '/statusbar/2'),
+  openSecondWindow: () => call(env('HARNESS_URL'), '/open-window', {}),
+  closeSecondWindow: () => call(env('HARNESS_URL'), '/close-window', {}),
   screenshot: (name: string) => call<{ file: string }>(env('HARNESS_URL'), '/screenshot', { name }),
   closePopups: () => call(env('HARNESS_URL'), '/close-popups', {}),
 };

@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import { api, fake, harness, tokenRequests, useDemoCredentials, waitFor } from '../util';
+
+/** Makes sure this window is signed in (the sign-in suite leaves a session; alone, this signs in). */
+async function ensureSignedIn(): Promise<void> {
+  const a = await api();
+  if (await a.model.store.read()) return;
+  await useDemoCredentials();
+  await harness.plan('allow');
+  assert.equal(await vscode.commands.executeCommand<boolean>('infusionsoft.signIn'), true);
+  await harness.plan('none');
+}
+
+describe('Refresh in a real VS Code', function () {
+  this.timeout(120_000);
+
+  before(ensureSignedIn);
+  after(async () => {
+    await harness.closeSecondWindow();
+  });
+
+  it('Refresh Token rotates the pair and stores it before anything else', async () => {
+    const a = await api();
+    const before = (await a.model.store.read())!;
+    await fake.reset();
+    const r = await vscode.commands.executeCommand<string>('infusionsoft.refreshToken');
+    assert.equal(r, 'refreshed');
+    const reqs = await tokenRequests('refresh_token');
+    assert.equal(reqs.length, 1);
+    assert.equal(reqs[0].rawBody, `grant_type=refresh_token&refresh_token=${encodeURIComponent(before.refreshToken)}`);
+    assert.match(reqs[0].headers['authorization'], /^Basic [A-Za-z0-9+/=]+$/);
+    const after = (await a.model.store.read())!;
+    assert.notEqual(after.refreshToken, before.refreshToken);
+    assert.ok((await fake.tokens()).some(t => t.refreshToken === after.refreshToken));
+  });
+
+  it('two windows see the token near expiry: exactly one refresh reaches Keap, both status bars show the new expiry', async () => {
+    const a = await api();
+    await harness.openSecondWindow();
+    await waitFor(async () => (await harness.statusBar2()).find(t => /Keap ab123 · 23h/.test(t)), 30_000, 'window 2 shows the session');
+    await fake.reset();
+    // Both windows learn of a token set that expires in 30 minutes: inside the 60-minute refresh window.
+    const current = (await a.model.store.read())!;
+    await a.model.store.write({ ...current, accessTokenExpiresAt: Date.now() + 30 * 60_000 });
+    await waitFor(async () => (await tokenRequests('refresh_token')).length >= 1, 30_000, 'a refresh');
+    await new Promise(r => setTimeout(r, 3000));
+    const refreshes = await tokenRequests('refresh_token');
+    assert.equal(refreshes.length, 1, 'exactly one refresh reached the fake server');
+    assert.equal(refreshes[0].status, 200);
+    const s1 = await waitFor(async () => (await harness.statusBar()).find(t => /Keap ab123 · 23h 59m/.test(t)), 30_000, 'window 1 shows the new expiry');
+    const s2 = await waitFor(async () => (await harness.statusBar2()).find(t => /Keap ab123 · 23h 59m/.test(t)), 30_000, 'window 2 shows the new expiry');
+    assert.ok(s1 && s2);
+    const stored = (await a.model.store.read())!;
+    assert.ok((await fake.tokens()).some(t => t.refreshToken === stored.refreshToken), 'the stored refresh token is the live one');
+  });
+
+  it('throttled and transient answers keep the session and show a warning state', async () => {
+    const a = await api();
+    const before = (await a.model.store.read())!;
+    const faults = [
+      { status: 429, body: '{"code":"429","message":"Quota Exceeded","status":"Request Throttled","details":null}', headers: { 'retry-after': '1' } },
+      { status: 429, body: '{"fault":{"faultstring":"Rate limit quota violation","detail":{"errorcode":"policies.ratelimit.QuotaViolation"}}}' },
+      { status: 502, body: '<html><body>502 Bad Gateway</body></html>', contentType: 'text/html' },
+      { status: 400, body: '' },
+      { status: 503, body: 'Service Unavailable', contentType: 'text/plain' },
+    ];
+    for (const f of faults) {
+      await fake.fault(f);
+      const r = await vscode.commands.executeCommand<string>('infusionsoft.refreshToken');
+      assert.equal(r, 'failed', JSON.stringify(f));
+      assert.equal(a.autoRefresher.health.kind, 'retrying', JSON.stringify(f));
+      assert.equal((await a.model.store.read())?.refreshToken, before.refreshToken, 'tokens kept');
+      assert.match(a.statusText(), /\$\(warning\) Keap ab123/);
+    }
+    await harness.screenshot('refresh-warning-state');
+    // The next good answer clears the warning.
+    assert.equal(await vscode.commands.executeCommand<string>('infusionsoft.refreshToken'), 'refreshed');
+    assert.equal(a.autoRefresher.health.kind, 'ok');
+    assert.match(a.statusText(), /\$\(key\) Keap ab123 · 23h 59m/);
+  });
+
+  it('a dead refresh token turns the status bar to "Sign in again" and keeps the account visible', async () => {
+    const a = await api();
+    const current = (await a.model.store.read())!;
+    await a.model.store.write({ ...current, refreshToken: 'a-refresh-token-keap-no-longer-knows' });
+    await waitFor(() => a.model.tokenSet?.refreshToken === 'a-refresh-token-keap-no-longer-knows', 10_000, 'model reload');
+    const r = await vscode.commands.executeCommand<string>('infusionsoft.refreshToken');
+    assert.equal(r, 'failed');
+    const stored = await a.model.store.read();
+    assert.ok(stored?.refreshTokenRejectedAt, 'marked as rejected');
+    assert.equal(stored?.appName, 'ab123');
+    assert.match(a.statusText(), /\$\(error\) Keap ab123 · Sign in again/);
+    const text = await waitFor(async () => (await harness.statusBar()).find(t => /Sign in again/.test(t)), 10_000, 'status bar "Sign in again"');
+    assert.ok(text);
+    // Signing in again clears it.
+    await harness.plan('allow');
+    assert.equal(await vscode.commands.executeCommand<boolean>('infusionsoft.signIn'), true);
+    await harness.plan('none');
+    assert.equal((await a.model.store.read())?.refreshTokenRejectedAt, undefined);
+    assert.match(a.statusText(), /Keap ab123 · 23h 59m/);
+  });
+});
