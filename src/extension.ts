@@ -24,6 +24,7 @@ export interface TestApi {
   model: SessionModel;
   autoRefresher: AutoRefresher;
   tree: SessionTreeProvider;
+  authProvider: KeapAuthenticationProvider;
 }
 
 /** Builds the object graph and registers disposables; nothing else. */
@@ -148,7 +149,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
   log.info(`activated (${vscode.env.appName} ${vscode.version}, ${vscode.env.uiKind === vscode.UIKind.Web ? 'web' : 'desktop'}${vscode.env.remoteName ? `, remote ${vscode.env.remoteName}` : ''})`);
 
   if (context.extensionMode !== vscode.ExtensionMode.Production) {
-    return { statusText: () => statusBar.text, signIn, model, autoRefresher, tree };
+    return { statusText: () => statusBar.text, signIn, model, autoRefresher, tree, authProvider };
   }
   return undefined;
 }

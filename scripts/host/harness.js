@@ -137,6 +137,17 @@ function watchPopups(context, fake, state) {
   });
 }
 
+/** Runs a command from the command palette of `page`, by its title, as a user does. */
+async function runCommand(page, title) {
+  await page.locator('.monaco-workbench').click({ position: { x: 700, y: 400 } }).catch(() => {});
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ timeout: 10000 });
+  await input.fill('>' + title);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 10000 });
+  await page.keyboard.press('Enter');
+}
+
 /** Status-bar texts as the page shows them. */
 async function statusBarTexts(page) {
   return (await page.locator('.statusbar-item').allInnerTexts()).map(t => t.replace(/\s+/g, ' ').trim()).filter(Boolean);
@@ -149,6 +160,8 @@ function autoConfirmDialogs(page, stateRef) {
       const dialog = page.locator('.monaco-dialog-box');
       if (await dialog.count()) {
         const text = await dialog.innerText();
+        // Only dialogs the harness is meant to answer: opening a localhost page, and another extension asking to use the Keap sign-in.
+        if (!/open the external website|wants to sign in using/i.test(text)) return;
         const open = dialog.locator('a.monaco-button, button', { hasText: /^(Open|Allow)$/ }).first();
         if (await open.count()) { log('confirming dialog:', text.replace(/\s+/g, ' ').slice(0, 120)); await open.click(); stateRef.dialogs.push(text); }
       }
@@ -173,6 +186,20 @@ function startControlServer(state, getPage, artifacts, openWindow) {
       if (req.url === '/landed') return send(state.landed);
       if (req.url === '/authorize-visits') return send(state.authorizeVisits);
       if (req.url === '/statusbar') return send(await statusBarTexts(getPage()));
+      if (req.url === '/sidebar-text') return send(await getPage().locator('.part.sidebar').innerText().catch(() => ''));
+      // Notifications (toasts) with buttons: what non-modal questions look like in the page.
+      if (req.url === '/notifications' && req.method === 'GET') {
+        return send(await getPage().locator('.notification-toast .notification-list-item, .notifications-center .notification-list-item').allInnerTexts().catch(() => []));
+      }
+      if (req.url === '/notifications' && req.method === 'POST') {
+        const toast = getPage().locator('.notification-toast .notification-list-item, .notifications-center .notification-list-item', { hasText: json.containing });
+        await toast.first().locator('a.monaco-button, button', { hasText: json.button }).first().click({ timeout: 10000 });
+        return send({ ok: true });
+      }
+      if (req.url === '/command/2' && req.method === 'POST') {
+        await runCommand(state.second, json.title);
+        return send({ ok: true });
+      }
       if (req.url === '/statusbar/2') return send(state.second ? await statusBarTexts(state.second) : []);
       if (req.url === '/open-window' && req.method === 'POST') {
         if (!state.second) state.second = await openWindow();
@@ -201,4 +228,4 @@ function startControlServer(state, getPage, artifacts, openWindow) {
   return new Promise(resolve => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${server.address().port}` })));
 }
 
-module.exports = { ROOT, TOOLS, log, freePort, waitFor, startFake, userSettings, startCodeServer, launchBrowser, workbenchUrl, watchPopups, statusBarTexts, autoConfirmDialogs, startControlServer };
+module.exports = { runCommand, ROOT, TOOLS, log, freePort, waitFor, startFake, userSettings, startCodeServer, launchBrowser, workbenchUrl, watchPopups, statusBarTexts, autoConfirmDialogs, startControlServer };

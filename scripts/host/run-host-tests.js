@@ -13,6 +13,28 @@ const ARTIFACTS = path.resolve(process.env.ARTIFACTS || path.join(h.ROOT, '.ci/a
 const TIMEOUT = +(process.env.TEST_TIMEOUT_MS || 600000);
 const NOISE = /^\[(ChatModelSelection|AgentHost|AccountPolicyGate|Service Worker|reconnection-grace-time)|^(Resolv|Creating a socket|Updating additional)/;
 
+/** Every file under `dir` (except `skip` folders) that contains one of `secrets`. */
+function scanForSecrets(dir, secrets, skip) {
+  const list = [...new Set(secrets)].filter(s => s && s.length >= 8);
+  const hits = [];
+  let files = 0;
+  (function walk(d) {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (skip.some(s => p === s || p.startsWith(s + path.sep))) continue;
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) {
+        const st = fs.statSync(p);
+        if (st.size > 50 * 1024 * 1024) continue;
+        files++;
+        const text = fs.readFileSync(p).toString('latin1');
+        for (const s of list) if (text.includes(s)) hits.push({ file: path.relative(dir, p), secretLength: s.length });
+      }
+    }
+  })(dir);
+  return { files, secrets: list.length, hits };
+}
+
 (async () => {
   const t0 = Date.now();
   fs.mkdirSync(ARTIFACTS, { recursive: true });
@@ -32,13 +54,18 @@ const NOISE = /^\[(ChatModelSelection|AgentHost|AccountPolicyGate|Service Worker
     const p2 = await context.newPage();
     await p2.goto(h.workbenchUrl(cs.url, workspace, { devPath: h.ROOT }));
     await p2.locator('.statusbar-item', { hasText: /Keap/ }).first().waitFor({ timeout: 60000 });
+    h.autoConfirmDialogs(p2, state);
     return p2;
   };
   const control = await h.startControlServer(state, () => page, ARTIFACTS, openWindow);
+  // A second, ordinary extension that asks VS Code's authentication API for the Keap session.
+  const consumerVsix = path.join(stateDir, 'keap-consumer.vsix');
+  require('child_process').execFileSync(process.execPath, [require.resolve('@vscode/vsce/vsce'), 'package', '--no-dependencies', '--skip-license', '-o', consumerVsix],
+    { cwd: path.join(h.ROOT, 'test/host/consumer-extension'), stdio: 'ignore' });
   cs = await h.startCodeServer({
-    stateDir, workspace,
+    stateDir, workspace, installVsix: consumerVsix,
     settings: h.userSettings(fake),
-    env: { HARNESS_URL: control.url, FAKE_KEAP_URL: fake.baseUrl, VSCODE_TEST_LOG: testLog, VSCODE_TEST_RESULT: resultFile, HOST_GREP: process.env.HOST_GREP || '' },
+    env: { KEAP_CONSUMER_RESULT: path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'keap-consumer-')), 'result.json'), HARNESS_URL: control.url, FAKE_KEAP_URL: fake.baseUrl, VSCODE_TEST_LOG: testLog, VSCODE_TEST_RESULT: resultFile, HOST_GREP: process.env.HOST_GREP || '' },
   });
   h.log(`code-server ${cs.url}, fake Keap ${fake.baseUrl}, state ${stateDir}`);
 
@@ -63,9 +90,13 @@ const NOISE = /^\[(ChatModelSelection|AgentHost|AccountPolicyGate|Service Worker
   fs.writeFileSync(path.join(ARTIFACTS, 'fake-keap-requests.json'), JSON.stringify(fake.requests.map(r => ({ method: r.method, path: r.path, status: r.status })), null, 1));
   await browser.close();
   cs.stop();
+  const scan = scanForSecrets(stateDir, fake.issuedSecrets(), [workspace]);
+  fs.writeFileSync(path.join(ARTIFACTS, 'secret-scan.json'), JSON.stringify({ ...scan, hits: scan.hits.map(h => ({ file: h.file, secretLength: h.secretLength })) }, null, 1));
+  console.log(`[host] secret scan of ${scan.files} files (logs, settings, globalStorage, code-server state; the workspace .env excluded) for ${scan.secrets} tokens, codes and secrets the fake Keap issued or received: ${scan.hits.length} hits`);
+  for (const hit of scan.hits) console.log(`[host]   leak in ${hit.file}`);
   await fake.close();
   let summary = {};
   try { summary = JSON.parse(fs.readFileSync(resultFile, 'utf8')); } catch { /* none */ }
   console.log(`[host] extension host exit code: ${code}; ${summary.passes ?? '?'} passing, ${summary.failures ?? '?'} failing (${Date.now() - t0} ms)`);
-  process.exit(code === 0 && summary.failures === 0 && summary.passes > 0 ? 0 : 1);
+  process.exit(code === 0 && summary.failures === 0 && summary.passes > 0 && scan.hits.length === 0 ? 0 : 1);
 })().catch(e => { console.error(e); process.exit(2); });

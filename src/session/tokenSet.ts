@@ -128,5 +128,6 @@ export function accessTokenTimeLeft(set: TokenSet, nowMs: number): number | unde
  * @param lifetimeMs the assumed lifetime in milliseconds.
  */
 export function refreshTokenDaysLeft(set: TokenSet, nowMs: number, lifetimeMs: number): number {
-  return Math.max(0, Math.floor((set.refreshTokenIssuedAt + lifetimeMs - nowMs) / 86_400_000));
+  // Rounded up: a refresh token issued now under a 45-day lifetime has "about 45 days left".
+  return Math.max(0, Math.ceil((set.refreshTokenIssuedAt + lifetimeMs - nowMs) / 86_400_000));
 }

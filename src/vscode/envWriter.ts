@@ -105,15 +105,15 @@ export class EnvWriter {
       const write = vscode.l10n.t('Write Anyway');
       const choice = await vscode.window.showWarningMessage(
         vscode.l10n.t('{0} is tracked by git: a token written there is one commit away from being published. Write it anyway?', name),
-        { modal: true },
         write,
+        vscode.l10n.t('Cancel'),
       );
       return choice === write;
     }
     if (status === 'not-ignored') {
       const add = vscode.l10n.t('Add to .gitignore');
       const write = vscode.l10n.t('Write Anyway');
-      const choice = await vscode.window.showWarningMessage(vscode.l10n.t('git does not ignore {0}; the next "git add" would take your Keap token with it.', name), { modal: true }, add, write);
+      const choice = await vscode.window.showWarningMessage(vscode.l10n.t('git does not ignore {0}; the next "git add" would take your Keap token with it.', name), add, write, vscode.l10n.t('Cancel'));
       if (choice === add) return this.addToGitignore(uri);
       return choice === write;
     }

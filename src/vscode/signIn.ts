@@ -236,21 +236,9 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
     const opened = await vscode.env.openExternal(vscode.Uri.parse(authorizeUrl, true));
     if (!opened) this.log.warn('the browser could not be opened; waiting for a pasted URL');
 
-    // A companion notification offers the paste path, since a progress notification has only Cancel.
-    const pasteLabel = vscode.l10n.t('Paste URL…');
-    const openAgain = vscode.l10n.t('Open Browser Again');
-    void vscode.window
-      .showInformationMessage(
-        flow === 'paste'
-          ? vscode.l10n.t('After you click Allow, copy the address the browser lands on and paste it here.')
-          : vscode.l10n.t('Browser did not come back to VS Code? Paste the address it landed on.'),
-        pasteLabel,
-        openAgain,
-      )
-      .then(c => {
-        if (c === pasteLabel) void this.paste();
-        else if (c === openAgain) void vscode.env.openExternal(vscode.Uri.parse(authorizeUrl, true));
-      });
+    // Where pasting is the way back, ask for the URL at once; elsewhere the status-bar item and the
+    // Paste Callback URL command offer it (a notification could not be taken back when the sign-in ends).
+    if (flow === 'paste') void this.paste();
 
     const timeout = new Promise<SignInOutcome>(resolve => {
       const t = setTimeout(
@@ -263,7 +251,8 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
     try {
       return await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Infusionsoft: waiting for you to approve access in the browser…'), cancellable: true },
-        (_progress, token) => {
+        (progress, token) => {
+          progress.report({ message: vscode.l10n.t('Browser did not come back? Click "Keap: waiting for sign-in" in the status bar to paste the address it landed on.') });
           const onCancel = new Promise<{ ok: false; kind: 'cancelled'; message: string }>(resolve =>
             token.onCancellationRequested(() => resolve({ ok: false, kind: 'cancelled', message: vscode.l10n.t('Sign-in cancelled.') })),
           );

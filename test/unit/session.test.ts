@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { decideRefresh, DEFAULT_REFRESH_POLICY, retryDelayMs } from '../../src/session/policy';
-import { accessTokenTimeLeft, appNameFromScope, formatDuration, parseStoredTokenSet, serializeTokenSet, StoredTokenSetError, TokenSet } from '../../src/session/tokenSet';
+import { accessTokenTimeLeft, appNameFromScope, refreshTokenDaysLeft, formatDuration, parseStoredTokenSet, serializeTokenSet, StoredTokenSetError, TokenSet } from '../../src/session/tokenSet';
 
 const NOW = Date.parse('2026-11-29T12:00:00Z');
 const H = 3_600_000;
@@ -45,6 +45,13 @@ describe('token set', () => {
     assert.equal(formatDuration(3 * D + 4 * H), '3d 4h');
     assert.equal(accessTokenTimeLeft(set(), NOW + H), 23 * H);
     assert.equal(accessTokenTimeLeft(set({ accessTokenExpiresAt: undefined }), NOW), undefined);
+  });
+  it('counts the refresh token\'s days left from its issue time and the assumed lifetime', () => {
+    assert.equal(refreshTokenDaysLeft(set(), NOW, 45 * D), 45);
+    assert.equal(refreshTokenDaysLeft(set(), NOW + 1, 45 * D), 45);
+    assert.equal(refreshTokenDaysLeft(set(), NOW + 38 * D + 1, 45 * D), 7);
+    assert.equal(refreshTokenDaysLeft(set(), NOW + 45 * D, 45 * D), 0);
+    assert.equal(refreshTokenDaysLeft(set(), NOW + 400 * D, 45 * D), 0);
   });
 });
 

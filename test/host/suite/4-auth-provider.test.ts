@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as vscode from 'vscode';
+import { api, fake, harness, useDemoCredentials, waitFor } from '../util';
+
+describe('AuthenticationProvider "infusionsoft" in a real VS Code', function () {
+  this.timeout(120_000);
+
+  before(async () => {
+    const a = await api();
+    const s = await a.model.store.read();
+    if (!s || s.refreshTokenRejectedAt !== undefined) {
+      await useDemoCredentials();
+      await harness.plan('allow');
+      assert.equal(await vscode.commands.executeCommand<boolean>('infusionsoft.signIn'), true);
+      await harness.plan('none');
+    }
+  });
+  after(() => harness.closeSecondWindow());
+
+  it('another extension gets a token through vscode.authentication.getSession that the (fake) Keap API accepts', async () => {
+    const a = await api();
+    const resultFile = process.env.KEAP_CONSUMER_RESULT!;
+    assert.ok(resultFile, 'KEAP_CONSUMER_RESULT is set by the harness');
+    fs.rmSync(resultFile, { force: true });
+    // Test windows refuse modal dialogs, and VS Code asks the user before another extension may use
+    // a sign-in; so the consumer runs in a second, ordinary window, where the harness clicks Allow.
+    await harness.openSecondWindow();
+    await harness.runCommandInSecondWindow('Keap consumer: call Keap with the signed-in session');
+    const r = await waitFor(() => fs.existsSync(resultFile) && JSON.parse(fs.readFileSync(resultFile, 'utf8')), 60_000, 'the consumer extension\'s result');
+    assert.equal(r.error, undefined, r.error);
+    assert.equal(r.status, 200);
+    assert.equal(r.body.email, 'dev@example.com');
+    assert.deepEqual(r.scopes, ['full']);
+    assert.match(r.account, /ab123/);
+    assert.equal(r.accessToken, (await a.model.store.read())?.accessToken);
+  });
+
+  it('getSessions refreshes an expiring access token through the shared lock before handing it out', async () => {
+    const a = await api();
+    const config = vscode.workspace.getConfiguration('infusionsoft');
+    // Automatic refresh off, so that only getSessions can be the one that refreshes.
+    await config.update('autoRefresh', false, vscode.ConfigurationTarget.Global);
+    try {
+      await checkGetSessionsRefreshes(a);
+    } finally {
+      await config.update('autoRefresh', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
+  async function checkGetSessionsRefreshes(a: Awaited<ReturnType<typeof api>>): Promise<void> {
+    const current = (await a.model.store.read())!;
+    await a.model.store.write({ ...current, accessTokenExpiresAt: Date.now() + 60_000 });
+    await waitFor(() => a.model.tokenSet?.accessTokenExpiresAt === current.accessTokenExpiresAt ? undefined : true, 10_000, 'model reload');
+    await fake.reset();
+    const sessions = await a.authProvider.getSessions(['full']);
+    assert.equal(sessions.length, 1);
+    const after = (await a.model.store.read())!;
+    assert.equal(sessions[0].accessToken, after.accessToken);
+    assert.notEqual(after.accessToken, current.accessToken);
+    assert.equal((await fake.requests()).filter(r => r.path === '/token').length, 1);
+    assert.equal((await a.authProvider.getSessions(['some-other-scope'])).length, 0);
+  }
+
+  it('signing out removes the session: the provider fires onDidChangeSessions', async () => {
+    const a = await api();
+    const saved = (await a.model.store.read())!;
+    const removed = new Promise<vscode.AuthenticationProviderAuthenticationSessionsChangeEvent>(resolve => {
+      const d = a.authProvider.onDidChangeSessions(e => {
+        d.dispose();
+        resolve(e);
+      });
+    });
+    await vscode.commands.executeCommand('infusionsoft.signOut');
+    const e = await removed;
+    assert.equal(e.removed?.length, 1);
+    assert.deepEqual(await a.authProvider.getSessions(['full']), []);
+    await a.model.store.write(saved);
+    await waitFor(() => a.model.tokenSet !== undefined, 10_000, 'session restored');
+  });
+});
