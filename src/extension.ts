@@ -136,6 +136,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     signIn,
     vscode.window.registerUriHandler(signIn),
     vscode.commands.registerCommand('infusionsoft.signIn', () => signIn.signIn()),
+    vscode.commands.registerCommand('infusionsoft.cancelSignIn', () => signIn.cancelActive()),
     vscode.commands.registerCommand('infusionsoft.pasteCallbackUrl', (value?: string) => signIn.paste(typeof value === 'string' ? value : undefined)),
     vscode.commands.registerCommand('infusionsoft.setClientCredentials', (args?: { clientId?: string; clientSecret?: string }) =>
       setClientCredentials(settings, secrets, args && typeof args === 'object' ? args : undefined),

@@ -144,8 +144,10 @@ async function runCommand(page, title) {
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ timeout: 10000 });
   await input.fill('>' + title);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 10000 });
-  await page.keyboard.press('Enter');
+  // Click the row whose label is exactly the title: Enter would run whatever ranks first (recently used).
+  const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }) }).first();
+  await row.waitFor({ timeout: 10000 });
+  await row.click();
 }
 
 /** Status-bar texts as the page shows them. */
@@ -203,6 +205,11 @@ function startControlServer(state, getPage, artifacts, openWindow) {
       if (req.url === '/statusbar/2') return send(state.second ? await statusBarTexts(state.second) : []);
       if (req.url === '/open-window' && req.method === 'POST') {
         if (!state.second) state.second = await openWindow();
+        return send({ ok: true });
+      }
+      if (req.url === '/reload-window' && req.method === 'POST') {
+        await state.second.reload();
+        await state.second.locator('.statusbar-item', { hasText: /Keap/ }).first().waitFor({ timeout: 60000 });
         return send({ ok: true });
       }
       if (req.url === '/close-window' && req.method === 'POST') {

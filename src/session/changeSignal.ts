@@ -15,13 +15,29 @@ export class ChangeSignal {
     this.file = path.join(dir, `${name}.changed`);
   }
 
-  /** Tells every watcher that `name` changed. Never throws. */
-  async notify(): Promise<void> {
+  /**
+   * Tells every watcher that `name` changed. `generation` is an opaque random id of the new state
+   * (never derived from a token), so a window can tell whether its own view of SecretStorage is
+   * current. Never throws.
+   */
+  async notify(generation = ''): Promise<void> {
     try {
       await fs.mkdir(path.dirname(this.file), { recursive: true });
-      await fs.writeFile(this.file, `${process.pid} ${Date.now()} ${Math.random()}`);
+      const tmp = `${this.file}.${process.pid}.tmp`;
+      await fs.writeFile(tmp, `${generation}\n${process.pid} ${Date.now()}`);
+      await fs.rename(tmp, this.file);
     } catch {
       // A missed signal only delays other windows until their next focus or timer.
+    }
+  }
+
+  /** The generation id of the last notification, or undefined when none was recorded. */
+  async generation(): Promise<string | undefined> {
+    try {
+      const first = (await fs.readFile(this.file, 'utf8')).split('\n')[0].trim();
+      return first || undefined;
+    } catch {
+      return undefined;
     }
   }
 

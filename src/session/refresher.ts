@@ -19,7 +19,9 @@ export type RefreshResult =
   | { readonly kind: 'refreshed'; readonly tokenSet: TokenSet }
   /** Another window or process refreshed first (or no refresh was needed); nothing was sent. */
   | { readonly kind: 'already-refreshed'; readonly tokenSet: TokenSet }
-  | { readonly kind: 'signed-out' };
+  | { readonly kind: 'signed-out' }
+  /** Another window stored a newer token set that this window cannot read yet; nothing was sent (its refresh token may be dead). */
+  | { readonly kind: 'stale-view'; readonly tokenSet: TokenSet };
 
 /**
  * Single-flight refresh across every window and process of the user (case K1): take the lock,
@@ -52,6 +54,10 @@ export class Refresher {
     try {
       const current = await store.read();
       if (!current) return { kind: 'signed-out' };
+      if (store.isCurrent && !(await store.isCurrent(current))) {
+        log.warn('refresh skipped: another window stored a newer session that this window does not see yet');
+        return { kind: 'stale-view', tokenSet: current };
+      }
       if (current.refreshToken !== first.refreshToken) {
         log.info('refresh skipped: another window already rotated the refresh token');
         return { kind: 'already-refreshed', tokenSet: current };
@@ -75,7 +81,8 @@ export class Refresher {
             log.info('refresh token refused, but storage already holds a newer one: using it');
             return { kind: 'already-refreshed', tokenSet: again };
           }
-          if (again) await store.write({ ...again, refreshTokenRejectedAt: this.deps.now() });
+          // Mark it dead only from a current view: a lagging view must never overwrite a newer set.
+          if (again && (!store.isCurrent || (await store.isCurrent(again)))) await store.write({ ...again, refreshTokenRejectedAt: this.deps.now() });
         }
         throw e;
       }

@@ -10,6 +10,11 @@ export interface SessionStore {
   read(): Promise<TokenSet | undefined>;
   write(set: TokenSet): Promise<void>;
   clear(): Promise<void>;
+  /**
+   * False when another window has stored a newer version than `set` (this window's view is stale).
+   * Stores shared without such a lag may omit it.
+   */
+  isCurrent?(set: TokenSet): Promise<boolean>;
 }
 
 /** The OS keyring behind SecretStorage failed (locked, missing, or refused). */

@@ -27,6 +27,11 @@ export interface TokenSet {
    * against storage first, case K1). The account stays visible until the user signs in again or out.
    */
   readonly refreshTokenRejectedAt?: number;
+  /**
+   * A random id given to each stored version, also written (alone) to a file every window watches,
+   * so a window can tell that its SecretStorage view is older than another window's write.
+   */
+  readonly generation?: string;
 }
 
 /** The longest access-token lifetime Keap issues: `expires_in` 86400 seconds (keap-oauth.md). */
@@ -96,6 +101,7 @@ export function parseStoredTokenSet(json: string, nowMs: number): TokenSet {
     appName: str('appName') ?? appNameFromScope(scope),
     clientId,
     refreshTokenRejectedAt: typeof o.refreshTokenRejectedAt === 'number' ? o.refreshTokenRejectedAt : undefined,
+    generation: typeof o.generation === 'string' ? o.generation : undefined,
     user: user
       ? { name: typeof user.name === 'string' ? user.name : undefined, email: typeof user.email === 'string' ? user.email : undefined }
       : undefined,

@@ -75,6 +75,7 @@ export function parsePastedCallback(input: string): AuthorizationResponse {
       throw new CallbackParseError('The pasted text has no "code" or "error" parameter.');
     }
   }
-  if (/\s/.test(text)) throw new CallbackParseError('The pasted text is neither a URL nor an authorization code.');
+  // A bare code: Keap's codes are opaque, but they travel in URLs, so they are URL-safe characters.
+  if (!/^[A-Za-z0-9._~+\/=%-]{4,4096}$/.test(text)) throw new CallbackParseError('The pasted text is neither a URL nor an authorization code.');
   return { kind: 'code', code: text, state: undefined };
 }

@@ -66,7 +66,10 @@ export class SignInService {
   }
 
   /** Handles one authorization response, from whichever window or path received it. */
-  async handle(resp: AuthorizationResponse, source: string): Promise<CallbackResult> {
+  /**
+   * @param onStored called right after the token set is in storage (before userinfo), for timing.
+   */
+  async handle(resp: AuthorizationResponse, source: string, onStored?: (tokenSet: TokenSet) => void): Promise<CallbackResult> {
     const { log, now } = this.deps;
     const all = await this.deps.pending.read();
 
@@ -125,6 +128,7 @@ export class SignInService {
       const message = e instanceof KeyringError ? e.message : `Could not store the tokens: ${(e as Error)?.message ?? e}`;
       return this.fail(pending.state, { kind: 'keyring', message });
     }
+    onStored?.(tokenSet);
     log.info(`signed in to Keap app ${tokenSet.appName ?? '(unknown)'}`);
     await this.deps.publishOutcome({ state: pending.state, ok: true, appName: tokenSet.appName, at: now() });
     return { kind: 'signed-in', state: pending.state, tokenSet: await this.withUser(tokenSet) };

@@ -11,7 +11,9 @@ export type RefreshHealth =
   | { readonly kind: 'ok' }
   | { readonly kind: 'retrying'; readonly attempt: number; readonly nextAt: number; readonly reason: 'throttled' | 'transient'; readonly message: string }
   | { readonly kind: 'bad-client-credentials'; readonly message: string }
-  | { readonly kind: 'failed'; readonly message: string };
+  | { readonly kind: 'failed'; readonly message: string }
+  /** Another window refreshed; this window's SecretStorage view has not caught up (seen in code-server). */
+  | { readonly kind: 'stale-view'; readonly message: string };
 
 /** Minimum time between two automatic refreshes (ms), so a token set Keap keeps answering without a usable expiry cannot loop. */
 const MIN_AUTO_INTERVAL_MS = 5 * 60_000;
@@ -106,6 +108,12 @@ export class AutoRefresher implements vscode.Disposable {
       const r = await this.refresher.refresh(seen, manual ? undefined : current => decideRefresh(current, this.now(), policy).action === 'refresh');
       this.attempt = 0;
       this.retryAt = undefined;
+      if (r.kind === 'stale-view') {
+        this.attempt++;
+        this.retryAt = this.now() + retryDelayMs(this.attempt);
+        this.setHealth({ kind: 'stale-view', message: vscode.l10n.t('Another window refreshed the token. Reload this window (Developer: Reload Window) to use the new one.') });
+        return r;
+      }
       if (r.kind === 'refreshed') {
         this.lastRefreshAt = this.now();
         this.lastRefreshedExpiry = r.tokenSet.accessTokenExpiresAt;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'crypto';
 import * as vscode from 'vscode';
 import { Logger } from '../log';
 import { SessionStore } from '../session/store';
@@ -25,12 +26,17 @@ export class SessionModel implements vscode.Disposable {
     this.store = {
       read: () => store.read(),
       write: async set => {
-        await store.write(set);
-        void signal.notify();
+        const generation = randomBytes(9).toString('base64url');
+        await store.write({ ...set, generation });
+        await signal.notify(generation);
       },
       clear: async () => {
         await store.clear();
-        void signal.notify();
+        await signal.notify(randomBytes(9).toString('base64url'));
+      },
+      isCurrent: async set => {
+        const latest = await signal.generation();
+        return latest === undefined || set.generation === undefined || latest === set.generation;
       },
     };
     this.disposables.push(

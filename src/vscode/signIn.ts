@@ -74,13 +74,22 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
     this.active?.cancel();
   }
 
+  /** Milliseconds from the last callback reaching this window to the token set stored and the status bar updated. */
+  lastCallbackMs: number | undefined;
+
   /** Feeds one authorization response to the service and reports what happened. */
   async complete(resp: AuthorizationResponse, source: string): Promise<CallbackResult> {
+    const started = performance.now();
     if (resp.kind === 'code') this.log.addSecret(resp.code);
-    const result = await this.service.handle(resp, source);
+    const result = await this.service.handle(resp, source, stored => {
+      // The status bar renders synchronously on this change.
+      this.model.set(stored);
+      this.lastCallbackMs = performance.now() - started;
+    });
     switch (result.kind) {
       case 'signed-in':
         this.model.set(result.tokenSet);
+        this.log.info(`sign-in completed ${Math.round(this.lastCallbackMs ?? 0)} ms after the callback arrived`);
         this.resolveWaiter({ state: result.state, ok: true, appName: result.tokenSet.appName, at: this.now() });
         break;
       case 'failed':
@@ -152,12 +161,7 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
     let clientId = this.settings.clientId();
     let secret = clientId ? await this.secrets.clientSecret(clientId) : undefined;
     if (!clientId || !secret) {
-      const set = vscode.l10n.t('Set Client Credentials');
-      const choice = await vscode.window.showInformationMessage(
-        vscode.l10n.t('Signing in needs the client ID and client secret of your Keap app (the "Key" and "Secret" at keys.developer.keap.com).'),
-        set,
-      );
-      if (choice !== set) return false;
+      // Straight to the two input boxes (their titles say what is asked), rather than a notification first.
       if (!(await vscode.commands.executeCommand<boolean>('infusionsoft.setClientCredentials'))) return false;
       clientId = this.settings.clientId();
       secret = await this.secrets.clientSecret(clientId);

@@ -111,6 +111,11 @@ export class TokenStatusBar implements vscode.Disposable {
       icon = '$(warning)';
       this.item.backgroundColor = warning;
       md.appendMarkdown(vscode.l10n.t('Refresh failed ({0}); tokens kept; retrying at {1}.', health.message, new Date(health.nextAt).toLocaleTimeString()) + '\n\n');
+    } else if (health.kind === 'stale-view') {
+      icon = '$(warning)';
+      this.item.backgroundColor = warning;
+      this.item.command = 'workbench.action.reloadWindow';
+      md.appendMarkdown(health.message + '\n\n');
     } else if (health.kind === 'failed') {
       icon = '$(warning)';
       this.item.backgroundColor = warning;

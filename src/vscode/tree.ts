@@ -52,7 +52,10 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
         item.description = [set.user?.name, set.user?.email].filter(Boolean).join(' · ');
         item.iconPath = new vscode.ThemeIcon(set.refreshTokenRejectedAt ? 'error' : 'account');
         item.contextValue = 'account';
-        item.tooltip = set.refreshTokenRejectedAt ? vscode.l10n.t('Keap no longer accepts the refresh token. Sign in again.') : set.scope;
+        item.tooltip = set.refreshTokenRejectedAt
+          ? vscode.l10n.t('Keap no longer accepts the refresh token. Sign in again.')
+          : vscode.l10n.t('Keap app {0} ({1}), scope "full"', set.appName ?? '?', set.scope.split('|')[1] ?? set.scope);
+        item.accessibilityInformation = { label: vscode.l10n.t('Keap app {0}, signed in as {1}', set.appName ?? '?', item.description || vscode.l10n.t('unknown user')) };
         return item;
       }
       case 'accessToken': {

@@ -36,6 +36,7 @@ export const harness = {
   clickNotification: (containing: string, button: string) => call(env('HARNESS_URL'), '/notifications', { containing, button }),
   runCommandInSecondWindow: (title: string) => call(env('HARNESS_URL'), '/command/2', { title }),
   openSecondWindow: () => call(env('HARNESS_URL'), '/open-window', {}),
+  reloadSecondWindow: () => call(env('HARNESS_URL'), '/reload-window', {}),
   closeSecondWindow: () => call(env('HARNESS_URL'), '/close-window', {}),
   screenshot: (name: string) => call<{ file: string }>(env('HARNESS_URL'), '/screenshot', { name }),
   closePopups: () => call(env('HARNESS_URL'), '/close-popups', {}),

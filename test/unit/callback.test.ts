@@ -36,7 +36,7 @@ describe('paste parsing (V1)', () => {
     assert.equal(r.kind, 'error');
   });
   it('gives a clear error for everything else', () => {
-    for (const bad of ['', '   ', 'https://relay.example/?foo=1', 'two words', 'http://[::1', 'x'.repeat(20_000)]) {
+    for (const bad of ['', '   ', 'https://relay.example/?foo=1', 'two words', 'http://[::1', 'x'.repeat(20_000), '<script>alert(1)</script>', '"abc"', 'abc']) {
       assert.throws(() => parsePastedCallback(bad), CallbackParseError, bad.slice(0, 20));
     }
   });

@@ -25,7 +25,7 @@ describe('token set', () => {
   });
   it('round-trips through storage JSON', () => {
     const s = set({ user: { name: 'Dana', email: 'd@example.com' } });
-    assert.deepEqual(parseStoredTokenSet(serializeTokenSet(s), NOW), { ...s, refreshTokenRejectedAt: undefined });
+    assert.deepEqual(parseStoredTokenSet(serializeTokenSet({ ...s, generation: 'g1' }), NOW), { ...s, refreshTokenRejectedAt: undefined, generation: 'g1' });
   });
   it('K2: an expiry beyond Keap\'s longest lifetime is distrusted and becomes unknown', () => {
     const year2072 = NOW + 46 * 365 * D;

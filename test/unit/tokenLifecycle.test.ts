@@ -123,6 +123,27 @@ describe('token client, sign-in service and refresher against the fake Keap serv
     assert.equal(r2.kind === 'already-refreshed' && r2.tokenSet.refreshToken, second.refreshToken);
   });
 
+  it('a window whose storage view lags behind another window\'s write sends nothing and overwrites nothing (K1 in code-server)', async () => {
+    const redirectUri = 'http://localhost:3/callback';
+    await store.write({ ...(await client.exchangeCode({ ...DEMO_CLIENT, code: await codeFor(redirectUri, 'z'), redirectUri })), generation: 'g1' });
+    const stale = (await store.read())!;
+    // Another window rotates and records generation g2; this window's view still returns g1.
+    await store.write({ ...(await client.refresh({ ...DEMO_CLIENT, refreshToken: stale.refreshToken })), generation: 'g2' });
+    const lagging = { read: async () => stale, write: (s: Parameters<FileSessionStore['write']>[0]) => store.write(s), clear: () => store.clear(), isCurrent: async (s: { generation?: string }) => s.generation === 'g2' };
+    const refresher = new Refresher({
+      store: lagging, tokenClient: client, log, now: Date.now,
+      credentials: async id => ({ clientId: id, clientSecret: DEMO_CLIENT.clientSecret }),
+      lock: () => new FileLock(path.join(dir, 'refresh.lock'), { staleMs: 10_000 }).acquire(5000),
+    });
+    const before = fake.requests.filter(r => r.path === '/token').length;
+    const r = await refresher.refresh(stale);
+    assert.equal(r.kind, 'stale-view');
+    assert.equal(fake.requests.filter(r => r.path === '/token').length, before, 'no request with the old refresh token');
+    const kept = (await store.read())!;
+    assert.equal(kept.generation, 'g2');
+    assert.ok(fake.liveTokens().some(t => t.refreshToken === kept.refreshToken), 'the session is alive');
+  });
+
   it('a dead refresh token is declared only after re-reading storage, and keeps the account visible', async () => {
     await store.write({ accessToken: 'A', refreshToken: 'never-issued', accessTokenExpiresAt: Date.now() + 1000, refreshTokenIssuedAt: Date.now(), scope: 'full|ab123.infusionsoft.com', appName: 'ab123', clientId: DEMO_CLIENT.clientId });
     const refresher = new Refresher({

@@ -1,0 +1,149 @@
+#!/usr/bin/env node
+// npm run bench: measures the product in code-server, beside VS Code's own github-authentication,
+// in one run. Prints a Markdown table and writes bench-results.json (path: $BENCH_OUT).
+// Not a test: it reports numbers; the README's "Performance and reliability" section quotes them.
+'use strict';
+const fs = require('fs');
+const http = require('http');
+const os = require('os');
+const path = require('path');
+const h = require('./host/harness');
+
+const WINDOWS = +(process.env.BENCH_WINDOWS || 5);
+const OUT = path.resolve(process.env.BENCH_OUT || path.join(h.ROOT, 'bench-results.json'));
+const median = a => { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const stats = a => (a.length ? { median: median(a), min: Math.min(...a), max: Math.max(...a), n: a.length, samples: a } : { n: 0 });
+const sleep = ms => new Promise(r => setTimeout(r, ms));
+
+async function activationTimes(page) {
+  await h.runCommand(page, 'Developer: Show Running Extensions');
+  const rows = page.locator('.runtime-extensions-editor .monaco-list-row');
+  await rows.first().waitFor({ timeout: 30000 });
+  await sleep(1000);
+  const texts = await rows.allInnerTexts();
+  const pick = name => {
+    const row = texts.find(t => t.split('\n')[0].trim() === name);
+    const m = row && /Activation: (\d+)ms/.exec(row);
+    return m ? { ms: +m[1], startup: /Startup Activation/.test(row) } : undefined;
+  };
+  return { ours: pick('Infusionsoft (Keap) OAuth'), github: pick('GitHub Authentication') };
+}
+
+(async () => {
+  const t0 = Date.now();
+  const fake = await h.startFake();
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'keap-bench-'));
+  const workspace = path.join(stateDir, 'ws');
+  const benchOut = path.join(stateDir, 'bench-runner.json');
+  const state = { plan: 'none', popups: [], landed: [], authorizeVisits: [], dialogs: [] };
+  let mainPage;
+  const control = await h.startControlServer(state, () => mainPage, stateDir, async () => undefined);
+  let phase = 'wait';
+  let written;
+  const writtenP = new Promise(r => (written = r));
+  const ctrl = http.createServer((req, res) => {
+    if (req.url === '/phase') return res.end(phase);
+    if (req.url === '/written') { written(); return res.end('ok'); }
+    res.statusCode = 404; res.end();
+  });
+  await new Promise(r => ctrl.listen(0, '127.0.0.1', r));
+  const vsix = path.join(h.ROOT, 'dist/infusionsoft-oauth.vsix');
+  const cs = await h.startCodeServer({
+    stateDir, workspace, installVsix: vsix, settings: h.userSettings(fake, { 'infusionsoft.clientId': 'demo-client-id' }),
+    env: { HARNESS_URL: control.url, FAKE_KEAP_URL: fake.baseUrl, KEAP_BENCH_OUT: benchOut, KEAP_BENCH_CTRL: `http://127.0.0.1:${ctrl.address().port}` },
+  });
+  const browser = await h.launchBrowser();
+  const results = { windows: WINDOWS, codeServer: '4.139.1 (VS Code 1.139)' };
+
+  // 1. Activation, as VS Code measures it (Developer: Show Running Extensions), in fresh windows.
+  const ours = [], github = [];
+  for (let i = 0; i < WINDOWS; i++) {
+    const ctx = await browser.newContext({ viewport: { width: 1400, height: 4000 } });
+    const page = await ctx.newPage();
+    await page.goto(`${cs.url}/?folder=${encodeURIComponent(workspace)}`);
+    await page.locator('.statusbar-item', { hasText: /Keap/ }).first().waitFor({ timeout: 90000 });
+    await sleep(3000);
+    const t = await activationTimes(page);
+    if (t.ours) ours.push(t.ours.ms);
+    if (t.github) github.push(t.github.ms);
+    await ctx.close();
+  }
+  results.activationMs = { ours: stats(ours), github: stats(github), ratio: ours.length && github.length ? +(median(ours) / median(github)).toFixed(2) : null };
+
+  // 2. Sizes.
+  const ghBundle = path.join(h.TOOLS, 'cs/node_modules/code-server/lib/vscode/extensions/github-authentication/dist/extension.js');
+  results.bytes = { extensionJs: fs.statSync(path.join(h.ROOT, 'dist/extension.js')).size, githubAuthenticationJs: fs.existsSync(ghBundle) ? fs.statSync(ghBundle).size : null, vsix: fs.statSync(vsix).size };
+
+  // 3. Callback → token set stored + status bar updated (in the extension), beside the bare token round trip.
+  const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  h.watchPopups(ctx, fake, state);
+  mainPage = await ctx.newPage();
+  let done; const exited = new Promise(r => (done = r));
+  await mainPage.exposeFunction('codeAutomationExit', code => done(code));
+  const stopDialogs = h.autoConfirmDialogs(mainPage, state);
+  await mainPage.goto(h.workbenchUrl(cs.url, workspace, { devPath: h.ROOT, testsPath: path.join(h.ROOT, 'out/test/bench/index') }));
+  // Wait until the runner has signed in and waits for the expiry-cycle phase.
+  for (let i = 0; i < 600 && !fs.existsSync(benchOut); i++) await sleep(200);
+  const runner = JSON.parse(fs.readFileSync(benchOut, 'utf8'));
+  const bare = [];
+  for (let i = 0; i < 20; i++) {
+    const redirectUri = 'http://localhost:1/callback';
+    const r = await fetch(fake.authorizeUrl, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ client_id: 'demo-client-id', redirect_uri: redirectUri, response_type: 'code', scope: 'full', state: 's', decision: 'allow' }).toString() });
+    const code = new URL(r.headers.get('location')).searchParams.get('code');
+    const s = performance.now();
+    const t = await fetch(fake.tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ client_id: 'demo-client-id', client_secret: 'demo-client-secret', code, grant_type: 'authorization_code', redirect_uri: redirectUri }).toString() });
+    await t.text();
+    bare.push(performance.now() - s);
+  }
+  results.callbackToStoredMs = stats(runner.callbackMs.map(x => +x.toFixed(1)));
+  results.bareTokenRoundTripMs = stats(bare.map(x => +x.toFixed(1)));
+
+  // 4. A window that starts with a fresh token makes no request.
+  const before = fake.requests.length;
+  const extra = [];
+  for (let i = 0; i < WINDOWS - 1; i++) {
+    const p = await ctx.newPage();
+    await p.goto(`${cs.url}/?folder=${encodeURIComponent(workspace)}`);
+    await p.locator('.statusbar-item', { hasText: /Keap ab123 · 23h/ }).first().waitFor({ timeout: 90000 });
+    extra.push(p);
+  }
+  await sleep(5000);
+  results.requestsAtStartWithFreshToken = fake.requests.length - before;
+
+  // 5. One expiry cycle with WINDOWS windows open (the runner's window and WINDOWS-1 more).
+  const beforeCycle = fake.requests.filter(r => r.path === '/token').length;
+  phase = 'go';
+  await writtenP;
+  await sleep(8000);
+  results.tokenRequestsPerExpiryCycle = fake.requests.filter(r => r.path === '/token').length - beforeCycle;
+  const bars = [];
+  for (const p of [mainPage, ...extra]) bars.push((await h.statusBarTexts(p)).find(t => /Keap/.test(t)));
+  results.statusBarsAfterCycle = bars;
+  await Promise.race([exited, sleep(10000)]);
+  stopDialogs();
+  await browser.close();
+  cs.stop();
+  await fake.close();
+  results.totalSeconds = Math.round((Date.now() - t0) / 1000);
+  fs.writeFileSync(OUT, JSON.stringify(results, null, 2));
+
+  const f = s => (s.n ? `${s.median} (${s.min}–${s.max}, n=${s.n})` : 'n/a');
+  const kb = b => (b == null ? 'n/a' : `${(b / 1024).toFixed(1)} KB`);
+  console.log(`
+| What | Infusionsoft (Keap) OAuth | vscode.github-authentication |
+|---|---|---|
+| Activation in a fresh window, ms: median (min–max, n) | ${f(results.activationMs.ours)} | ${f(results.activationMs.github)} |
+| Activation ratio (ours / GitHub) | ${results.activationMs.ratio ?? 'n/a'} | 1 |
+| Bundle size (dist/extension.js) | ${kb(results.bytes.extensionJs)} | ${kb(results.bytes.githubAuthenticationJs)} |
+| .vsix size | ${kb(results.bytes.vsix)} | (built in) |
+| Callback at UriHandler → token set stored + status bar updated, ms | ${f(results.callbackToStoredMs)} | |
+| Fake Keap bare token round trip (code exchange), ms | ${f(results.bareTokenRoundTripMs)} | |
+| Requests when a window starts with a fresh token (must be 0) | ${results.requestsAtStartWithFreshToken} | |
+| Token requests per expiry cycle with ${WINDOWS} windows open (must be 1) | ${results.tokenRequestsPerExpiryCycle} | |
+
+Activation is VS Code's own figure (Developer: Show Running Extensions): ours activates on onStartupFinished, GitHub's on onAuthenticationRequest:github; both load and run activate() in code-server's Node extension host.
+JSON: ${OUT}  (${results.totalSeconds} s)`);
+  process.exit(0);
+})().catch(e => { console.error(e); process.exit(1); });
