@@ -12,7 +12,8 @@ const h = require('./host/harness');
 const WINDOWS = +(process.env.BENCH_WINDOWS || 5);
 const OUT = path.resolve(process.env.BENCH_OUT || path.join(h.ROOT, 'bench-results.json'));
 const median = a => { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
-const stats = a => (a.length ? { median: median(a), min: Math.min(...a), max: Math.max(...a), n: a.length, samples: a } : { n: 0 });
+const r1 = x => Math.round(x * 10) / 10;
+const stats = a => (a.length ? { median: r1(median(a)), min: r1(Math.min(...a)), max: r1(Math.max(...a)), n: a.length, samples: a.map(r1) } : { n: 0 });
 const sleep = ms => new Promise(r => setTimeout(r, ms));
 
 async function activationTimes(page) {

@@ -36,4 +36,8 @@ export async function expiryCycle(ctrl: string): Promise<void> {
   const current = (await a.model.store.read())!;
   await a.model.store.write({ ...current, accessTokenExpiresAt: Date.now() + 30 * 60_000 });
   await fetch(`${ctrl}/written`, { method: 'POST' });
+  // Keep this window (and its extension host) alive until the cycle is over.
+  const t0 = Date.now();
+  while (Date.now() - t0 < 15_000 && !((a.model.tokenSet?.accessTokenExpiresAt ?? 0) > Date.now() + 23 * 3_600_000)) await new Promise(r => setTimeout(r, 200));
+  await new Promise(r => setTimeout(r, 9000));
 }
