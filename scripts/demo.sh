@@ -1,11 +1,6 @@
 #!/usr/bin/env bash
-# npm run demo: installs what is missing, builds and packages the extension, then runs scripts/demo.js.
+# npm run demo: prepares (installs, builds, packages), then runs scripts/demo.js.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error
-fi
-bash scripts/host/install.sh
-npm run --silent build
-npm run --silent package >/dev/null
+bash scripts/prepare.sh
 exec node scripts/demo.js

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { TestApi } from '../../src/extension';
+import type { RecordedRequest } from '../fake-keap/server';
 
 export const EXTENSION_ID = 'keap-community.infusionsoft-oauth';
 export const DEMO = { clientId: 'demo-client-id', clientSecret: 'demo-client-secret', appName: 'ab123' };
@@ -42,15 +43,7 @@ export const harness = {
   closePopups: () => call(env('HARNESS_URL'), '/close-popups', {}),
 };
 
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  query: Record<string, string>;
-  headers: Record<string, string>;
-  rawBody: string;
-  form?: Record<string, string>;
-  status: number;
-}
+export type { RecordedRequest };
 
 /** The fake Keap server's control API. */
 export const fake = {
