@@ -97,6 +97,28 @@ describe('Tree view and Insert into .env in a real VS Code', function () {
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
+  it('keeps an inserted .env in sync after a refresh, once SecretStorage holds the new pair', async () => {
+    await ensureSignedIn();
+    const a = await api();
+    const file = path.join(workspaceDir(), 'sync', '.env');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, '# synced\nKEEP=1\n');
+    assert.ok(await vscode.commands.executeCommand<vscode.Uri>('infusionsoft.insertIntoEnv', file));
+    const before = dotenv.parse(fs.readFileSync(file, 'utf8'));
+    assert.equal(before.KEAP_ACCESS_TOKEN, (await a.model.store.read())?.accessToken);
+    assert.equal(await vscode.commands.executeCommand<string>('infusionsoft.refreshToken'), 'refreshed');
+    const stored = (await a.model.store.read())!;
+    assert.notEqual(stored.accessToken, before.KEAP_ACCESS_TOKEN);
+    const after = await waitFor(() => {
+      const p = dotenv.parse(fs.readFileSync(file, 'utf8'));
+      return p.KEAP_ACCESS_TOKEN === stored.accessToken && p;
+    }, 15_000, 'the .env to follow the refresh');
+    assert.equal(after.KEAP_REFRESH_TOKEN, stored.refreshToken);
+    assert.equal(after.KEEP, '1');
+    assert.ok(fs.readFileSync(file, 'utf8').startsWith('# synced\nKEEP=1\n'));
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
   it('warns before writing into a file git tracks, and writes nothing when the user cancels', async () => {
     await ensureSignedIn();
     const repo = path.join(workspaceDir(), 'tracked-repo');
