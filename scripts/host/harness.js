@@ -125,6 +125,10 @@ function watchPopups(context, fake, state) {
       if (plan !== 'allow' && plan !== 'deny') return;
       try {
         await page.waitForSelector(`#${plan}`, { timeout: 10000 });
+        if (state.artifacts && !state.authorizeShot) {
+          state.authorizeShot = true;
+          await page.screenshot({ path: path.join(state.artifacts, 'authorize-page.png') }).catch(() => {});
+        }
         await page.click(`#${plan}`, { timeout: 10000 });
         log(`clicked ${plan} on the authorize page`);
       } catch (e) {
@@ -226,7 +230,8 @@ function startControlServer(state, getPage, artifacts, openWindow) {
       }
       if (req.url === '/screenshot' && req.method === 'POST') {
         const file = path.join(artifacts, `${String(json.name).replace(/[^\w.-]/g, '_')}.png`);
-        await getPage().screenshot({ path: file });
+        if (json.selector) await getPage().locator(json.selector).first().screenshot({ path: file });
+        else await getPage().screenshot({ path: file });
         return send({ file });
       }
       send({ error: 'unknown' }, 404);

@@ -44,7 +44,7 @@ function scanForSecrets(dir, secrets, skip) {
   for (const f of [testLog, resultFile]) fs.rmSync(f, { force: true });
 
   const fake = await h.startFake();
-  const state = { plan: 'none', popups: [], landed: [], authorizeVisits: [], dialogs: [] };
+  const state = { plan: 'none', popups: [], landed: [], authorizeVisits: [], dialogs: [], artifacts: ARTIFACTS };
   let page;
   const workspace = path.join(stateDir, 'ws');
   let cs;

@@ -39,7 +39,8 @@ export const harness = {
   openSecondWindow: () => call(env('HARNESS_URL'), '/open-window', {}),
   reloadSecondWindow: () => call(env('HARNESS_URL'), '/reload-window', {}),
   closeSecondWindow: () => call(env('HARNESS_URL'), '/close-window', {}),
-  screenshot: (name: string) => call<{ file: string }>(env('HARNESS_URL'), '/screenshot', { name }),
+  /** A screenshot of the page, or of the first element matching `selector`, into the artifacts folder. */
+  screenshot: (name: string, selector?: string) => call<{ file: string }>(env('HARNESS_URL'), '/screenshot', { name, selector }),
   closePopups: () => call(env('HARNESS_URL'), '/close-popups', {}),
 };
 

@@ -83,6 +83,7 @@ describe('Sign in, end to end in a real VS Code', function () {
     assert.match(text, /Keap ab123 · 23h 59m/);
     assert.match(a.statusText(), /Keap ab123 · 23h 59m/);
     await harness.screenshot('signed-in-status-bar');
+    await harness.screenshot('readme-status-bar', '.part.statusbar');
   });
 
   it('K8: the same callback twice is exchanged once and the duplicate ignored', async () => {

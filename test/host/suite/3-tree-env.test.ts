@@ -65,6 +65,7 @@ describe('Tree view and Insert into .env in a real VS Code', function () {
     }, 20_000, 'the tree in the sidebar');
     assert.match(text, /about 45 days left/);
     await harness.screenshot('tree-signed-in');
+    await harness.screenshot('readme-tree', '.part.sidebar');
   });
 
   it('Insert into .env updates a real workspace file in place, keeps every other byte, and undo restores it', async () => {
