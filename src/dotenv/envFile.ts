@@ -283,10 +283,25 @@ export function upsertEnv(
 }
 
 function build(text: string, order: string[], quoted: Map<string, Quoted>): EnvEditResult {
-    const eol = detectEol(text);
+    const { norm, map, entries } = parse(text);
+    // The line ending for what we write comes from the lines we do not touch, so that a second
+    // upsert of the same values sees the same majority and writes the same bytes (idempotence).
+    let untouched = '';
+    let from = 0;
+    for (const e of entries) {
+        if (!quoted.has(e.key)) continue;
+        untouched += text.slice(from, map[e.keyStart]);
+        // Skip the target line's own ending too: it is ours to write, not part of the majority.
+        // (dotenv's match may run on over blank lines; the line ends at the first break after the value.)
+        const br = norm.slice(e.valueEnd, e.matchEnd).search(LINE_BREAK);
+        from = br < 0 ? map[e.matchEnd] : map[e.valueEnd + br];
+        if (text.startsWith('\r\n', from)) from += 2;
+        else if (text[from] === '\n' || text[from] === '\r') from += 1;
+    }
+    untouched += text.slice(from);
+    const eol = /[\r\n]/.test(untouched) ? detectEol(untouched) : detectEol(text);
     const withEol = (s: string) => (eol === '\n' ? s : s.replace(/\n/g, eol));
 
-    const { norm, map, entries } = parse(text);
     const out: string[] = [];
     let pos = 0; // in original text
     const found = new Set<string>();

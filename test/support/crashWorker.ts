@@ -20,5 +20,8 @@ const refresher = new Refresher({
 process.stdout.write('R');
 refresher.refresh(undefined).then(
   r => process.exit(r.kind === 'refreshed' ? 0 : 3),
-  () => process.exit(4),
+  e => {
+    process.stderr.write(String((e as Error)?.stack ?? e));
+    process.exit(4);
+  },
 );

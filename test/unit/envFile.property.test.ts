@@ -141,8 +141,12 @@ function render(m: Model): string {
 
 /** What upsertEnv must produce, derived from the model (not from the implementation). */
 function expected(m: Model, values: Map<string, string>, original: string): string {
-    const dominant = original.split('\r\n').length - 1 > original.replace(/\r\n/g, '').split('\n').length - 1 ? '\r\n' : '\n';
     const rendered = renderUnits(m);
+    // The line ending written is the majority among the lines the upsert does not touch (so a second
+    // upsert sees the same majority); the whole original only when no untouched line ends at all.
+    const untouched = m.units.map(({ unit }, i) => (unit.kind === 'entry' && values.has(unit.key) ? '' : rendered[i])).join('');
+    const basis = /[\r\n]/.test(untouched) ? untouched : original;
+    const dominant = basis.split('\r\n').length - 1 > basis.replace(/\r\n/g, '').split('\n').length - 1 ? '\r\n' : '\n';
     let out = m.bom ? '\uFEFF' : '';
     const present = new Set<string>();
     m.units.forEach(({ unit, eol }, i) => {
