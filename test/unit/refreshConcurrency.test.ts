@@ -5,6 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { KeapTokenClient } from '../../src/keap/tokenClient';
 import { DEMO_CLIENT, FakeKeap, startFakeKeap } from '../fake-keap/server';
+import { authorizationCode } from '../support/fakeAuthorize';
 import { FileSessionStore } from '../support/fileSessionStore';
 
 const PROCESSES = 5;
@@ -31,11 +32,7 @@ describe(`K1: ${PROCESSES} processes refreshing together for ${ROUNDS} rounds`, 
     const store = new FileSessionStore(path.join(dir, 'session.json'));
     const client = new KeapTokenClient({ endpoints: () => fake, timeoutMs: () => 10_000 });
     const redirectUri = 'http://localhost:9/callback';
-    const res = await fetch(fake.authorizeUrl, {
-      method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ client_id: DEMO_CLIENT.clientId, redirect_uri: redirectUri, response_type: 'code', scope: 'full', state: 's', decision: 'allow' }).toString(),
-    });
-    const code = new URL(res.headers.get('location')!).searchParams.get('code')!;
+    const code = await authorizationCode(fake, redirectUri);
     await store.write(await client.exchangeCode({ ...DEMO_CLIENT, code, redirectUri }));
 
     const workerJs = path.join(__dirname, '../support/refreshWorker.js');

@@ -10,6 +10,7 @@ import { Refresher } from '../../src/session/refresher';
 import { PendingSignIn } from '../../src/signin/pending';
 import { SignInOutcome, SignInService } from '../../src/signin/signInService';
 import { DEMO_CLIENT, FakeKeap, startFakeKeap } from '../fake-keap/server';
+import { authorizationCode } from '../support/fakeAuthorize';
 import { FileSessionStore } from '../support/fileSessionStore';
 
 /** A logger that keeps every line, to check that no token or secret ever reaches it. */
@@ -37,16 +38,7 @@ describe('token client, sign-in service and refresher against the fake Keap serv
     await fake.close();
   });
 
-  async function codeFor(redirectUri: string, state: string): Promise<string> {
-    const res = await fetch(`${fake.authorizeUrl}`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ client_id: DEMO_CLIENT.clientId, redirect_uri: redirectUri, response_type: 'code', scope: 'full', state, decision: 'allow' }).toString(),
-    });
-    const loc = new URL(res.headers.get('location')!);
-    return loc.searchParams.get('code')!;
-  }
+  const codeFor = (redirectUri: string, state: string) => authorizationCode(fake, redirectUri, state);
 
   function service(outcomes: SignInOutcome[], pending: PendingSignIn[] = []) {
     const claims = new ClaimRegistry(path.join(dir, 'claims'));
