@@ -1,3 +1,4 @@
+import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { KeapTokenClient } from './keap/tokenClient';
@@ -33,7 +34,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
   const settings = new Settings();
   const secrets = new Secrets(context.secrets);
   const now = () => Date.now();
-  const storageDir = context.globalStorageUri.scheme === 'file' ? context.globalStorageUri.fsPath : path.join(require('os').tmpdir(), 'infusionsoft-oauth');
+  const storageDir = context.globalStorageUri.scheme === 'file' ? context.globalStorageUri.fsPath : path.join(os.tmpdir(), 'infusionsoft-oauth');
   const claims = new ClaimRegistry(path.join(storageDir, 'claims'));
   void claims.prune(86_400_000).catch(() => undefined);
 
@@ -145,8 +146,9 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     vscode.commands.registerCommand('infusionsoft.refreshToken', async () => (await autoRefresher.refreshNow())?.kind ?? 'failed'),
     vscode.commands.registerCommand('infusionsoft.showLog', () => log.channel.show()),
   );
-  // The first read decides; a window that starts with a fresh token makes no request at all.
-  void model.reload().then(() => autoRefresher.schedule('startup'));
+  // The first read publishes the session, which schedules the first refresh decision; a window that
+  // starts with a fresh token makes no request at all.
+  void model.reload();
   log.info(`activated (${vscode.env.appName} ${vscode.version}, ${vscode.env.uiKind === vscode.UIKind.Web ? 'web' : 'desktop'}${vscode.env.remoteName ? `, remote ${vscode.env.remoteName}` : ''})`);
 
   if (context.extensionMode !== vscode.ExtensionMode.Production) {
