@@ -4,8 +4,8 @@ import * as os from 'os';
 import * as path from 'path';
 
 /**
- * An exclusive lock shared by every window and process of the user: a file created with
- * `O_CREAT|O_EXCL` (`wx`) in a folder they all see (VS Code's globalStorageUri). A lock whose
+ * An exclusive lock shared by every window and process of the user: a file linked into place
+ * (atomic and exclusive, like `O_CREAT|O_EXCL`) in a folder they all see (VS Code's globalStorageUri). A lock whose
  * holder died (same host, process gone) or that is older than `staleMs` is taken over.
  *
  * Takeover renames the stale file to a unique name first, so of two processes that find the same
@@ -60,11 +60,17 @@ export class FileLock {
   /** One attempt: the handle, or undefined when a live holder has it. */
   async tryAcquire(): Promise<LockHandle | undefined> {
     const content: LockContent = { token: randomBytes(12).toString('hex'), pid: process.pid, host: os.hostname(), at: this.now() };
+    // Write the content first, then link it into place: link() fails with EEXIST like O_EXCL, and a
+    // holder killed at any point never leaves an empty lock file whose owner cannot be known.
+    const tmp = `${this.lockPath}.${content.token}.tmp`;
+    await fs.writeFile(tmp, JSON.stringify(content));
     try {
-      await fs.writeFile(this.lockPath, JSON.stringify(content), { flag: 'wx' });
+      await fs.link(tmp, this.lockPath);
       return this.handle(content.token);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    } finally {
+      await fs.rm(tmp, { force: true });
     }
     await this.removeIfStale();
     return undefined;
