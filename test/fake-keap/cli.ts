@@ -2,13 +2,17 @@
  * Standalone fake Keap server.
  *
  *   node out/test/fake-keap/cli.js [--port N] [--host 127.0.0.1] [--auto-approve]
- *                                  [--static-dir DIR] [--expires-in SECONDS] [--verbose]
+ *                                  [--static-dir DIR] [--expires-in SECONDS] [--user-apps APP,APP]
+ *                                  [--verbose]
+ *
+ * --user-apps: the signed-in Keap user's other Keap apps (tenants), comma-separated [a-z0-9]+
+ * names; the authorize page then lets the user pick which app to authorize.
  *
  * Prints its URLs and the demo client ID/secret, then one line `FAKE_KEAP_READY <baseUrl>`.
  * Without --verbose the access log shows only method, path (no query) and status, never a
  * token, code or secret. Stops cleanly on SIGINT/SIGTERM.
  */
-import { DEMO_CLIENT, startFakeKeap, type RecordedRequest } from './server';
+import { DEMO_CLIENT, startFakeKeap, userAppsProblem, type RecordedRequest } from './server';
 
 interface CliArgs {
   port: number;
@@ -17,12 +21,13 @@ interface CliArgs {
   verbose: boolean;
   staticDir?: string;
   expiresInSeconds?: number;
+  userApps?: string[];
 }
 
 function usage(): string {
   return (
     'usage: fake-keap [--port N] [--host 127.0.0.1] [--auto-approve] [--static-dir DIR] ' +
-    '[--expires-in SECONDS] [--verbose]'
+    '[--expires-in SECONDS] [--user-apps APP,APP] [--verbose]'
   );
 }
 
@@ -63,6 +68,16 @@ function parseArgs(argv: string[]): CliArgs {
         out.expiresInSeconds = n;
         break;
       }
+      case '--user-apps': {
+        const apps = value()
+          .split(',')
+          .map((a) => a.trim())
+          .filter((a) => a !== '');
+        const problem = userAppsProblem(apps);
+        if (problem) throw new Error(`--user-apps: ${problem}`);
+        out.userApps = apps;
+        break;
+      }
       case '-h':
       case '--help':
         process.stdout.write(usage() + '\n');
@@ -100,6 +115,7 @@ async function main(): Promise<void> {
     autoApprove: args.autoApprove,
     staticDir: args.staticDir,
     expiresInSeconds: args.expiresInSeconds,
+    userApps: args.userApps,
     onRequest: (r) => process.stdout.write(logLine(r, args.verbose) + '\n'),
   });
   const lines = [
@@ -113,6 +129,7 @@ async function main(): Promise<void> {
     `  client id:     ${DEMO_CLIENT.clientId}`,
     `  client secret: ${DEMO_CLIENT.clientSecret}`,
     `  auto-approve: ${args.autoApprove ? 'on' : 'off'}`,
+    `  Keap apps offered: ${[...new Set([DEMO_CLIENT.appName, ...(args.userApps ?? [])])].join(', ')}`,
     `FAKE_KEAP_READY ${fake.baseUrl}`,
   ];
   process.stdout.write(lines.join('\n') + '\n');

@@ -5,6 +5,8 @@
  * authorize page with Allow/Deny, denial with an EMPTY state, single-use codes bound to the
  * exact redirect_uri string, form-only token endpoint, Basic auth with exactly one space,
  * refresh-token rotation, Apigee-style 401 fault bodies, quota headers on every response.
+ * A Keap user may have several Keap apps (tenants): the authorize page then offers a choice, and
+ * the chosen app follows the code and every token set rotated from it (scope, tenant headers, API).
  *
  * Node `http` only. Nothing here writes to the console.
  */
@@ -32,6 +34,13 @@ export interface FakeKeapOptions {
   autoApprove?: boolean;
   /** default [DEMO_CLIENT] */
   clients?: FakeClient[];
+  /**
+   * The Keap apps (tenants) of the signed-in Keap user, besides each client's own `appName`
+   * (default []). Each must match [a-z0-9]+. The apps offered on the authorize page for a client
+   * are [client.appName, ...userApps] without duplicates; with more than one the page shows a
+   * `<select id="app" name="app">`. The control API can change it (POST /__fake/user-apps).
+   */
+  userApps?: string[];
   /** default 86400 */
   expiresInSeconds?: number;
   /** if set, files in it are served at /relay/<name> */
@@ -84,6 +93,8 @@ export interface LiveTokenSet {
   refreshToken: string;
   clientId: string;
   accessExpiresAt: number;
+  /** the Keap app (tenant) this token set belongs to, e.g. 'ab123' */
+  appName: string;
 }
 
 export interface FakeKeap {
@@ -113,6 +124,11 @@ export interface FakeKeap {
   setExpiresIn(seconds: number): void;
   setRefreshErrorStyle(style: RefreshErrorStyle): void;
   liveTokens(): LiveTokenSet[];
+  /** the signed-in Keap user's apps besides each client's own; throws on an invalid list */
+  setUserApps(apps: string[]): void;
+  userApps(): string[];
+  /** the apps the authorize page offers for a client: [client.appName, ...userApps] without duplicates */
+  appsFor(clientId: string): string[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -153,6 +169,8 @@ const STATIC_TYPES: Record<string, string> = {
 interface CodeRecord {
   code: string;
   clientId: string;
+  /** the Keap app chosen on the authorize page */
+  appName: string;
   redirectUri: string;
   expiresAt: number;
   used: boolean;
@@ -162,6 +180,8 @@ interface TokenSetRecord {
   accessToken: string;
   refreshToken: string;
   clientId: string;
+  /** the Keap app (tenant); kept across refresh-token rotation */
+  appName: string;
   accessExpiresAt: number;
   refreshAlive: boolean;
 }
@@ -231,6 +251,19 @@ export function isAcceptableRedirectUri(uri: string | undefined): boolean {
   return false;
 }
 
+const APP_NAME_RE = /^[a-z0-9]+$/;
+
+/** An error message when `apps` is not an array of non-empty [a-z0-9]+ strings, else undefined. */
+export function userAppsProblem(apps: unknown): string | undefined {
+  if (!Array.isArray(apps)) return 'apps must be an array of Keap app names';
+  for (const [i, a] of apps.entries()) {
+    if (typeof a !== 'string' || !APP_NAME_RE.test(a)) {
+      return `apps[${i}] must be a non-empty Keap app name of lowercase letters and digits ([a-z0-9]+), got ${JSON.stringify(a) ?? String(a)}`;
+    }
+  }
+  return undefined;
+}
+
 function withQuery(redirectUri: string, params: [string, string][]): string {
   return `${redirectUri}?${new URLSearchParams(params).toString()}`;
 }
@@ -252,6 +285,10 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
   const baseNow = opts.now ?? Date.now;
   const clients: FakeClient[] = (opts.clients ?? [DEMO_CLIENT]).map((c) => ({ ...c }));
   const staticDir = opts.staticDir ? path.resolve(opts.staticDir) : undefined;
+  const initialUserApps = [...(opts.userApps ?? [])];
+  const optionProblem = userAppsProblem(initialUserApps);
+  if (optionProblem) throw new Error(`userApps: ${optionProblem}`);
+  let userApps = [...initialUserApps];
 
   let clockOffset = 0;
   let autoApprove = opts.autoApprove ?? false;
@@ -277,8 +314,10 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
   const now = (): number => baseNow() + clockOffset;
   const clientById = (id: string | undefined): FakeClient | undefined =>
     id === undefined ? undefined : clients.find((c) => c.clientId === id);
-  const tenantHost = (c: FakeClient): string => `${c.appName}.infusionsoft.com`;
-  const scopeFor = (c: FakeClient): string => `full|${tenantHost(c)}`;
+  const tenantHost = (app: string): string => `${app}.infusionsoft.com`;
+  const scopeFor = (app: string): string => `full|${tenantHost(app)}`;
+  /** The Keap apps offered for a client: its own first, then the user's other apps, no duplicates. */
+  const offeredApps = (c: FakeClient): string[] => [...new Set([c.appName, ...userApps])];
 
   function quotaHeaders(tenant: string): Record<string, string> {
     const t = now();
@@ -356,18 +395,19 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
     ctx.req.socket.destroy();
   }
 
-  function issueCode(client: FakeClient, redirectUri: string): string {
+  function issueCode(client: FakeClient, appName: string, redirectUri: string): string {
     const code = randomToken(9, 15);
-    codes.set(code, { code, clientId: client.clientId, redirectUri, expiresAt: now() + CODE_TTL_MS, used: false });
+    codes.set(code, { code, clientId: client.clientId, appName, redirectUri, expiresAt: now() + CODE_TTL_MS, used: false });
     issued.add(code);
     return code;
   }
 
-  function issueTokens(client: FakeClient): TokenSetRecord {
+  function issueTokens(client: FakeClient, appName: string): TokenSetRecord {
     const set: TokenSetRecord = {
       accessToken: randomToken(20, 36),
       refreshToken: randomToken(20, 36),
       clientId: client.clientId,
+      appName,
       accessExpiresAt: now() + expiresInSeconds * 1000,
       refreshAlive: true,
     };
@@ -379,28 +419,29 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
     return set;
   }
 
-  function tokenResponse(ctx: Ctx, client: FakeClient, set: TokenSetRecord): void {
+  function tokenResponse(ctx: Ctx, set: TokenSetRecord): void {
     sendJson(ctx, 200, {
       access_token: set.accessToken,
       token_type: 'bearer',
       expires_in: expiresInSeconds,
       refresh_token: set.refreshToken,
-      scope: scopeFor(client),
+      scope: scopeFor(set.appName),
     });
   }
 
   // ---- authorize --------------------------------------------------------------------------
 
-  function approve(ctx: Ctx, client: FakeClient, p: Record<string, string>): void {
+  function approve(ctx: Ctx, client: FakeClient, app: string, p: Record<string, string>): void {
     const redirectUri = p.redirect_uri;
     if (denyMode === 'no-app-attached') {
       deny(ctx, redirectUri);
       return;
     }
-    const code = issueCode(client, redirectUri);
+    ctx.tenant = app;
+    const code = issueCode(client, app, redirectUri);
     const params: [string, string][] = [
       ['code', code],
-      ['scope', scopeFor(client)],
+      ['scope', scopeFor(app)],
     ];
     if (p.state !== undefined) params.push(['state', p.state]);
     redirect(ctx, withQuery(redirectUri, params));
@@ -467,18 +508,50 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
     return client;
   }
 
-  function authorizePage(client: FakeClient, p: Record<string, string>): string {
+  /**
+   * The Keap app a request chose: `app` (form field or query parameter) when present, else the
+   * client's own. Undefined when it names an app that is not offered; the caller answers 400.
+   */
+  function chosenApp(client: FakeClient, p: Record<string, string>): string | undefined {
+    if (p.app === undefined) return client.appName;
+    return offeredApps(client).includes(p.app) ? p.app : undefined;
+  }
+
+  function unknownAppPage(ctx: Ctx, client: FakeClient, app: string): void {
+    sendHtml(
+      ctx,
+      400,
+      page(
+        'Unknown Keap app',
+        '<h1 id="error">Unknown Keap app</h1><p>The Keap app ' +
+          `<code>${escapeHtml(app)}</code> is not attached to your Keap ID. Apps you can authorize: ` +
+          `${offeredApps(client).map((a) => `<code>${escapeHtml(tenantHost(a))}</code>`).join(', ')}.</p>`,
+      ),
+    );
+  }
+
+  function authorizePage(client: FakeClient, p: Record<string, string>, selected: string): string {
     const hidden = ['client_id', 'redirect_uri', 'response_type', 'scope', 'state']
       .filter((k) => p[k] !== undefined)
       .map((k) => `<input type="hidden" name="${k}" value="${escapeHtml(p[k])}">`)
       .join('\n');
+    const apps = offeredApps(client);
+    // One app: the page is unchanged (the POST then carries no `app`: the client's own app is used).
+    const picker =
+      apps.length > 1
+        ? '<p><label for="app">Keap app to authorize:</label>\n<select id="app" name="app">\n' +
+          apps
+            .map((a) => `<option value="${escapeHtml(a)}"${a === selected ? ' selected' : ''}>${escapeHtml(tenantHost(a))}</option>`)
+            .join('\n') +
+          '\n</select></p>\n'
+        : '';
     return page(
       `Allow access? ${client.appName} (fake Keap)`,
       `<h1>Allow <span id="app-name">${escapeHtml(client.appName)}</span> to access your Keap account?</h1>\n` +
-        `<p>Keap app: <strong id="tenant">${escapeHtml(tenantHost(client))}</strong></p>\n` +
+        `<p>Keap app: <strong id="tenant">${escapeHtml(tenantHost(selected))}</strong></p>\n` +
         `<p>Client: <code id="client-id">${escapeHtml(client.clientId)}</code></p>\n` +
         `<p>You will be sent back to: <code id="redirect-uri">${escapeHtml(p.redirect_uri)}</code></p>\n` +
-        `<form id="authorize-form" method="POST" action="authorize">\n${hidden}\n` +
+        `<form id="authorize-form" method="POST" action="authorize">\n${hidden}\n${picker}` +
         '<button id="allow" name="decision" value="allow">Allow</button>\n' +
         '<button id="deny" name="decision" value="deny">Deny</button>\n' +
         '</form>\n<p><small>This is a fake Keap server for tests and demos.</small></p>',
@@ -491,18 +564,23 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
       const p = paramsToRecord(ctx.url.searchParams);
       const client = checkAuthorizeParams(ctx, p);
       if (!client) return;
+      // `app` in the query: the auto-approve path uses it; the page preselects it.
+      const app = chosenApp(client, p);
+      if (app === undefined) return unknownAppPage(ctx, client, p.app);
       if (autoApprove) {
-        approve(ctx, client, p);
+        approve(ctx, client, app, p);
         return;
       }
-      sendHtml(ctx, 200, authorizePage(client, p));
+      sendHtml(ctx, 200, authorizePage(client, p, app));
       return;
     }
     if (method === 'POST') {
       const p = ctx.record?.form ?? {};
       const client = checkAuthorizeParams(ctx, p);
       if (!client) return;
-      if (p.decision === 'allow') approve(ctx, client, p);
+      const app = chosenApp(client, p);
+      if (app === undefined) return unknownAppPage(ctx, client, p.app);
+      if (p.decision === 'allow') approve(ctx, client, app, p);
       else if (p.decision === 'deny') deny(ctx, p.redirect_uri);
       else sendHtml(ctx, 400, page('Bad request', '<h1 id="error">Missing decision</h1>'));
       return;
@@ -549,7 +627,8 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
       return;
     }
     rec.used = true;
-    tokenResponse(ctx, client, issueTokens(client));
+    ctx.tenant = rec.appName;
+    tokenResponse(ctx, issueTokens(client, rec.appName));
   }
 
   function authenticateRefreshClient(ctx: Ctx, form: Record<string, string>): FakeClient | undefined {
@@ -582,7 +661,8 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
       return;
     }
     set.refreshAlive = false; // rotation: the old refresh token is dead from now on
-    tokenResponse(ctx, client, issueTokens(client));
+    ctx.tenant = set.appName; // the new set stays in the tenant of the one it replaces
+    tokenResponse(ctx, issueTokens(client, set.appName));
   }
 
   // ---- API --------------------------------------------------------------------------------
@@ -607,8 +687,7 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
       sendJson(ctx, 401, ERR.invalidAccess);
       return;
     }
-    const client = clientById(set.clientId) ?? clients[0];
-    ctx.tenant = client.appName;
+    ctx.tenant = set.appName;
     if (ctx.req.method !== 'GET' && ctx.req.method !== 'HEAD') {
       sendJson(ctx, 405, { message: 'Method not allowed' }, { allow: 'GET' });
       return;
@@ -626,7 +705,7 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
       });
       return;
     }
-    const app = client.appName;
+    const app = set.appName;
     sendJson(ctx, 200, {
       name: `${app.charAt(0).toUpperCase()}${app.slice(1)} Demo Co`,
       email: 'owner@example.com',
@@ -700,12 +779,14 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
       ['Relay page', '/relay/index.html'],
       ['Control: request log', '/__fake/requests'],
       ['Control: live tokens', '/__fake/tokens'],
+      ['Control: the Keap user\'s other apps', '/__fake/user-apps'],
     ];
     return page(
       'Fake Keap',
       '<h1>Fake Keap OAuth server</h1>\n<ul>\n' +
         rows.map(([k, v]) => `<li>${escapeHtml(k)}: <code>${escapeHtml(v)}</code></li>`).join('\n') +
-        `\n</ul>\n<p>Clients: ${clients.map((c) => `<code>${escapeHtml(c.clientId)}</code> (${escapeHtml(c.appName)})`).join(', ')}</p>`,
+        `\n</ul>\n<p>Clients: ${clients.map((c) => `<code>${escapeHtml(c.clientId)}</code> (${escapeHtml(c.appName)})`).join(', ')}</p>` +
+        `\n<p>The Keap user's other apps: ${userApps.length ? userApps.map((a) => `<code>${escapeHtml(a)}</code>`).join(', ') : 'none'}</p>`,
     );
   }
 
@@ -736,6 +817,7 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
         if (body.all === true) {
           denyMode = 'normal';
           refreshErrorStyle = 'invalid_grant';
+          userApps = [...initialUserApps];
         }
         return sendJson(ctx, 200, { ok: true });
       case 'GET /__fake/clock':
@@ -782,6 +864,14 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
         return sendJson(ctx, 200, { ok: true, style: refreshErrorStyle });
       case 'GET /__fake/tokens':
         return sendJson(ctx, 200, api.liveTokens());
+      case 'GET /__fake/user-apps':
+        return sendJson(ctx, 200, { apps: [...userApps] });
+      case 'POST /__fake/user-apps': {
+        const problem = userAppsProblem(body.apps);
+        if (problem) return bad(problem);
+        userApps = [...(body.apps as string[])];
+        return sendJson(ctx, 200, { ok: true, apps: [...userApps] });
+      }
       default:
         return sendJson(ctx, 404, { error: `unknown control route ${route}` });
     }
@@ -955,7 +1045,20 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
           refreshToken: s.refreshToken,
           clientId: s.clientId,
           accessExpiresAt: s.accessExpiresAt,
+          appName: s.appName,
         }));
+    },
+    setUserApps(apps: string[]) {
+      const problem = userAppsProblem(apps);
+      if (problem) throw new Error(problem);
+      userApps = [...apps];
+    },
+    userApps() {
+      return [...userApps];
+    },
+    appsFor(clientId: string) {
+      const client = clientById(clientId);
+      return client ? offeredApps(client) : [];
     },
   };
   return api;

@@ -133,6 +133,40 @@ async function control(fake: FakeKeap, method: 'GET' | 'POST', route: string, bo
   return res.json();
 }
 
+/** The options of the authorize page's Keap app picker, or undefined when the page has none. */
+function appOptions(html: string): { value: string; label: string; selected: boolean }[] | undefined {
+  const m = /<select id="app" name="app">([\s\S]*?)<\/select>/.exec(html);
+  if (!m) return undefined;
+  return [...m[1].matchAll(/<option value="([^"]*)"( selected)?>([^<]*)<\/option>/g)].map((o) => ({
+    value: o[1],
+    label: o[3],
+    selected: o[2] !== undefined,
+  }));
+}
+
+/** Allow on the authorize page with the Keap app `app` picked, as a browser posts it; returns the redirect. */
+async function allowApp(fake: FakeKeap, app: string, client = DEMO_CLIENT): Promise<URL> {
+  const pageRes = await fetch(authorizeUrl(fake, { client_id: client.clientId }));
+  assert.equal(pageRes.status, 200);
+  const html = await pageRes.text();
+  assert.ok(appOptions(html)?.some((o) => o.value === app), `the page offers no app ${app}`);
+  const res = await fetch(fake.authorizeUrl, {
+    method: 'POST',
+    body: new URLSearchParams({ ...hiddenFields(html), app, decision: 'allow' }),
+    redirect: 'manual',
+  });
+  assert.equal(res.status, 302);
+  return new URL(res.headers.get('location') ?? '');
+}
+
+/** Signs in to the Keap app `app`; the token response and its x-keap-tenant-id header. */
+async function signInApp(fake: FakeKeap, app: string, client = DEMO_CLIENT): Promise<{ tokens: Tokens; tenantHeader: string | null }> {
+  const code = (await allowApp(fake, app, client)).searchParams.get('code') ?? '';
+  const res = await exchange(fake, code, { client_id: client.clientId, client_secret: client.clientSecret });
+  assert.equal(res.status, 200);
+  return { tokens: (await res.json()) as Tokens, tenantHeader: res.headers.get('x-keap-tenant-id') };
+}
+
 const BAD_CLIENT = '{"error":"invalid_grant","error_description":"Unable to authenticate username and password"}';
 const BAD_REFRESH = '{"error":"invalid_grant","error_description":"Invalid refresh token"}';
 const BAD_REFRESH_REQ = '{"error":"invalid_request","error_description":"Invalid Refresh Token"}';
@@ -677,8 +711,10 @@ describe('fake Keap server', function () {
       const secrets = (await control(fake, 'GET', 'secrets')) as string[];
       assert.ok(secrets.includes(t.access_token) && secrets.includes(t.refresh_token) && secrets.includes(DEMO_CLIENT.clientSecret));
 
-      const tokens = (await control(fake, 'GET', 'tokens')) as { accessToken: string; refreshToken: string; clientId: string; accessExpiresAt: number }[];
-      assert.deepEqual(tokens, [{ accessToken: t.access_token, refreshToken: t.refresh_token, clientId: DEMO_CLIENT.clientId, accessExpiresAt: tokens[0].accessExpiresAt }]);
+      const tokens = (await control(fake, 'GET', 'tokens')) as { accessToken: string; refreshToken: string; clientId: string; accessExpiresAt: number; appName: string }[];
+      assert.deepEqual(tokens, [
+        { accessToken: t.access_token, refreshToken: t.refresh_token, clientId: DEMO_CLIENT.clientId, accessExpiresAt: tokens[0].accessExpiresAt, appName: 'ab123' },
+      ]);
       assert.ok(Math.abs(tokens[0].accessExpiresAt - (1_700_000_000_000 + 86400_000)) < 5000);
 
       await control(fake, 'POST', 'fault', { status: 500 });
@@ -696,6 +732,189 @@ describe('fake Keap server', function () {
       const unknown = await fetch(`${fake.baseUrl}/__fake/nothing`);
       assert.equal(unknown.status, 404);
       assert.equal(fake.requests.length, 0);
+    });
+  });
+
+  describe('several Keap apps (tenants) for one Keap user', () => {
+    let multi: FakeKeap;
+    const frozen = 1_750_000_000_000;
+    beforeEach(async () => {
+      multi = await startFakeKeap({ clients: [DEMO_CLIENT, OTHER_CLIENT], userApps: ['cd456'], now: () => frozen });
+    });
+    afterEach(async () => {
+      await multi.close();
+    });
+
+    it('the page shows the app select only when more than one app is offered, first selected', async () => {
+      // one app (no userApps): the page is as before, no picker
+      const single = await (await fetch(authorizeUrl(fake))).text();
+      assert.equal(appOptions(single), undefined);
+      assert.ok(!single.includes('id="app"'));
+      assert.ok(!single.includes('name="app"'));
+
+      const html = await (await fetch(authorizeUrl(multi))).text();
+      assert.deepEqual(appOptions(html), [
+        { value: 'ab123', label: 'ab123.infusionsoft.com', selected: true },
+        { value: 'cd456', label: 'cd456.infusionsoft.com', selected: false },
+      ]);
+      // inside the form, so the POST carries `app`; the other ids still work
+      assert.match(html, /<form id="authorize-form"[^>]*>[\s\S]*<select id="app" name="app">[\s\S]*<\/select>[\s\S]*<\/form>/);
+      for (const id of ['allow', 'deny', 'tenant', 'app-name']) assert.ok(html.includes(`id="${id}"`), id);
+      assert.match(html, /<strong id="tenant">ab123\.infusionsoft\.com<\/strong>/);
+      assert.match(html, /<span id="app-name">ab123<\/span>/);
+
+      // the client's own app comes first and duplicates are dropped
+      multi.setUserApps(['ab123', 'cd456', 'zz999', 'cd456']);
+      assert.deepEqual(multi.appsFor(OTHER_CLIENT.clientId), ['zz999', 'ab123', 'cd456']);
+      const other = await (await fetch(authorizeUrl(multi, { client_id: OTHER_CLIENT.clientId }))).text();
+      assert.deepEqual(appOptions(other)?.map((o) => `${o.value}${o.selected ? '*' : ''}`), ['zz999*', 'ab123', 'cd456']);
+      // back to one app: no picker again
+      multi.setUserApps([]);
+      assert.equal(appOptions(await (await fetch(authorizeUrl(multi))).text()), undefined);
+    });
+
+    it('a user with userApps [cd456] who picks cd456 gets scope full|cd456.infusionsoft.com on the redirect and the token response', async () => {
+      const loc = await allowApp(multi, 'cd456');
+      assert.equal(loc.searchParams.get('scope'), 'full|cd456.infusionsoft.com');
+      assert.equal(loc.searchParams.get('state'), 'st-123');
+      assert.equal(multi.requests[multi.requests.length - 1].status, 302);
+      const code = loc.searchParams.get('code') ?? '';
+      const res = await exchange(multi, code);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('x-keap-tenant-id'), 'cd456');
+      const t = (await res.json()) as Tokens;
+      assert.equal(t.scope, 'full|cd456.infusionsoft.com');
+      // the API answers for that tenant
+      const prof = await fetch(`${multi.apiBaseUrl}/v1/account/profile`, { headers: { authorization: `Bearer ${t.access_token}` } });
+      assert.equal(prof.status, 200);
+      assert.equal(prof.headers.get('x-keap-tenant-id'), 'cd456');
+      assert.equal(((await prof.json()) as { name: string }).name, 'Cd456 Demo Co');
+      // the token set records its app
+      assert.deepEqual(multi.liveTokens().map((s) => [s.accessToken, s.appName]), [[t.access_token, 'cd456']]);
+      const overHttp = (await control(multi, 'GET', 'tokens')) as { refreshToken: string; appName: string }[];
+      assert.deepEqual(overHttp.map((s) => [s.refreshToken, s.appName]), [[t.refresh_token, 'cd456']]);
+      // the default pick (no change in the select) is still the client's own app
+      const def = await allowApp(multi, 'ab123');
+      assert.equal(def.searchParams.get('scope'), 'full|ab123.infusionsoft.com');
+    });
+
+    it('a refresh of a cd456 token keeps cd456 (scope, tenant header, API), through several rotations', async () => {
+      const { tokens: t1, tenantHeader } = await signInApp(multi, 'cd456');
+      assert.equal(tenantHeader, 'cd456');
+      let current = t1;
+      for (let i = 0; i < 3; i++) {
+        const r = await refresh(multi, current.refresh_token, basic(DEMO_CLIENT.clientId, DEMO_CLIENT.clientSecret));
+        assert.equal(r.status, 200);
+        assert.equal(r.headers.get('x-keap-tenant-id'), 'cd456');
+        const next = (await r.json()) as Tokens;
+        assert.equal(next.scope, 'full|cd456.infusionsoft.com');
+        assert.notEqual(next.refresh_token, current.refresh_token);
+        current = next;
+      }
+      const live = multi.liveTokens();
+      assert.equal(live.length, 1);
+      assert.equal(live[0].refreshToken, current.refresh_token);
+      assert.equal(live[0].appName, 'cd456');
+      const prof = await fetch(`${multi.apiBaseUrl}/v1/account/profile`, { headers: { authorization: `Bearer ${current.access_token}` } });
+      assert.equal(((await prof.json()) as { name: string }).name, 'Cd456 Demo Co');
+    });
+
+    it("two tenants' token sets of the same client rotate independently", async () => {
+      const { tokens: a } = await signInApp(multi, 'ab123');
+      const { tokens: c } = await signInApp(multi, 'cd456');
+      assert.equal(a.scope, 'full|ab123.infusionsoft.com');
+      assert.equal(c.scope, 'full|cd456.infusionsoft.com');
+      const auth = basic(DEMO_CLIENT.clientId, DEMO_CLIENT.clientSecret);
+
+      // refreshing the cd456 set does not kill the ab123 one
+      const rc = await refresh(multi, c.refresh_token, auth);
+      assert.equal(rc.status, 200);
+      const c2 = (await rc.json()) as Tokens;
+      assert.equal(c2.scope, 'full|cd456.infusionsoft.com');
+      const ra = await refresh(multi, a.refresh_token, auth);
+      assert.equal(ra.status, 200, 'the ab123 refresh token survived the cd456 rotation');
+      const a2 = (await ra.json()) as Tokens;
+      assert.equal(a2.scope, 'full|ab123.infusionsoft.com');
+      assert.equal(ra.headers.get('x-keap-tenant-id'), 'ab123');
+
+      // and the other way round; the rotated-away tokens are dead for their own tenant only
+      assert.equal((await refresh(multi, c.refresh_token, auth)).status, 400);
+      assert.equal((await refresh(multi, a.refresh_token, auth)).status, 400);
+      const rc3 = await refresh(multi, c2.refresh_token, auth);
+      assert.equal(rc3.status, 200);
+      assert.equal(((await rc3.json()) as Tokens).scope, 'full|cd456.infusionsoft.com');
+      assert.deepEqual(multi.liveTokens().map((s) => s.appName).sort(), ['ab123', 'cd456']);
+      assert.ok(multi.liveTokens().some((s) => s.refreshToken === a2.refresh_token && s.appName === 'ab123'));
+    });
+
+    it('an app the user does not have is refused with a 400 "Unknown Keap app" page and no code', async () => {
+      const html = await (await fetch(authorizeUrl(multi))).text();
+      const before = multi.issuedSecrets().length;
+      for (const app of ['zz999', 'ef789', '', 'CD456']) {
+        const res = await fetch(multi.authorizeUrl, {
+          method: 'POST',
+          redirect: 'manual',
+          body: new URLSearchParams({ ...hiddenFields(html), app, decision: 'allow' }),
+        });
+        assert.equal(res.status, 400, app);
+        assert.equal(res.headers.get('location'), null);
+        assert.match(await res.text(), /Unknown Keap app/);
+      }
+      // the page with an unknown app in the query, and the auto-approve GET
+      const pageRes = await fetch(authorizeUrl(multi, { app: 'ef789' }), { redirect: 'manual' });
+      assert.equal(pageRes.status, 400);
+      assert.match(await pageRes.text(), /Unknown Keap app/);
+      multi.setAutoApprove(true);
+      const auto = await fetch(authorizeUrl(multi, { app: 'ef789' }), { redirect: 'manual' });
+      assert.equal(auto.status, 400);
+      assert.equal(auto.headers.get('location'), null);
+      assert.match(await auto.text(), /Unknown Keap app/);
+      assert.equal(multi.issuedSecrets().length, before, 'no code was issued');
+      // a single-app fake refuses another app too
+      const single = await fetch(fake.authorizeUrl, {
+        method: 'POST',
+        redirect: 'manual',
+        body: new URLSearchParams({ ...hiddenFields(await (await fetch(authorizeUrl(fake))).text()), app: 'cd456', decision: 'allow' }),
+      });
+      assert.equal(single.status, 400);
+    });
+
+    it('auto-approve GET uses the query app when present, else the client app', async () => {
+      multi.setAutoApprove(true);
+      const withApp = await fetch(authorizeUrl(multi, { app: 'cd456' }), { redirect: 'manual' });
+      assert.equal(withApp.status, 302);
+      const u = new URL(withApp.headers.get('location') ?? '');
+      assert.equal(u.searchParams.get('scope'), 'full|cd456.infusionsoft.com');
+      const t = (await (await exchange(multi, u.searchParams.get('code') ?? '')).json()) as Tokens;
+      assert.equal(t.scope, 'full|cd456.infusionsoft.com');
+      const without = await fetch(authorizeUrl(multi), { redirect: 'manual' });
+      assert.equal(new URL(without.headers.get('location') ?? '').searchParams.get('scope'), 'full|ab123.infusionsoft.com');
+      // the page (no auto-approve) preselects a query app
+      multi.setAutoApprove(false);
+      const html = await (await fetch(authorizeUrl(multi, { app: 'cd456' }))).text();
+      assert.deepEqual(appOptions(html)?.map((o) => o.selected), [false, true]);
+    });
+
+    it('control API: GET/POST /__fake/user-apps validates, and reset {all:true} restores the option', async () => {
+      assert.deepEqual(await control(multi, 'GET', 'user-apps'), { apps: ['cd456'] });
+      assert.deepEqual(await control(multi, 'POST', 'user-apps', { apps: ['cd456', 'ef789'] }), { ok: true, apps: ['cd456', 'ef789'] });
+      assert.deepEqual(await control(multi, 'GET', 'user-apps'), { apps: ['cd456', 'ef789'] });
+      assert.deepEqual(appOptions(await (await fetch(authorizeUrl(multi))).text())?.map((o) => o.value), ['ab123', 'cd456', 'ef789']);
+      for (const body of [{}, { apps: 'cd456' }, { apps: [''] }, { apps: ['CD456'] }, { apps: ['cd-456'] }, { apps: ['cd456', 7] }, { apps: [null] }]) {
+        const r = await fetch(`${multi.baseUrl}/__fake/user-apps`, { method: 'POST', body: JSON.stringify(body) });
+        assert.equal(r.status, 400, JSON.stringify(body));
+        assert.match(((await r.json()) as { error: string }).error, /apps/);
+      }
+      assert.deepEqual(await control(multi, 'GET', 'user-apps'), { apps: ['cd456', 'ef789'] }, 'a refused update changes nothing');
+      await control(multi, 'POST', 'reset', {});
+      assert.deepEqual(await control(multi, 'GET', 'user-apps'), { apps: ['cd456', 'ef789'] }, 'a plain reset keeps the apps');
+      await control(multi, 'POST', 'reset', { all: true });
+      assert.deepEqual(await control(multi, 'GET', 'user-apps'), { apps: ['cd456'] });
+      await control(fake, 'POST', 'user-apps', { apps: [] });
+      await control(fake, 'POST', 'reset', { all: true });
+      assert.deepEqual(await control(fake, 'GET', 'user-apps'), { apps: [] });
+      assert.throws(() => multi.setUserApps(['Bad']));
+      await assert.rejects(startFakeKeap({ userApps: ['no way'] }), /userApps/);
     });
   });
 
