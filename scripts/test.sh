@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test: installs what is missing (npm packages, Debian chromium, Node 24 and code-server for
-# the host), builds, checks the architecture rule, runs the unit tests, packages the .vsix and runs
+# the host), builds, checks the architecture rule and the localisation (fresh l10n bundle,
+# package.nls.json, no raw user-facing strings), runs the unit tests, packages the .vsix and runs
 # the host tests inside a real VS Code (code-server). Exit code 0 only if all passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,7 @@ lap "build"
 rm -rf out dist
 npm run --silent build
 node scripts/check-architecture.js
+node scripts/check-l10n.js
 
 lap "unit tests"
 npx mocha --config .mocharc.json 2>&1 | tee "$ARTIFACTS/unit-tests.log"
