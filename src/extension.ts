@@ -2,30 +2,34 @@ import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { KeapTokenClient } from './keap/tokenClient';
+import { accountFileId, accountKey, AccountStore } from './session/accounts';
 import { ChangeSignal } from './session/changeSignal';
 import { ClaimRegistry, FileLock } from './session/fileLock';
 import { Refresher } from './session/refresher';
 import { SignInService } from './signin/signInService';
-import { AutoRefresher } from './vscode/autoRefresh';
+import { AutoRefreshers } from './vscode/autoRefresh';
+import { resolveAccount, switchAccount } from './vscode/accountPicker';
 import { KeapAuthenticationProvider } from './vscode/authProvider';
 import { EnvWriter } from './vscode/envWriter';
 import { Settings } from './vscode/config';
 import { setClientCredentials } from './vscode/credentials';
 import { RedactingLogger } from './vscode/log';
-import { OutcomeChannel, SecretPendingStore, Secrets, SecretSessionStore } from './vscode/secrets';
+import { OutcomeChannel, SecretPendingStore, Secrets } from './vscode/secrets';
 import { SessionModel } from './vscode/sessionModel';
 import { SignInController } from './vscode/signIn';
 import { TokenStatusBar } from './vscode/statusBar';
-import { SessionTreeProvider } from './vscode/tree';
+import { isSessionNode, SessionTreeProvider } from './vscode/tree';
 
 /** What the extension returns from `activate`, only in development and test mode (it can read the status). */
 export interface TestApi {
   statusText(): string;
   signIn: SignInController;
   model: SessionModel;
-  autoRefresher: AutoRefresher;
+  autoRefresher: AutoRefreshers;
   tree: SessionTreeProvider;
   authProvider: KeapAuthenticationProvider;
+  /** The folder of lock and signal files shared by every window (globalStorageUri). */
+  storageDir: string;
 }
 
 /** Builds the object graph and registers disposables; nothing else. */
@@ -39,9 +43,13 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
   void claims.prune(86_400_000).catch(() => undefined);
 
   const tokenClient = new KeapTokenClient({ endpoints: () => settings.endpoints(), timeoutMs: () => settings.requestTimeoutMs(), now, log });
-  const model = new SessionModel(new SecretSessionStore(secrets, log, now), secrets, new ChangeSignal(storageDir, 'session'), log);
-  // Every write goes through the model's store, so other windows hear of it.
-  const store = model.store;
+  const accountStore = new AccountStore(
+    secrets,
+    () => new FileLock(path.join(storageDir, 'locks', 'accounts.lock'), { staleMs: 30_000 }).acquire(35_000),
+    log,
+    now,
+  );
+  const model = new SessionModel(accountStore, secrets, storageDir, { workspace: context.workspaceState, global: context.globalState }, log);
   const outcomes = new OutcomeChannel(secrets, new ChangeSignal(storageDir, 'signin'));
   const credentials = async (clientId: string) => {
     const clientSecret = await secrets.clientSecret(clientId);
@@ -54,41 +62,44 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     tokenClient,
     pending: new SecretPendingStore(secrets),
     sessions: {
-      read: () => store.read(),
+      read: key => model.storeFor(key).read(),
+      // Every write goes through the model's per-account store, so other windows hear of it.
       write: async set => {
         log.addSecret(set.accessToken);
         log.addSecret(set.refreshToken);
-        await store.write(set);
+        await model.storeFor(accountKey(set)).write(set);
       },
-      clear: () => store.clear(),
     },
     claim: s => claims.claim(s),
     wasClaimed: s => claims.wasClaimed(s),
     credentials,
     publishOutcome: o => outcomes.publish(o).catch(e => log.warn(`could not publish the sign-in outcome: ${(e as Error).message}`)),
   });
-  const refresher = new Refresher({
-    store,
-    tokenClient,
-    credentials,
-    now,
-    log,
-    lock: clientId =>
-      new FileLock(path.join(storageDir, 'locks', `refresh-${Buffer.from(clientId).toString('hex').slice(0, 64)}.lock`), {
-        staleMs: settings.requestTimeoutMs() * 2 + 10_000,
-      }).acquire(settings.requestTimeoutMs() * 3 + 15_000),
-  });
-  const autoRefresher = new AutoRefresher(model, refresher, settings, log, now);
+  // One refresher per account, each with its own single flight and its own user-wide lock file.
+  const refresherFor = (key: string) =>
+    new Refresher({
+      store: model.storeFor(key),
+      tokenClient,
+      credentials,
+      now,
+      log,
+      lock: account =>
+        new FileLock(path.join(storageDir, 'locks', `refresh-${accountFileId(account)}.lock`), {
+          staleMs: settings.requestTimeoutMs() * 2 + 10_000,
+        }).acquire(settings.requestTimeoutMs() * 3 + 15_000),
+    });
+  const autoRefresher = new AutoRefreshers(model, refresherFor, settings, log, now);
   const statusBar = new TokenStatusBar(model, {
-    health: () => autoRefresher.health,
+    health: key => autoRefresher.get(key)?.health ?? { kind: 'ok' },
     onDidChangeHealth: autoRefresher.onDidChangeHealth,
     refreshTokenLifetimeMs: () => settings.refreshTokenLifetimeMs(),
   }, now);
   const signIn = new SignInController(service, settings, secrets, outcomes, model, statusBar, log, now);
 
   const tree = new SessionTreeProvider(model, () => settings.refreshTokenLifetimeMs(), now);
-  const copy = async (which: 'access' | 'refresh') => {
-    const set = model.tokenSet ?? (await model.reload());
+  const copy = async (which: 'access' | 'refresh', arg: unknown) => {
+    const key = await resolveAccount(model, arg, false);
+    const set = key === undefined ? undefined : model.get(key);
     if (!set) return void vscode.window.showWarningMessage(vscode.l10n.t('Infusionsoft: not signed in.'));
     await vscode.env.clipboard.writeText(which === 'access' ? set.accessToken : set.refreshToken);
     void vscode.window.showInformationMessage(
@@ -99,51 +110,72 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
   };
 
   const envWriter = new EnvWriter(context.workspaceState, secrets, () => settings.relayUrl(), log);
-  // Keep inserted .env files in sync once SecretStorage holds a new pair (from this or another window).
-  let syncedAccessToken: string | undefined;
-  const syncEnv = model.onDidChange(set => {
-    if (!set || set.accessToken === syncedAccessToken) return;
-    const first = syncedAccessToken === undefined;
-    syncedAccessToken = set.accessToken;
-    if (!first) void envWriter.sync(set).catch(e => log.warn(`.env sync failed: ${(e as Error).message}`));
+  // Keep inserted .env files in sync once SecretStorage holds an account's new pair (from this or another window).
+  const syncedAccessTokens = new Map<string, string>();
+  const syncEnv = model.onDidChangeAccount(({ key, set }) => {
+    if (!set) return void syncedAccessTokens.delete(key);
+    const seen = syncedAccessTokens.get(key);
+    if (set.accessToken === seen) return;
+    syncedAccessTokens.set(key, set.accessToken);
+    if (seen !== undefined) void envWriter.sync(set).catch(e => log.warn(`.env sync failed: ${(e as Error).message}`));
   });
 
-  const signOut = async () => {
+  /** Signs one account out (`key`), or asks which when several are signed in; `all` signs every one out. */
+  const signOut = async (arg?: unknown) => {
     try {
-      await store.clear();
-      model.set(undefined);
-      log.info('signed out');
+      const all = arg === 'all' || (arg && typeof arg === 'object' && (arg as { all?: unknown }).all === true);
+      const keys = all
+        ? model.accounts.map(accountKey)
+        : [await resolveAccount(model, arg, { placeHolder: vscode.l10n.t('Sign out of which Keap app?') })].filter((k): k is string => k !== undefined);
+      for (const key of keys) {
+        const app = model.get(key)?.appName ?? key;
+        await model.remove(key);
+        log.info(`signed out of Keap app ${app}`);
+      }
     } catch (e) {
       void vscode.window.showErrorMessage((e as Error).message);
     }
   };
-  const authProvider = new KeapAuthenticationProvider(model, autoRefresher, () => signIn.signIn(), signOut);
+  const authProvider = new KeapAuthenticationProvider(model, autoRefresher, () => signIn.signInAccount(), key => signOut(key));
 
   context.subscriptions.push(
     log,
     tree,
     authProvider,
-    vscode.authentication.registerAuthenticationProvider('infusionsoft', vscode.l10n.t('Infusionsoft (Keap)'), authProvider, { supportsMultipleAccounts: false }),
+    vscode.authentication.registerAuthenticationProvider('infusionsoft', vscode.l10n.t('Infusionsoft (Keap)'), authProvider, { supportsMultipleAccounts: true }),
     syncEnv,
-    vscode.commands.registerCommand('infusionsoft.insertIntoEnv', async (target?: unknown) =>
-      envWriter.insert(model.tokenSet ?? (await model.reload()), typeof target === 'string' ? target : undefined),
-    ),
+    // `target` (tests, other extensions): an absolute .env path; `account`: which account (else asked when several).
+    vscode.commands.registerCommand('infusionsoft.insertIntoEnv', async (arg?: unknown, account?: unknown) => {
+      const target = typeof arg === 'string' ? arg : undefined;
+      const key = await resolveAccount(model, isSessionNode(arg) ? arg : account, { placeHolder: vscode.l10n.t('Insert the token of which Keap app?') });
+      if (key === undefined && model.accounts.length > 1) return undefined;
+      return envWriter.insert(key === undefined ? undefined : model.get(key), target);
+    }),
+    vscode.commands.registerCommand('infusionsoft.switchAccount', (arg?: unknown) => switchAccount(model, arg)),
+    // Keap's authorize page lets the user pick which of their Keap apps; another client ID: Set Client Credentials first.
+    vscode.commands.registerCommand('infusionsoft.addAccount', () => signIn.signIn()),
     vscode.window.createTreeView('infusionsoft.session', { treeDataProvider: tree, showCollapseAll: false }),
-    vscode.commands.registerCommand('infusionsoft.copyAccessToken', () => copy('access')),
-    vscode.commands.registerCommand('infusionsoft.copyRefreshToken', () => copy('refresh')),
+    vscode.commands.registerCommand('infusionsoft.copyAccessToken', (arg?: unknown) => copy('access', arg)),
+    vscode.commands.registerCommand('infusionsoft.copyRefreshToken', (arg?: unknown) => copy('refresh', arg)),
     model,
     autoRefresher,
     statusBar,
     signIn,
     vscode.window.registerUriHandler(signIn),
-    vscode.commands.registerCommand('infusionsoft.signIn', () => signIn.signIn()),
+    vscode.commands.registerCommand('infusionsoft.signIn', (arg?: unknown) => {
+      const clientId = isSessionNode(arg) ? model.get(arg.account)?.clientId : arg && typeof arg === 'object' ? (arg as { clientId?: unknown }).clientId : undefined;
+      return signIn.signIn(typeof clientId === 'string' ? { clientId } : undefined);
+    }),
     vscode.commands.registerCommand('infusionsoft.cancelSignIn', () => signIn.cancelActive()),
     vscode.commands.registerCommand('infusionsoft.pasteCallbackUrl', (value?: string) => signIn.paste(typeof value === 'string' ? value : undefined)),
     vscode.commands.registerCommand('infusionsoft.setClientCredentials', (args?: { clientId?: string; clientSecret?: string }) =>
       setClientCredentials(settings, secrets, args && typeof args === 'object' ? args : undefined),
     ),
     vscode.commands.registerCommand('infusionsoft.signOut', signOut),
-    vscode.commands.registerCommand('infusionsoft.refreshToken', async () => (await autoRefresher.refreshNow())?.kind ?? 'failed'),
+    vscode.commands.registerCommand('infusionsoft.refreshToken', async (arg?: unknown) => {
+      const key = await resolveAccount(model, arg, false);
+      return key === undefined ? 'signed-out' : ((await autoRefresher.refreshNow(key))?.kind ?? 'failed');
+    }),
     vscode.commands.registerCommand('infusionsoft.showLog', () => log.channel.show()),
   );
   // The first read publishes the session, which schedules the first refresh decision; a window that
@@ -152,7 +184,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
   log.info(`activated (${vscode.env.appName} ${vscode.version}, ${vscode.env.uiKind === vscode.UIKind.Web ? 'web' : 'desktop'}${vscode.env.remoteName ? `, remote ${vscode.env.remoteName}` : ''})`);
 
   if (context.extensionMode !== vscode.ExtensionMode.Production) {
-    return { statusText: () => statusBar.text, signIn, model, autoRefresher, tree, authProvider };
+    return { statusText: () => statusBar.text, signIn, model, autoRefresher, tree, authProvider, storageDir };
   }
   return undefined;
 }

@@ -108,8 +108,10 @@ function workbenchUrl(csUrl, folder, { devPath, testsPath } = {}) {
 
 /**
  * Watches every page the browser context opens. On Keap's (fake) authorize page it does what the
- * current plan says: 'allow' or 'deny' clicks that button; 'none' leaves the page alone. Records
- * every URL the popups reach, so tests can ask where the browser landed.
+ * current plan says: 'allow' or 'deny' clicks that button; 'none' leaves the page alone. With a
+ * plan app (POST /plan {plan: 'allow', app}) it first picks that Keap app in the page's
+ * `<select id="app">` (shown when the Keap user has several apps). Records every URL the popups
+ * reach, so tests can ask where the browser landed.
  */
 function watchPopups(context, fake, state) {
   context.on('page', page => {
@@ -121,10 +123,16 @@ function watchPopups(context, fake, state) {
       // code-server's openExternal sends localhost URLs through its own /proxy/<port>/ route.
       if (!/\/app\/oauth\/authorize(\?|$)/.test(url)) return;
       const plan = state.plan;
-      state.authorizeVisits.push({ url, plan });
+      const app = plan === 'allow' ? state.planApp : undefined;
+      state.authorizeVisits.push(app ? { url, plan, app } : { url, plan });
       if (plan !== 'allow' && plan !== 'deny') return;
       try {
         await page.waitForSelector(`#${plan}`, { timeout: 10000 });
+        if (app) {
+          // Throws (and is logged below, without a click) when the page offers no such app.
+          await page.selectOption('#app', app, { timeout: 10000 });
+          log(`picked Keap app ${app} on the authorize page`);
+        }
         if (state.artifacts && !state.authorizeShot) {
           state.authorizeShot = true;
           await page.screenshot({ path: path.join(state.artifacts, 'authorize-page.png') }).catch(() => {});
@@ -171,6 +179,16 @@ function autoConfirmDialogs(page, stateRef) {
         const open = dialog.locator('a.monaco-button, button', { hasText: /^(Open|Allow)$/ }).first();
         if (await open.count()) { log('confirming dialog:', text.replace(/\s+/g, ' ').slice(0, 120)); await open.click(); stateRef.dialogs.push(text); }
       }
+      // With several accounts supported, VS Code then asks which account the other extension may use: take the first.
+      const pick = page.locator('.quick-input-widget:visible');
+      if (await pick.count()) {
+        const text = await pick.innerText();
+        if (/wants to access an? .* account|Select an account for/i.test(text)) {
+          log('choosing the first account in:', text.replace(/\s+/g, ' ').slice(0, 120));
+          await page.keyboard.press('Enter');
+          stateRef.dialogs.push(text);
+        }
+      }
     } catch { /* page closing */ }
   }, 300);
   return () => clearInterval(timer);
@@ -178,7 +196,9 @@ function autoConfirmDialogs(page, stateRef) {
 
 /**
  * The control server the host tests call (its URL reaches them as HARNESS_URL):
- * POST /plan {plan}, GET /landed, GET /statusbar, GET /statusbar/2, POST /open-window (a second
+ * POST /plan {plan: 'allow' | 'deny' | 'none', app?: string} (with app, and only for 'allow', the
+ * popup watcher picks that Keap app in the authorize page's #app select before clicking Allow; a
+ * plan without app clears a previous one), GET /landed, GET /statusbar, GET /statusbar/2, POST /open-window (a second
  * window: its own extension host), POST /close-window, POST /screenshot {name}, GET /authorize-visits.
  */
 function startControlServer(state, getPage, artifacts, openWindow) {
@@ -188,7 +208,11 @@ function startControlServer(state, getPage, artifacts, openWindow) {
     const json = body ? JSON.parse(body) : {};
     const send = (o, code = 200) => { res.writeHead(code, { 'content-type': 'application/json' }); res.end(JSON.stringify(o)); };
     try {
-      if (req.url === '/plan' && req.method === 'POST') { state.plan = json.plan; return send({ plan: state.plan }); }
+      if (req.url === '/plan' && req.method === 'POST') {
+        state.plan = json.plan;
+        state.planApp = typeof json.app === 'string' && json.app !== '' ? json.app : undefined;
+        return send(state.planApp ? { plan: state.plan, app: state.planApp } : { plan: state.plan });
+      }
       if (req.url === '/landed') return send(state.landed);
       if (req.url === '/authorize-visits') return send(state.authorizeVisits);
       if (req.url === '/statusbar') return send(await statusBarTexts(getPage()));

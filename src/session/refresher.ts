@@ -1,6 +1,7 @@
 import { KeapError } from '../keap/errors';
 import { KeapTokenClient } from '../keap/tokenClient';
 import { Logger } from '../log';
+import { accountKey } from './accounts';
 import { LockHandle } from './fileLock';
 import { SessionStore } from './store';
 import { TokenSet } from './tokenSet';
@@ -8,8 +9,8 @@ import { TokenSet } from './tokenSet';
 export interface RefresherDeps {
   readonly store: SessionStore;
   readonly tokenClient: KeapTokenClient;
-  /** Takes the user-wide refresh lock for a client ID, waiting up to its own limit. */
-  readonly lock: (clientId: string) => Promise<LockHandle>;
+  /** Takes the user-wide refresh lock of one account (key from {@link accountKey}), waiting up to its own limit. */
+  readonly lock: (account: string) => Promise<LockHandle>;
   readonly credentials: (clientId: string) => Promise<{ clientId: string; clientSecret: string } | undefined>;
   readonly now: () => number;
   readonly log: Logger;
@@ -50,7 +51,7 @@ export class Refresher {
     const { store, log } = this.deps;
     const first = seen ?? (await store.read());
     if (!first) return { kind: 'signed-out' };
-    const handle = await this.deps.lock(first.clientId);
+    const handle = await this.deps.lock(accountKey(first));
     try {
       const current = await store.read();
       if (!current) return { kind: 'signed-out' };

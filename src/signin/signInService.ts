@@ -1,7 +1,8 @@
 import { KeapError, KeapErrorKind } from '../keap/errors';
 import { KeapTokenClient } from '../keap/tokenClient';
 import { Logger } from '../log';
-import { KeyringError, SessionStore } from '../session/store';
+import { accountKey } from '../session/accounts';
+import { KeyringError } from '../session/store';
 import { TokenSet } from '../session/tokenSet';
 import { AuthorizationResponse } from './callback';
 import { matchPending, PendingSignIn, prunePending } from './pending';
@@ -22,7 +23,8 @@ export interface SignInDeps {
   readonly log: Logger;
   readonly tokenClient: KeapTokenClient;
   readonly pending: PendingStore;
-  readonly sessions: SessionStore;
+  /** Where token sets are stored: each under its account (client ID + Keap app), see src/session/accounts. */
+  readonly sessions: { read(account: string): Promise<TokenSet | undefined>; write(set: TokenSet): Promise<void> };
   /** Claims a `state` once across every window and process; false when it was already claimed (case K8). */
   readonly claim: (state: string) => Promise<boolean>;
   /** Whether a `state` was claimed before (to tell a duplicate callback from a foreign one). */
@@ -141,7 +143,7 @@ export class SignInService {
   private async withUser(set: TokenSet): Promise<TokenSet> {
     try {
       const user = await this.deps.tokenClient.userInfo(set.accessToken);
-      const current = await this.deps.sessions.read();
+      const current = await this.deps.sessions.read(accountKey(set));
       if (current?.accessToken !== set.accessToken) return current ?? set;
       const withUser = { ...current, user };
       await this.deps.sessions.write(withUser);

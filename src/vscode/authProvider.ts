@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
+import { accountKey } from '../session/accounts';
 import { decideRefresh } from '../session/policy';
 import { TokenSet } from '../session/tokenSet';
-import { AutoRefresher } from './autoRefresh';
+import { AutoRefreshers } from './autoRefresh';
 import { SessionModel } from './sessionModel';
 
 /** Keap's only scope (keap-oauth.md: `scope=full` is the only value). */
@@ -16,61 +17,74 @@ export class KeapAuthenticationProvider implements vscode.AuthenticationProvider
   private readonly emitter = new vscode.EventEmitter<vscode.AuthenticationProviderAuthenticationSessionsChangeEvent>();
   readonly onDidChangeSessions = this.emitter.event;
   private readonly disposables: vscode.Disposable[] = [this.emitter];
-  private last: vscode.AuthenticationSession | undefined;
+  /** The sessions last announced, by account key. */
+  private last = new Map<string, vscode.AuthenticationSession>();
 
+  /**
+   * @param signIn runs Sign In and resolves to the account key signed in to, or undefined.
+   * @param signOut signs one account out.
+   */
   constructor(
     private readonly model: SessionModel,
-    private readonly refresher: AutoRefresher,
-    private readonly signIn: () => Promise<boolean>,
-    private readonly signOut: () => Promise<void>,
+    private readonly refreshers: AutoRefreshers,
+    private readonly signIn: () => Promise<string | undefined>,
+    private readonly signOut: (key: string) => Promise<void>,
   ) {
-    this.disposables.push(model.onDidChange(set => this.publish(set)));
+    this.disposables.push(model.onDidChange(() => this.publish()));
   }
 
   private toSession(set: TokenSet): vscode.AuthenticationSession {
     const app = set.appName ?? set.clientId;
     const who = set.user?.email ?? set.user?.name;
     return {
-      id: `${set.clientId}/${app}`,
+      id: accountKey(set),
       accessToken: set.accessToken,
-      account: { id: app, label: who ? `${app} (${who})` : vscode.l10n.t('Keap app {0}', app) },
+      account: { id: accountKey(set), label: who ? `${app} (${who})` : vscode.l10n.t('Keap app {0}', app) },
       scopes: [...KEAP_SCOPES],
     };
   }
 
-  private publish(set: TokenSet | undefined): void {
-    const next = set && set.refreshTokenRejectedAt === undefined ? this.toSession(set) : undefined;
-    const prev = this.last;
+  /** Announces what changed since the last announcement: sessions added, removed, or with a new access token. */
+  private publish(): void {
+    const next = new Map<string, vscode.AuthenticationSession>();
+    for (const set of this.model.accounts) if (set.refreshTokenRejectedAt === undefined) next.set(accountKey(set), this.toSession(set));
+    const added = [...next.values()].filter(s => !this.last.has(s.id));
+    const removed = [...this.last.values()].filter(s => !next.has(s.id));
+    const changed = [...next.values()].filter(s => this.last.has(s.id) && this.last.get(s.id)!.accessToken !== s.accessToken);
     this.last = next;
-    if (!prev && next) this.emitter.fire({ added: [next], removed: [], changed: [] });
-    else if (prev && !next) this.emitter.fire({ added: [], removed: [prev], changed: [] });
-    else if (prev && next && prev.id !== next.id) this.emitter.fire({ added: [next], removed: [prev], changed: [] });
-    else if (prev && next && prev.accessToken !== next.accessToken) this.emitter.fire({ added: [], removed: [], changed: [next] });
+    if (added.length || removed.length || changed.length) this.emitter.fire({ added, removed, changed });
   }
 
+  /** Every usable account (active first), each with an access token valid for at least 5 more minutes when Keap allows. */
   async getSessions(scopes?: readonly string[]): Promise<vscode.AuthenticationSession[]> {
     if (scopes && scopes.some(s => !(KEAP_SCOPES as readonly string[]).includes(s))) return [];
-    let set = this.model.tokenSet ?? (await this.model.reload());
-    if (!set || set.refreshTokenRejectedAt !== undefined) return [];
-    if (decideRefresh(set, Date.now(), { refreshBeforeExpiryMs: 5 * 60_000, keepAliveAfterMs: Number.MAX_SAFE_INTEGER }).action === 'refresh') {
-      await this.refresher.refreshNow();
-      set = this.model.tokenSet;
-      if (!set || set.refreshTokenRejectedAt !== undefined) return [];
+    if (!this.model.isLoaded) await this.model.reload();
+    const keys = this.model.accounts.map(accountKey).sort((a, b) => Number(b === this.model.activeKey) - Number(a === this.model.activeKey));
+    const out: vscode.AuthenticationSession[] = [];
+    for (const key of keys) {
+      let set = this.model.get(key);
+      if (!set || set.refreshTokenRejectedAt !== undefined) continue;
+      if (decideRefresh(set, Date.now(), { refreshBeforeExpiryMs: 5 * 60_000, keepAliveAfterMs: Number.MAX_SAFE_INTEGER }).action === 'refresh') {
+        await this.refreshers.refreshNow(key);
+        set = this.model.get(key);
+        if (!set || set.refreshTokenRejectedAt !== undefined) continue;
+      }
+      out.push(this.toSession(set));
     }
-    return [this.toSession(set)];
+    return out;
   }
 
   async createSession(scopes: readonly string[]): Promise<vscode.AuthenticationSession> {
     const unknown = scopes.filter(s => !(KEAP_SCOPES as readonly string[]).includes(s));
     if (unknown.length) throw new Error(vscode.l10n.t('Keap has only the scope "full"; asked for {0}.', unknown.join(', ')));
-    if (!(await this.signIn())) throw new Error(vscode.l10n.t('Sign-in to Keap did not complete.'));
-    const set = this.model.tokenSet ?? (await this.model.reload());
+    const key = await this.signIn();
+    const set = key === undefined ? undefined : this.model.get(key) ?? (await this.model.reload(), this.model.get(key));
     if (!set) throw new Error(vscode.l10n.t('Sign-in to Keap did not complete.'));
     return this.toSession(set);
   }
 
-  async removeSession(): Promise<void> {
-    await this.signOut();
+  async removeSession(sessionId: string): Promise<void> {
+    await this.signOut(sessionId);
   }
 
   dispose(): void {

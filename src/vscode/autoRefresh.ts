@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { KeapError } from '../keap/errors';
 import { Logger } from '../log';
+import { accountKey } from '../session/accounts';
 import { decideRefresh, retryDelayMs } from '../session/policy';
 import { Refresher, RefreshResult } from '../session/refresher';
 import { Settings } from './config';
@@ -40,7 +41,9 @@ export class AutoRefresher implements vscode.Disposable {
   /** The expiry Keap's last answer to this window gave; a set still carrying it that asks for a refresh again is Keap's doing, not ours to loop on. */
   private lastRefreshedExpiry: number | undefined | null = null;
 
+  /** @param key the account this refresher keeps alive (src/session/accounts `accountKey`). */
   constructor(
+    readonly key: string,
     private readonly model: SessionModel,
     private readonly refresher: Refresher,
     private readonly settings: Settings,
@@ -48,7 +51,9 @@ export class AutoRefresher implements vscode.Disposable {
     private readonly now: () => number = Date.now,
   ) {
     this.disposables.push(
-      model.onDidChange(() => this.schedule('session changed')),
+      model.onDidChangeAccount(e => {
+        if (e.key === key) this.schedule('session changed');
+      }),
       vscode.window.onDidChangeWindowState(s => {
         if (s.focused) this.schedule('window focused');
       }),
@@ -56,6 +61,11 @@ export class AutoRefresher implements vscode.Disposable {
         if (e.affectsConfiguration('infusionsoft')) this.schedule('settings changed');
       }),
     );
+  }
+
+  /** The Keap app name, for messages. */
+  private get label(): string {
+    return this.model.get(this.key)?.appName ?? this.key;
   }
 
   get health(): RefreshHealth {
@@ -66,7 +76,7 @@ export class AutoRefresher implements vscode.Disposable {
   schedule(why: string): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    const set = this.model.tokenSet;
+    const set = this.model.get(this.key);
     if (!set || !this.settings.autoRefresh()) return;
     const now = this.now();
     if (this.retryAt !== undefined && now < this.retryAt) {
@@ -102,7 +112,7 @@ export class AutoRefresher implements vscode.Disposable {
   }
 
   private async run(manual: boolean): Promise<RefreshResult | undefined> {
-    const seen = this.model.tokenSet;
+    const seen = this.model.get(this.key);
     const policy = this.settings.refreshPolicy();
     try {
       const r = await this.refresher.refresh(seen, manual ? undefined : current => decideRefresh(current, this.now(), policy).action === 'refresh');
@@ -119,8 +129,8 @@ export class AutoRefresher implements vscode.Disposable {
         this.lastRefreshedExpiry = r.tokenSet.accessTokenExpiresAt;
       }
       this.setHealth({ kind: 'ok' });
-      if (r.kind === 'signed-out') this.model.set(undefined);
-      else this.model.set(r.tokenSet);
+      if (r.kind === 'signed-out') this.model.set(this.key, undefined);
+      else this.model.set(this.key, r.tokenSet);
       return r;
     } catch (e) {
       await this.onFailure(e, manual);
@@ -139,7 +149,7 @@ export class AutoRefresher implements vscode.Disposable {
       this.retryAt = this.now() + delay;
       this.log.warn(`refresh failed (${err.kind}); tokens kept; retry ${this.attempt} in ${Math.round(delay / 1000)} s`);
       this.setHealth({ kind: 'retrying', attempt: this.attempt, nextAt: this.retryAt, reason: err.kind as 'throttled' | 'transient', message });
-      if (manual) void vscode.window.showWarningMessage(vscode.l10n.t('Infusionsoft: {0} Your tokens are kept; VS Code retries in {1} seconds.', message, Math.round(delay / 1000)));
+      if (manual) void vscode.window.showWarningMessage(vscode.l10n.t('Keap app {0}: {1} Your tokens are kept; VS Code retries in {2} seconds.', this.label, message, Math.round(delay / 1000)));
       return;
     }
     this.retryAt = undefined;
@@ -156,26 +166,92 @@ export class AutoRefresher implements vscode.Disposable {
       if (manual || !this.credentialsPromptShown) {
         this.credentialsPromptShown = true;
         const reenter = vscode.l10n.t('Re-enter Credentials');
-        void vscode.window.showErrorMessage(vscode.l10n.t('Infusionsoft: Keap rejected the client ID or client secret while refreshing. {0}', message), reenter).then(c => {
-          if (c === reenter) void vscode.commands.executeCommand('infusionsoft.setClientCredentials');
+        void vscode.window.showErrorMessage(vscode.l10n.t('Keap app {0}: Keap rejected the client ID or client secret while refreshing. {1}', this.label, message), reenter).then(c => {
+          if (c === reenter) void vscode.commands.executeCommand('infusionsoft.setClientCredentials', { clientId: this.model.get(this.key)?.clientId });
         });
       }
       return;
     }
     this.setHealth({ kind: 'failed', message });
     this.log.error(`refresh failed: ${message}`);
-    if (manual) void vscode.window.showErrorMessage(vscode.l10n.t('Infusionsoft: {0}', message));
+    if (manual) void vscode.window.showErrorMessage(vscode.l10n.t('Keap app {0}: {1}', this.label, message));
   }
 
   private async offerSignIn(message: string): Promise<void> {
     const signIn = vscode.l10n.t('Sign In Again');
-    if ((await vscode.window.showErrorMessage(vscode.l10n.t('Infusionsoft: {0}', message), signIn)) === signIn) {
-      void vscode.commands.executeCommand('infusionsoft.signIn');
+    if ((await vscode.window.showErrorMessage(vscode.l10n.t('Keap app {0}: {1}', this.label, message), signIn)) === signIn) {
+      void vscode.commands.executeCommand('infusionsoft.signIn', { clientId: this.model.get(this.key)?.clientId });
     }
   }
 
   dispose(): void {
     if (this.timer) clearTimeout(this.timer);
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+/**
+ * One {@link AutoRefresher} per signed-in account, created and disposed as accounts come and go,
+ * each with its own {@link Refresher} (single flight per account) and its own lock file.
+ */
+export class AutoRefreshers implements vscode.Disposable {
+  private readonly byKey = new Map<string, { auto: AutoRefresher; sub: vscode.Disposable }>();
+  private readonly emitter = new vscode.EventEmitter<string>();
+  /** Fires with the account key whose health changed. */
+  readonly onDidChangeHealth = this.emitter.event;
+  private readonly disposables: vscode.Disposable[] = [this.emitter];
+
+  constructor(
+    private readonly model: SessionModel,
+    private readonly refresherFor: (key: string) => Refresher,
+    private readonly settings: Settings,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.disposables.push(model.onDidChange(() => this.sync()));
+    this.sync();
+  }
+
+  private sync(): void {
+    const keys = new Set(this.model.accounts.map(accountKey));
+    for (const [key, r] of this.byKey) {
+      if (!keys.has(key)) {
+        r.sub.dispose();
+        r.auto.dispose();
+        this.byKey.delete(key);
+      }
+    }
+    for (const key of keys) {
+      if (this.byKey.has(key)) continue;
+      const auto = new AutoRefresher(key, this.model, this.refresherFor(key), this.settings, this.log, this.now);
+      this.byKey.set(key, { auto, sub: auto.onDidChangeHealth(() => this.emitter.fire(key)) });
+      auto.schedule('account added');
+    }
+  }
+
+  /** The refresher of one account (default: the active one), or undefined when it is not signed in. */
+  get(key = this.model.activeKey): AutoRefresher | undefined {
+    if (key === undefined) return undefined;
+    if (!this.byKey.has(key)) this.sync();
+    return this.byKey.get(key)?.auto;
+  }
+
+  /** The active account's refresh health. */
+  get health(): RefreshHealth {
+    return this.get()?.health ?? { kind: 'ok' };
+  }
+
+  /** Refreshes one account (default: the active one) now. */
+  async refreshNow(key = this.model.activeKey): Promise<RefreshResult | undefined> {
+    return this.get(key)?.refreshNow();
+  }
+
+  dispose(): void {
+    for (const r of this.byKey.values()) {
+      r.sub.dispose();
+      r.auto.dispose();
+    }
+    this.byKey.clear();
     for (const d of this.disposables) d.dispose();
   }
 }

@@ -4,6 +4,7 @@ import { EnvKeyError, EnvValueError, upsertEnv } from '../dotenv/envFile';
 import { addGitignoreEntry, gitFileStatus } from '../dotenv/gitStatus';
 import { ENV_PRESETS, EnvVariableNames, envValuesFor } from '../dotenv/variables';
 import { Logger } from '../log';
+import { accountKey } from '../session/accounts';
 import { TokenSet } from '../session/tokenSet';
 import { Secrets } from './secrets';
 
@@ -69,18 +70,24 @@ export class EnvWriter {
     }
     const ok = await this.write(uri, envValuesFor(set, s.names, client));
     if (!ok) return undefined;
-    await this.remember(uri);
+    await this.remember(uri, accountKey(set));
     void vscode.window.showInformationMessage(vscode.l10n.t('Keap token written to {0}.', vscode.workspace.asRelativePath(uri)));
     return uri;
   }
 
-  /** After a refresh, once SecretStorage holds the new pair: rewrite the same variables in every file inserted into. */
+  /**
+   * After a refresh, once SecretStorage holds the new pair: rewrite the same variables in every file
+   * this account's token was inserted into (a file follows the account inserted last).
+   */
   async sync(set: TokenSet): Promise<void> {
     const s = envSettings();
     if (!s.keepInSync) return;
-    const files = this.workspaceState.get<string[]>(SYNCED_FILES_KEY, []);
-    for (const f of files) {
-      const uri = vscode.Uri.parse(f);
+    const key = accountKey(set);
+    for (const f of this.files()) {
+      // Files remembered by version 0.1 (one account) have no account: the first one to sync claims them.
+      if (f.account !== undefined && f.account !== key) continue;
+      if (f.account === undefined) await this.remember(vscode.Uri.parse(f.uri), key);
+      const uri = vscode.Uri.parse(f.uri);
       const exists = await vscode.workspace.fs.stat(uri).then(() => true, () => false);
       if (!exists) continue;
       let client: { clientSecret: string; redirectUri?: string } | undefined;
@@ -92,10 +99,18 @@ export class EnvWriter {
     }
   }
 
-  private async remember(uri: vscode.Uri): Promise<void> {
-    const files = new Set(this.workspaceState.get<string[]>(SYNCED_FILES_KEY, []));
-    files.add(uri.toString());
-    await this.workspaceState.update(SYNCED_FILES_KEY, [...files]);
+  /** The files inserted into in this workspace, each with the account whose token it holds (workspaceState; never a token). */
+  private files(): Array<{ uri: string; account?: string }> {
+    const raw = this.workspaceState.get<unknown[]>(SYNCED_FILES_KEY, []);
+    return (Array.isArray(raw) ? raw : []).flatMap(e =>
+      typeof e === 'string' ? [{ uri: e }] : e && typeof e === 'object' && typeof (e as { uri?: unknown }).uri === 'string' ? [e as { uri: string; account?: string }] : [],
+    );
+  }
+
+  private async remember(uri: vscode.Uri, account: string): Promise<void> {
+    const files = this.files().filter(f => f.uri !== uri.toString());
+    files.push({ uri: uri.toString(), account });
+    await this.workspaceState.update(SYNCED_FILES_KEY, files);
   }
 
   private async confirmGitSafety(uri: vscode.Uri): Promise<boolean> {

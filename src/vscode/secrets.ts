@@ -1,14 +1,13 @@
 import * as vscode from 'vscode';
 import { PendingSignIn } from '../signin/pending';
 import { PendingStore, SignInOutcome } from '../signin/signInService';
-import { KeyringError, SessionStore } from '../session/store';
-import { parseStoredTokenSet, serializeTokenSet, StoredTokenSetError, TokenSet } from '../session/tokenSet';
-import { Logger } from '../log';
+import { KeyValueSecrets } from '../session/accounts';
+import { KeyringError } from '../session/store';
 import { ChangeSignal } from '../session/changeSignal';
 
 /** SecretStorage keys. SecretStorage is per extension and shared by every window of the user. */
 export const SECRET_KEYS = {
-  session: 'infusionsoft.session',
+  /** Token sets live under the keys in src/session/accounts (`ACCOUNT_SECRET_KEYS`). */
   pending: 'infusionsoft.pendingSignIns',
   outcome: 'infusionsoft.signInOutcome',
   clientSecretPrefix: 'infusionsoft.clientSecret/',
@@ -27,7 +26,7 @@ export function keyringError(e: unknown): KeyringError {
 }
 
 /** Thin typed access to SecretStorage; every failure becomes a {@link KeyringError}. */
-export class Secrets {
+export class Secrets implements KeyValueSecrets {
   constructor(private readonly storage: vscode.SecretStorage) {}
 
   get onDidChange(): vscode.Event<vscode.SecretStorageChangeEvent> {
@@ -64,33 +63,6 @@ export class Secrets {
 
   storeClientSecret(clientId: string, secret: string): Promise<void> {
     return this.store(SECRET_KEYS.clientSecretPrefix + clientId, secret);
-  }
-}
-
-/** The token set in SecretStorage. */
-export class SecretSessionStore implements SessionStore {
-  constructor(private readonly secrets: Secrets, private readonly log: Logger, private readonly now: () => number = Date.now) {}
-
-  async read(): Promise<TokenSet | undefined> {
-    const json = await this.secrets.get(SECRET_KEYS.session);
-    if (!json) return undefined;
-    try {
-      return parseStoredTokenSet(json, this.now());
-    } catch (e) {
-      if (e instanceof StoredTokenSetError) {
-        this.log.warn(`ignoring the stored session: ${e.message}`);
-        return undefined;
-      }
-      throw e;
-    }
-  }
-
-  write(set: TokenSet): Promise<void> {
-    return this.secrets.store(SECRET_KEYS.session, serializeTokenSet(set));
-  }
-
-  clear(): Promise<void> {
-    return this.secrets.delete(SECRET_KEYS.session);
   }
 }
 

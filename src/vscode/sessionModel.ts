@@ -1,83 +1,202 @@
 import { randomBytes } from 'crypto';
 import * as vscode from 'vscode';
 import { Logger } from '../log';
-import { SessionStore } from '../session/store';
+import { accountFileId, accountKey, AccountStore, ACCOUNT_SECRET_KEYS } from '../session/accounts';
 import { ChangeSignal } from '../session/changeSignal';
+import { SessionStore } from '../session/store';
 import { TokenSet } from '../session/tokenSet';
-import { SECRET_KEYS, Secrets } from './secrets';
+import { Secrets } from './secrets';
+
+const ACTIVE_KEY = 'infusionsoft.activeAccount';
+
+/** One account changed: its new token set, or undefined when it was signed out. */
+export interface AccountChange {
+  readonly key: string;
+  readonly set: TokenSet | undefined;
+}
 
 /**
- * This window's view of the stored session. Re-reads SecretStorage when any window changes it
- * (`secrets.onDidChange`) and tells the status bar and tree at once. Also sets the
- * `infusionsoft.signedIn` context key for `when` clauses.
+ * This window's view of every signed-in Keap account (see src/session/accounts) and which one is
+ * active here. Re-reads SecretStorage when any window changes it and tells the status bar, tree,
+ * refreshers and auth provider at once. The active account is remembered per workspace (a project
+ * usually talks to one Keap app), falling back to the one last chosen anywhere. Sets the context
+ * keys `infusionsoft.signedIn` and `infusionsoft.multipleAccounts` for `when` clauses.
  */
 export class SessionModel implements vscode.Disposable {
-  private current: TokenSet | undefined;
-  private readonly emitter = new vscode.EventEmitter<TokenSet | undefined>();
-  readonly onDidChange = this.emitter.event;
-  private readonly disposables: vscode.Disposable[] = [this.emitter];
+  private sets: TokenSet[] = [];
+  private activeKeyValue: string | undefined;
+  private readonly changed = new vscode.EventEmitter<void>();
+  private readonly accountChanged = new vscode.EventEmitter<AccountChange>();
+  /** Fires after any change: an account added, removed or refreshed, or another account made active. */
+  readonly onDidChange = this.changed.event;
+  /** Fires once per account whose token set changed (or that was signed out). */
+  readonly onDidChangeAccount = this.accountChanged.event;
+  private readonly disposables: vscode.Disposable[] = [this.changed, this.accountChanged];
   private loaded = false;
+  /** Tells every window that some account changed (SecretStorage's own event does not cross windows everywhere). */
+  private readonly signal: ChangeSignal;
 
   /**
-   * @param signal tells other windows after this one changed the store, and tells this one when
-   *   they did (SecretStorage's own event does not cross windows everywhere).
+   * @param signalDir the folder every window of the user shares (globalStorageUri), for change signals.
+   * @param state workspace and global Mementos, for the active account (a key, never a token).
    */
-  constructor(store: SessionStore, secrets: Secrets, signal: ChangeSignal, private readonly log: Logger) {
-    this.store = {
-      read: () => store.read(),
-      write: async set => {
-        const generation = randomBytes(9).toString('base64url');
-        await store.write({ ...set, generation });
-        await signal.notify(generation);
-      },
-      clear: async () => {
-        await store.clear();
-        await signal.notify(randomBytes(9).toString('base64url'));
-      },
-      isCurrent: async set => {
-        const latest = await signal.generation();
-        return latest === undefined || set.generation === undefined || latest === set.generation;
-      },
-    };
+  constructor(
+    private readonly accountStore: AccountStore,
+    secrets: Secrets,
+    private readonly signalDir: string,
+    private readonly state: { workspace: vscode.Memento; global: vscode.Memento },
+    private readonly log: Logger,
+  ) {
+    this.signal = new ChangeSignal(signalDir, 'session');
     this.disposables.push(
       secrets.onDidChange(e => {
-        if (e.key === SECRET_KEYS.session) void this.reload();
+        if (e.key === ACCOUNT_SECRET_KEYS.index || e.key.startsWith(ACCOUNT_SECRET_KEYS.sessionPrefix)) void this.reload();
       }),
-      signal.watch(() => void this.reload()),
+      this.signal.watch(() => void this.reload()),
       vscode.window.onDidChangeWindowState(w => {
         if (w.focused) void this.reload();
       }),
     );
   }
 
-  /** The store; writes through it reach every window. */
-  readonly store: SessionStore;
+  /** The per-account signal carrying the generation id of the latest stored version. */
+  private generationSignal(key: string): ChangeSignal {
+    return new ChangeSignal(this.signalDir, `session-${accountFileId(key)}`);
+  }
 
+  /**
+   * One account's store; writes through it reach every window, and `isCurrent` tells whether this
+   * window's SecretStorage view of that account is the latest (code-server's views lag).
+   */
+  storeFor(key: string): SessionStore {
+    const inner = this.accountStore.forAccount(key);
+    const generations = this.generationSignal(key);
+    return {
+      read: () => inner.read(),
+      write: async set => {
+        const generation = randomBytes(9).toString('base64url');
+        await inner.write({ ...set, generation });
+        await generations.notify(generation);
+        await this.signal.notify();
+      },
+      clear: async () => {
+        await inner.clear();
+        await generations.notify(randomBytes(9).toString('base64url'));
+        await this.signal.notify();
+      },
+      isCurrent: async set => {
+        const latest = await generations.generation();
+        return latest === undefined || set.generation === undefined || latest === set.generation;
+      },
+    };
+  }
+
+  /**
+   * The store of the active account: `read` reads it, `write` stores a set under the set's own
+   * account (and reaches every window), `clear` signs the active account out.
+   */
+  readonly store: SessionStore = {
+    read: async () => {
+      const key = this.activeKeyValue ?? (await this.accountStore.keys())[0];
+      return key === undefined ? undefined : this.accountStore.read(key);
+    },
+    write: set => this.storeFor(accountKey(set)).write(set),
+    clear: async () => {
+      if (this.activeKeyValue !== undefined) await this.remove(this.activeKeyValue);
+    },
+  };
+
+  /** Every signed-in account, in sign-in order. */
+  get accounts(): readonly TokenSet[] {
+    return this.sets;
+  }
+
+  /** The active account's key, undefined when signed out. */
+  get activeKey(): string | undefined {
+    return this.activeKeyValue;
+  }
+
+  /** The active account's token set (the one the status bar shows), undefined when signed out. */
   get tokenSet(): TokenSet | undefined {
-    return this.current;
+    return this.activeKeyValue === undefined ? undefined : this.get(this.activeKeyValue);
+  }
+
+  get(key: string): TokenSet | undefined {
+    return this.sets.find(s => accountKey(s) === key);
   }
 
   get isLoaded(): boolean {
     return this.loaded;
   }
 
-  /** Reads the store and publishes the result; a keyring failure keeps the last known state. */
+  /** Reads every account and publishes what changed; a keyring failure keeps the last known state. Resolves to the active set. */
   async reload(): Promise<TokenSet | undefined> {
     try {
-      this.set(await this.store.read());
+      this.publish(await this.accountStore.list());
     } catch (e) {
-      this.log.error(`could not read the stored session: ${(e as Error).message}`);
+      this.log.error(`could not read the stored sessions: ${(e as Error).message}`);
     }
-    return this.current;
+    return this.tokenSet;
   }
 
-  /** Publishes a token set this window has just stored. */
-  set(next: TokenSet | undefined): void {
-    const changed = !this.loaded || !sameSet(this.current, next);
-    this.current = next;
+  /** Publishes one account's token set this window has just stored (undefined: signed out). */
+  set(key: string, next: TokenSet | undefined): void {
+    const rest = this.sets.filter(s => accountKey(s) !== key);
+    if (next === undefined) this.publish(rest);
+    else {
+      const i = this.sets.findIndex(s => accountKey(s) === key);
+      this.publish(i < 0 ? [...rest, next] : this.sets.map((s, j) => (j === i ? next : s)));
+    }
+  }
+
+  /** Makes an account the active one in this window (and the default for windows that have none). */
+  async setActive(key: string): Promise<void> {
+    if (!this.get(key)) return;
+    await this.state.workspace.update(ACTIVE_KEY, key);
+    await this.state.global.update(ACTIVE_KEY, key);
+    if (this.activeKeyValue !== key) {
+      this.activeKeyValue = key;
+      this.log.info(`active Keap app: ${this.get(key)?.appName ?? key}`);
+      this.publishContext();
+      this.changed.fire();
+    }
+  }
+
+  /** Signs one account out in every window; the other accounts stay. Throws KeyringError. */
+  async remove(key: string): Promise<void> {
+    await this.storeFor(key).clear();
+    this.set(key, undefined);
+  }
+
+  private pickActive(sets: TokenSet[]): string | undefined {
+    const keys = sets.map(accountKey);
+    for (const k of [this.activeKeyValue, this.state.workspace.get<string>(ACTIVE_KEY), this.state.global.get<string>(ACTIVE_KEY)]) {
+      if (k !== undefined && keys.includes(k)) return k;
+    }
+    return keys[0];
+  }
+
+  private publish(next: TokenSet[]): void {
+    const before = new Map(this.sets.map(s => [accountKey(s), s]));
+    const after = new Map(next.map(s => [accountKey(s), s]));
+    const changes: AccountChange[] = [];
+    for (const [key, set] of after) if (!sameSet(before.get(key), set)) changes.push({ key, set });
+    for (const key of before.keys()) if (!after.has(key)) changes.push({ key, set: undefined });
+    const orderChanged = next.length !== this.sets.length || next.some((s, i) => accountKey(s) !== accountKey(this.sets[i]));
+    const active = this.pickActive(next);
+    const activeChanged = active !== this.activeKeyValue;
+    const first = !this.loaded;
+    this.sets = next;
+    this.activeKeyValue = active;
     this.loaded = true;
-    void vscode.commands.executeCommand('setContext', 'infusionsoft.signedIn', next !== undefined);
-    if (changed) this.emitter.fire(next);
+    this.publishContext();
+    for (const c of changes) this.accountChanged.fire(c);
+    if (first || changes.length > 0 || orderChanged || activeChanged) this.changed.fire();
+  }
+
+  private publishContext(): void {
+    void vscode.commands.executeCommand('setContext', 'infusionsoft.signedIn', this.sets.length > 0);
+    void vscode.commands.executeCommand('setContext', 'infusionsoft.multipleAccounts', this.sets.length > 1);
   }
 
   dispose(): void {
@@ -91,6 +210,7 @@ function sameSet(a: TokenSet | undefined, b: TokenSet | undefined): boolean {
     a.accessToken === b.accessToken &&
     a.refreshToken === b.refreshToken &&
     a.accessTokenExpiresAt === b.accessTokenExpiresAt &&
+    a.refreshTokenRejectedAt === b.refreshTokenRejectedAt &&
     a.user?.name === b.user?.name &&
     a.user?.email === b.user?.email
   );

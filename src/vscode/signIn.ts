@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { buildAuthorizeUrl } from '../keap/authorize';
+import { accountKey } from '../session/accounts';
 import { endpointProblem } from '../keap/endpoints';
 import { Logger } from '../log';
 import { AuthorizationResponse, CallbackParseError, parsePastedCallback, readAuthorizationResponse } from '../signin/callback';
@@ -83,12 +84,12 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
     if (resp.kind === 'code') this.log.addSecret(resp.code);
     const result = await this.service.handle(resp, source, stored => {
       // The status bar renders synchronously on this change.
-      this.model.set(stored);
+      this.model.set(accountKey(stored), stored);
       this.lastCallbackMs = performance.now() - started;
     });
     switch (result.kind) {
       case 'signed-in':
-        this.model.set(result.tokenSet);
+        this.model.set(accountKey(result.tokenSet), result.tokenSet);
         this.log.info(`sign-in completed ${Math.round(this.lastCallbackMs ?? 0)} ms after the callback arrived`);
         this.resolveWaiter({ state: result.state, ok: true, appName: result.tokenSet.appName, at: this.now() });
         break;
@@ -114,7 +115,7 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
       (await vscode.window.showInputBox({
         title: vscode.l10n.t('Infusionsoft: Paste Callback URL'),
         prompt: vscode.l10n.t('Paste the whole address the browser landed on after you clicked Allow (or just the code).'),
-        placeHolder: 'https://…?code=…&state=…',
+        placeHolder: 'https://…?code=…&state=…', // l10n-ignore: an address pattern, the same in every language
         ignoreFocusOut: true,
         validateInput: v => {
           try {
@@ -139,33 +140,43 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
 
   /**
    * Infusionsoft: Sign In. Resolves when the sign-in ended (true when signed in). Never touches the
-   * current session unless a new token set arrives.
+   * signed-in accounts unless a new token set arrives; signing in to a Keap app already signed in
+   * replaces that account's tokens, another app is added beside the others.
+   * @param options.clientId the client ID to sign in with (default: the `infusionsoft.clientId` setting).
    */
-  async signIn(): Promise<boolean> {
+  async signIn(options?: { clientId?: string }): Promise<boolean> {
+    return (await this.signInAccount(options)) !== undefined;
+  }
+
+  /** {@link signIn}, resolving to the signed-in account's key (src/session/accounts), made active in this window. */
+  async signInAccount(options?: { clientId?: string }): Promise<string | undefined> {
     if (this.active) {
       const choice = await vscode.window.showInformationMessage(
         vscode.l10n.t('A Keap sign-in is already waiting for the browser.'),
         vscode.l10n.t('Paste URL…'),
         vscode.l10n.t('Start Over'),
       );
-      if (choice === vscode.l10n.t('Paste URL…')) return (await this.paste())?.kind === 'signed-in';
-      if (choice !== vscode.l10n.t('Start Over')) return false;
+      if (choice === vscode.l10n.t('Paste URL…')) {
+        const r = await this.paste();
+        return r?.kind === 'signed-in' ? accountKey(r.tokenSet) : undefined;
+      }
+      if (choice !== vscode.l10n.t('Start Over')) return undefined;
       this.active.cancel();
     }
     const endpoints = this.settings.endpoints();
     const problem = endpointProblem(endpoints.authorizeUrl) ?? endpointProblem(endpoints.tokenUrl);
     if (problem) {
       void vscode.window.showErrorMessage(vscode.l10n.t('Infusionsoft: the authorize or token URL setting {0}.', problem));
-      return false;
+      return undefined;
     }
-    let clientId = this.settings.clientId();
+    let clientId = options?.clientId?.trim() || this.settings.clientId();
     let secret = clientId ? await this.secrets.clientSecret(clientId) : undefined;
     if (!clientId || !secret) {
-      // Straight to the two input boxes (their titles say what is asked), rather than a notification first.
-      if (!(await vscode.commands.executeCommand<boolean>('infusionsoft.setClientCredentials'))) return false;
+      // Straight to the input boxes (their titles say what is asked), rather than a notification first.
+      if (!(await vscode.commands.executeCommand<boolean>('infusionsoft.setClientCredentials', clientId ? { clientId } : undefined))) return undefined;
       clientId = this.settings.clientId();
       secret = await this.secrets.clientSecret(clientId);
-      if (!clientId || !secret) return false;
+      if (!clientId || !secret) return undefined;
     }
 
     const env: FlowEnvironment = {
@@ -181,7 +192,7 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
       const problemRelay = endpointProblem(env.relayUrl!);
       if (problemRelay || new URL(env.relayUrl!).search) {
         void vscode.window.showErrorMessage(vscode.l10n.t('Infusionsoft: the redirect URI setting {0}.', problemRelay ?? vscode.l10n.t('must not have a query string (Keap rejects it)')));
-        return false;
+        return undefined;
       }
       redirectUri = env.relayUrl!;
       // The relay forwards to this window's own callback, carried inside state (never in the redirect URI).
@@ -213,18 +224,22 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
 
     const outcome = await this.wait(state, timeoutMs, flow.id, authorizeUrl);
     if (outcome.ok) {
+      const key = accountKey({ clientId, appName: outcome.appName });
+      // The callback may have landed in another window: read what it stored.
+      if (!this.model.get(key)) await this.model.reload();
+      await this.model.setActive(key);
       void vscode.window.showInformationMessage(vscode.l10n.t('Signed in to Keap app {0}.', outcome.appName ?? ''));
-      return true;
+      return key;
     }
     if (outcome.kind === 'bad-client-credentials' || outcome.kind === 'no-credentials') {
       const reenter = vscode.l10n.t('Re-enter Credentials');
       void vscode.window.showErrorMessage(vscode.l10n.t('Infusionsoft: {0}', outcome.message), reenter).then(c => {
-        if (c === reenter) void vscode.commands.executeCommand('infusionsoft.setClientCredentials');
+        if (c === reenter) void vscode.commands.executeCommand('infusionsoft.setClientCredentials', { clientId });
       });
     } else if (outcome.kind !== 'cancelled') {
       void vscode.window.showErrorMessage(vscode.l10n.t('Infusionsoft: {0}', outcome.message));
     }
-    return false;
+    return undefined;
   }
 
   private async wait(state: string, timeoutMs: number, flow: string, authorizeUrl: string): Promise<SignInOutcome | { ok: false; kind: 'cancelled'; message: string }> {

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { accountKey } from '../session/accounts';
 import { accessTokenTimeLeft, formatDuration, refreshTokenDaysLeft, TokenSet } from '../session/tokenSet';
 import { RefreshHealth } from './autoRefresh';
 import { SessionModel } from './sessionModel';
@@ -8,8 +9,9 @@ const WARN_REFRESH_DAYS = 7;
 
 /** What the status bar needs besides the session. */
 export interface StatusBarSources {
-  health(): RefreshHealth;
-  onDidChangeHealth: vscode.Event<RefreshHealth>;
+  /** The refresh health of an account (by key). */
+  health(key: string): RefreshHealth;
+  onDidChangeHealth: vscode.Event<unknown>;
   refreshTokenLifetimeMs(): number;
 }
 
@@ -74,14 +76,14 @@ export class TokenStatusBar implements vscode.Disposable {
       this.item.accessibilityInformation = { label: vscode.l10n.t('Sign in to Keap') };
       return;
     }
-    this.renderSignedIn(set);
+    this.renderSignedIn(set, this.model.activeKey ?? accountKey(set));
   }
 
-  private renderSignedIn(set: TokenSet): void {
+  private renderSignedIn(set: TokenSet, key: string): void {
     const now = this.now();
     const app = set.appName ?? vscode.l10n.t('app');
     const left = accessTokenTimeLeft(set, now);
-    const health = this.sources.health();
+    const health = this.sources.health(key);
     const daysLeft = refreshTokenDaysLeft(set, now, this.sources.refreshTokenLifetimeMs());
     const warning = new vscode.ThemeColor('statusBarItem.warningBackground');
     const error = new vscode.ThemeColor('statusBarItem.errorBackground');
@@ -100,12 +102,12 @@ export class TokenStatusBar implements vscode.Disposable {
       icon = '$(error)';
       shown = vscode.l10n.t('Sign in again');
       this.item.backgroundColor = error;
-      this.item.command = 'infusionsoft.signIn';
+      this.item.command = { command: 'infusionsoft.signIn', title: vscode.l10n.t('Sign In Again'), arguments: [{ clientId: set.clientId }] };
       md.appendMarkdown(vscode.l10n.t('Keap no longer accepts the refresh token (used elsewhere, revoked or expired). Click to sign in again.') + '\n\n');
     } else if (health.kind === 'bad-client-credentials') {
       icon = '$(error)';
       this.item.backgroundColor = error;
-      this.item.command = 'infusionsoft.setClientCredentials';
+      this.item.command = { command: 'infusionsoft.setClientCredentials', title: vscode.l10n.t('Set Client Credentials'), arguments: [{ clientId: set.clientId }] };
       md.appendMarkdown(vscode.l10n.t('Keap rejected the client ID or secret while refreshing. Click to set them again.') + '\n\n');
     } else if (health.kind === 'retrying') {
       icon = '$(warning)';
@@ -130,7 +132,13 @@ export class TokenStatusBar implements vscode.Disposable {
       md.appendMarkdown(vscode.l10n.t('Access token expiry unknown; it will be refreshed.') + '\n\n');
     }
     md.appendMarkdown(vscode.l10n.t('Refresh token issued {0}: about {1} days left', new Date(set.refreshTokenIssuedAt).toLocaleString(), daysLeft) + '\n\n');
-    if (this.item.command && typeof this.item.command !== 'string' && this.item.command.command === 'infusionsoft.refreshToken') md.appendMarkdown(vscode.l10n.t('Click to refresh now.'));
+    if (this.item.command && typeof this.item.command !== 'string' && this.item.command.command === 'infusionsoft.refreshToken') md.appendMarkdown(vscode.l10n.t('Click to refresh now.') + '\n\n');
+    const others = this.model.accounts.filter(a => accountKey(a) !== key);
+    if (others.length > 0) {
+      md.appendMarkdown('---\n\n' + vscode.l10n.t('Also signed in: {0}', others.map(a => a.appName ?? a.clientId).join(', ')) + '\n\n');
+    }
+    md.appendMarkdown(`[$(arrow-swap) ${vscode.l10n.t('Switch Keap App')}](command:infusionsoft.switchAccount) · [$(add) ${vscode.l10n.t('Sign In to Another Keap App')}](command:infusionsoft.addAccount)`);
+    md.isTrusted = { enabledCommands: ['infusionsoft.switchAccount', 'infusionsoft.addAccount'] };
     this.item.tooltip = md;
     this.item.accessibilityInformation = { label: vscode.l10n.t('Keap app {0}, access token: {1}', app, shown) };
     if (left !== undefined && left > 0) {

@@ -1,11 +1,22 @@
 import * as vscode from 'vscode';
-import { accessTokenTimeLeft, formatDuration, refreshTokenDaysLeft, TokenSet } from '../session/tokenSet';
+import { accountKey } from '../session/accounts';
+import { accessTokenTimeLeft, formatDuration, refreshTokenDaysLeft } from '../session/tokenSet';
 import { SessionModel } from './sessionModel';
 
 type NodeKind = 'account' | 'accessToken' | 'refreshToken' | 'clientId';
 
-interface Node {
+/** A node of the view; commands run from its menus receive it and act on its account. */
+export interface SessionNode {
   readonly kind: NodeKind;
+  /** The account key (src/session/accounts `accountKey`). */
+  readonly account: string;
+}
+
+type Node = SessionNode;
+
+/** Tells a tree node passed to a command from anything else. */
+export function isSessionNode(x: unknown): x is SessionNode {
+  return !!x && typeof x === 'object' && typeof (x as SessionNode).account === 'string' && typeof (x as SessionNode).kind === 'string';
 }
 
 /** A token for display: never the value, only its last four characters (to tell two apart). */
@@ -14,7 +25,8 @@ export function maskToken(token: string): string {
 }
 
 /**
- * The "Keap Session" view: the account, both tokens (masked) with their expiry, and the client ID.
+ * The "Keap Session" view: each signed-in Keap app (the active one marked), and under it both
+ * tokens (masked) with their expiry and the client ID.
  * Signed out it is empty and `viewsWelcome` offers Sign In. Re-renders when the session changes in
  * any window, and each minute while visible so "expires in" stays true.
  */
@@ -31,27 +43,31 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
   refresh(): void {
     this.emitter.fire(undefined);
     if (this.timer) clearTimeout(this.timer);
-    this.timer = this.model.tokenSet ? setTimeout(() => this.refresh(), 60_000) : undefined;
+    this.timer = this.model.accounts.length > 0 ? setTimeout(() => this.refresh(), 60_000) : undefined;
   }
 
   getChildren(element?: Node): Node[] {
-    const set = this.model.tokenSet;
-    if (!set) return [];
-    if (!element) return [{ kind: 'account' }];
-    if (element.kind === 'account') return [{ kind: 'accessToken' }, { kind: 'refreshToken' }, { kind: 'clientId' }];
+    if (!element) return this.model.accounts.map(s => ({ kind: 'account', account: accountKey(s) }));
+    if (element.kind === 'account' && this.model.get(element.account)) {
+      return (['accessToken', 'refreshToken', 'clientId'] as const).map(kind => ({ kind, account: element.account }));
+    }
     return [];
   }
 
   getTreeItem(node: Node): vscode.TreeItem {
-    const set = this.model.tokenSet as TokenSet;
+    const set = this.model.get(node.account);
+    if (!set) return new vscode.TreeItem(vscode.l10n.t('Signed out'));
     const now = this.now();
+    const id = `${node.account}/${node.kind}`;
     switch (node.kind) {
       case 'account': {
+        const active = this.model.accounts.length > 1 && this.model.activeKey === node.account;
         const item = new vscode.TreeItem(vscode.l10n.t('Keap app {0}', set.appName ?? '?'), vscode.TreeItemCollapsibleState.Expanded);
-        item.id = 'account';
-        item.description = [set.user?.name, set.user?.email].filter(Boolean).join(' · ');
-        item.iconPath = new vscode.ThemeIcon(set.refreshTokenRejectedAt ? 'error' : 'account');
-        item.contextValue = 'account';
+        item.id = id;
+        const who = [set.user?.name, set.user?.email].filter(Boolean).join(' · ');
+        item.description = active ? (who ? vscode.l10n.t('{0} · active', who) : vscode.l10n.t('active')) : who;
+        item.iconPath = new vscode.ThemeIcon(set.refreshTokenRejectedAt ? 'error' : active ? 'pass-filled' : 'account');
+        item.contextValue = this.model.activeKey === node.account ? 'account.active' : 'account';
         item.tooltip = set.refreshTokenRejectedAt
           ? vscode.l10n.t('Keap no longer accepts the refresh token. Sign in again.')
           : vscode.l10n.t('Keap app {0} ({1}), scope "full"', set.appName ?? '?', set.scope.split('|')[1] ?? set.scope);
@@ -60,7 +76,7 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
       }
       case 'accessToken': {
         const item = new vscode.TreeItem(vscode.l10n.t('Access token'));
-        item.id = 'accessToken';
+        item.id = id;
         const left = accessTokenTimeLeft(set, now);
         const when =
           left === undefined ? vscode.l10n.t('expiry unknown') : left <= 0 ? vscode.l10n.t('expired') : vscode.l10n.t('expires in {0}', formatDuration(left));
@@ -72,7 +88,7 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
       }
       case 'refreshToken': {
         const item = new vscode.TreeItem(vscode.l10n.t('Refresh token'));
-        item.id = 'refreshToken';
+        item.id = id;
         const days = refreshTokenDaysLeft(set, now, this.refreshTokenLifetimeMs());
         item.description = set.refreshTokenRejectedAt
           ? vscode.l10n.t('{0} · rejected by Keap', maskToken(set.refreshToken))
@@ -84,7 +100,7 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
       }
       case 'clientId': {
         const item = new vscode.TreeItem(vscode.l10n.t('Client ID'));
-        item.id = 'clientId';
+        item.id = id;
         item.description = set.clientId;
         item.iconPath = new vscode.ThemeIcon('symbol-key');
         item.contextValue = 'clientId';

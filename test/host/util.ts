@@ -28,7 +28,8 @@ async function call<T>(base: string, p: string, body?: unknown): Promise<T> {
 
 /** The browser side: what the harness does in the page. */
 export const harness = {
-  plan: (plan: 'allow' | 'deny' | 'none') => call(env('HARNESS_URL'), '/plan', { plan }),
+  /** What the harness does on Keap's authorize page; `app` picks one of the user's Keap apps before Allow. */
+  plan: (plan: 'allow' | 'deny' | 'none', app?: string) => call(env('HARNESS_URL'), '/plan', app ? { plan, app } : { plan }),
   landed: () => call<string[]>(env('HARNESS_URL'), '/landed'),
   statusBar: () => call<string[]>(env('HARNESS_URL'), '/statusbar'),
   statusBar2: () => call<string[]>(env('HARNESS_URL'), '/statusbar/2'),
@@ -51,7 +52,9 @@ export const fake = {
   url: () => env('FAKE_KEAP_URL'),
   requests: () => call<RecordedRequest[]>(env('FAKE_KEAP_URL'), '/__fake/requests'),
   reset: () => call(env('FAKE_KEAP_URL'), '/__fake/reset', {}),
-  tokens: () => call<Array<{ accessToken: string; refreshToken: string; clientId: string }>>(env('FAKE_KEAP_URL'), '/__fake/tokens'),
+  tokens: () => call<Array<{ accessToken: string; refreshToken: string; clientId: string; appName: string }>>(env('FAKE_KEAP_URL'), '/__fake/tokens'),
+  /** The Keap apps the signed-in Keap user has besides the client's own (offered on the authorize page). */
+  userApps: (apps: string[]) => call(env('FAKE_KEAP_URL'), '/__fake/user-apps', { apps }),
   secrets: () => call<string[]>(env('FAKE_KEAP_URL'), '/__fake/secrets'),
   fault: (f: Record<string, unknown>) => call(env('FAKE_KEAP_URL'), '/__fake/fault', f),
   clock: (c: { advanceMs?: number; nowMs?: number }) => call<{ now: number }>(env('FAKE_KEAP_URL'), '/__fake/clock', c),

@@ -1,0 +1,165 @@
+import { createHash } from 'crypto';
+import { Logger } from '../log';
+import { LockHandle } from './fileLock';
+import { SessionStore } from './store';
+import { parseStoredTokenSet, serializeTokenSet, StoredTokenSetError, TokenSet } from './tokenSet';
+
+/**
+ * Several Keap apps at once. An account is one OAuth client (client ID) authorized for one Keap
+ * app (the tenant named in the token response's `scope`, keap-oauth.md "Token response"): Keap
+ * issues, and rotates, a separate refresh token for each such pair, so each is stored, refreshed
+ * and locked on its own.
+ */
+
+/** The key of an account: `<client ID>|<Keap app name>` (app name '' when the scope names none). */
+export function accountKey(set: Pick<TokenSet, 'clientId' | 'appName'>): string {
+  return `${set.clientId}|${set.appName ?? ''}`;
+}
+
+/** A short, file-name-safe id of an account key (hex, 16 characters), for lock and signal file names. */
+export function accountFileId(key: string): string {
+  return createHash('sha256').update(key).digest('hex').slice(0, 16);
+}
+
+/** The part of a secret store (SecretStorage in VS Code) the account store needs; failures throw. */
+export interface KeyValueSecrets {
+  get(key: string): Promise<string | undefined>;
+  store(key: string, value: string): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+/** Secret keys: one token set per account, an index of the accounts, and the single-account key of 0.1 (read once, migrated). */
+export const ACCOUNT_SECRET_KEYS = {
+  index: 'infusionsoft.accounts',
+  sessionPrefix: 'infusionsoft.session/',
+  legacySession: 'infusionsoft.session',
+} as const;
+
+/**
+ * Every signed-in account, in a secret store shared by all windows. Each account's token set has its
+ * own key, so refreshing one never rewrites another (two windows refreshing two accounts at once
+ * cannot lose either rotated refresh token). The index of keys changes only on sign-in and sign-out,
+ * under a user-wide lock, so two windows adding accounts at once both land.
+ */
+export class AccountStore {
+  constructor(
+    private readonly secrets: KeyValueSecrets,
+    /** Takes the user-wide lock for index changes. */
+    private readonly lockIndex: () => Promise<LockHandle>,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /**
+   * The account keys in sign-in order. Moves a token set stored by version 0.1 (one account, one
+   * key) into the index first. Throws the secret store's error (KeyringError in VS Code).
+   */
+  async keys(): Promise<string[]> {
+    const keys = await this.readIndex();
+    const legacy = await this.secrets.get(ACCOUNT_SECRET_KEYS.legacySession);
+    if (legacy === undefined) return keys;
+    return this.migrate(legacy);
+  }
+
+  /** Every account's token set, in index order; unreadable entries are skipped and logged. */
+  async list(): Promise<TokenSet[]> {
+    const out: TokenSet[] = [];
+    for (const key of await this.keys()) {
+      const set = await this.read(key);
+      if (set) out.push(set);
+    }
+    return out;
+  }
+
+  /** One account's token set, read fresh; undefined when it is not signed in. */
+  async read(key: string): Promise<TokenSet | undefined> {
+    const json = await this.secrets.get(ACCOUNT_SECRET_KEYS.sessionPrefix + key);
+    if (!json) return undefined;
+    try {
+      return parseStoredTokenSet(json, this.now());
+    } catch (e) {
+      if (e instanceof StoredTokenSetError) {
+        this.log.warn(`ignoring a stored session: ${e.message}`);
+        return undefined;
+      }
+      throw e;
+    }
+  }
+
+  /** Stores a token set under its account key, adding the account to the index when new. */
+  async write(set: TokenSet): Promise<void> {
+    const key = accountKey(set);
+    await this.secrets.store(ACCOUNT_SECRET_KEYS.sessionPrefix + key, serializeTokenSet(set));
+    if (!(await this.readIndex()).includes(key)) await this.changeIndex(keys => (keys.includes(key) ? keys : [...keys, key]));
+  }
+
+  /** Signs one account out: its token set and its index entry go; the others stay. */
+  async remove(key: string): Promise<void> {
+    await this.changeIndex(keys => keys.filter(k => k !== key));
+    await this.secrets.delete(ACCOUNT_SECRET_KEYS.sessionPrefix + key);
+  }
+
+  /**
+   * One account as a {@link SessionStore} (what the refresher works on). `write` refuses a set of
+   * another account, so a refresh can never move tokens between accounts.
+   */
+  forAccount(key: string): SessionStore {
+    return {
+      read: () => this.read(key),
+      write: async set => {
+        if (accountKey(set) !== key) throw new Error(`a token set of ${accountKey(set)} cannot be stored as ${key}`);
+        await this.write(set);
+      },
+      clear: () => this.remove(key),
+    };
+  }
+
+  private async readIndex(): Promise<string[]> {
+    const json = await this.secrets.get(ACCOUNT_SECRET_KEYS.index);
+    if (!json) return [];
+    try {
+      const list = JSON.parse(json);
+      return Array.isArray(list) ? [...new Set(list.filter((k): k is string => typeof k === 'string' && k.length > 0))] : [];
+    } catch {
+      this.log.warn('the account index is not JSON; rebuilding it from the next sign-in');
+      return [];
+    }
+  }
+
+  private async changeIndex(change: (keys: string[]) => string[]): Promise<string[]> {
+    const handle = await this.lockIndex();
+    try {
+      const before = await this.readIndex();
+      const after = change(before);
+      if (after.length !== before.length || after.some((k, i) => k !== before[i])) {
+        if (after.length === 0) await this.secrets.delete(ACCOUNT_SECRET_KEYS.index);
+        else await this.secrets.store(ACCOUNT_SECRET_KEYS.index, JSON.stringify(after));
+      }
+      return after;
+    } finally {
+      await handle.release();
+    }
+  }
+
+  /** Copies the 0.1 token set to its account key and index, then deletes the old key (in that order, so a crash loses nothing). */
+  private async migrate(legacyJson: string): Promise<string[]> {
+    let set: TokenSet | undefined;
+    try {
+      set = parseStoredTokenSet(legacyJson, this.now());
+    } catch (e) {
+      if (!(e instanceof StoredTokenSetError)) throw e;
+      this.log.warn(`dropping an unreadable session stored by version 0.1: ${e.message}`);
+    }
+    let keys: string[];
+    if (set) {
+      const key = accountKey(set);
+      if ((await this.read(key)) === undefined) await this.secrets.store(ACCOUNT_SECRET_KEYS.sessionPrefix + key, serializeTokenSet(set));
+      keys = await this.changeIndex(k => (k.includes(key) ? k : [...k, key]));
+      this.log.info('moved the session stored by version 0.1 to the account list');
+    } else {
+      keys = await this.readIndex();
+    }
+    await this.secrets.delete(ACCOUNT_SECRET_KEYS.legacySession);
+    return keys;
+  }
+}

@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import * as dotenv from 'dotenv';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { accountFileId } from '../../../src/session/accounts';
+import { FileLock } from '../../../src/session/fileLock';
+import { api, DEMO, fake, harness, tokenRequests, useDemoCredentials, waitFor } from '../util';
+
+const AB = `${DEMO.clientId}|ab123`;
+const CD = `${DEMO.clientId}|cd456`;
+
+function workspaceDir(): string {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  assert.ok(folder, 'the host test window has a workspace folder');
+  return folder.uri.fsPath;
+}
+
+/** Signs in through the real command, picking `app` on the fake authorize page. */
+async function signInTo(app: string, command = 'infusionsoft.addAccount'): Promise<void> {
+  await harness.plan('allow', app);
+  try {
+    assert.equal(await vscode.commands.executeCommand<boolean>(command), true, `sign-in to ${app}`);
+  } finally {
+    await harness.plan('none');
+  }
+}
+
+describe('Several Keap apps at once, in a real VS Code', function () {
+  this.timeout(120_000);
+
+  before(async () => {
+    const a = await api();
+    await vscode.commands.executeCommand('infusionsoft.signOut', 'all');
+    await waitFor(() => a.model.accounts.length === 0, 10_000, 'signed out of everything');
+    await useDemoCredentials();
+    // The Keap user of the fake has two Keap apps; the authorize page offers both.
+    await fake.userApps(['cd456']);
+    await signInTo('ab123', 'infusionsoft.signIn');
+  });
+
+  after(async () => {
+    await fake.userApps([]);
+    await harness.plan('none');
+  });
+
+  it('a second sign-in adds the other Keap app beside the first: both stored, tree lists both, the new one is active', async () => {
+    const a = await api();
+    const first = a.model.get(AB)!;
+    assert.ok(first, 'ab123 signed in');
+    await signInTo('cd456');
+    assert.deepEqual(a.model.accounts.map(s => s.appName), ['ab123', 'cd456']);
+    assert.equal(a.model.activeKey, CD);
+    assert.equal(a.model.get(AB)?.refreshToken, first.refreshToken, 'the first account is untouched');
+    const live = await fake.tokens();
+    assert.equal(live.find(t => t.refreshToken === a.model.get(CD)?.refreshToken)?.appName, 'cd456', 'Keap issued the second pair for cd456');
+    assert.ok(live.some(t => t.refreshToken === first.refreshToken), 'and the first pair is still alive');
+
+    // The tree: one node per account, the active one marked.
+    const roots = a.tree.getChildren();
+    const items = roots.map(n => a.tree.getTreeItem(n));
+    assert.deepEqual(items.map(i => i.label), ['Keap app ab123', 'Keap app cd456']);
+    assert.match(String(items[1].description), /active/);
+    assert.doesNotMatch(String(items[0].description), /active/);
+    assert.deepEqual(items.map(i => i.contextValue), ['account', 'account.active']);
+    assert.equal(a.tree.getChildren(roots[0]).length, 3);
+
+    // What the user sees: the status bar names the active app; the sidebar lists both.
+    await waitFor(async () => (await harness.statusBar()).find(t => /Keap cd456 · 23h \d+m/.test(t)), 20_000, 'status bar shows cd456');
+    await vscode.commands.executeCommand('workbench.view.extension.infusionsoft');
+    const text = await waitFor(async () => {
+      const t = await harness.sidebarText();
+      return /Keap app ab123/.test(t) && /Keap app cd456/.test(t) && t;
+    }, 20_000, 'both accounts in the sidebar');
+    assert.ok(text);
+    await harness.screenshot('tree-two-accounts', '.sidebar');
+  });
+
+  it('Switch Keap App makes the other one active: status bar and Copy follow', async () => {
+    const a = await api();
+    assert.equal(await vscode.commands.executeCommand('infusionsoft.switchAccount', AB), AB);
+    assert.equal(a.model.activeKey, AB);
+    assert.match(a.statusText(), /Keap ab123 · /);
+    await waitFor(async () => (await harness.statusBar()).find(t => /Keap ab123 · 23h \d+m/.test(t)), 20_000, 'status bar shows ab123');
+    await vscode.commands.executeCommand('infusionsoft.copyAccessToken');
+    assert.equal(await vscode.env.clipboard.readText(), a.model.get(AB)?.accessToken);
+    // A tree node names its own account, whichever is active.
+    const cdNode = a.tree.getChildren().find(n => n.account === CD)!;
+    await vscode.commands.executeCommand('infusionsoft.copyAccessToken', cdNode);
+    assert.equal(await vscode.env.clipboard.readText(), a.model.get(CD)?.accessToken);
+    await vscode.env.clipboard.writeText('');
+  });
+
+  it('refresh is per account: refreshing one sends its own refresh token, under its own lock, and leaves the other alone', async () => {
+    const a = await api();
+    const ab = a.model.get(AB)!;
+    const cd = a.model.get(CD)!;
+    await fake.reset();
+    const cdNode = a.tree.getChildren().find(n => n.account === CD)!;
+    assert.equal(await vscode.commands.executeCommand('infusionsoft.refreshToken', cdNode), 'refreshed');
+    const grants = await tokenRequests('refresh_token');
+    assert.equal(grants.length, 1);
+    assert.equal(grants[0].form?.refresh_token, cd.refreshToken, 'the cd456 refresh token was sent');
+    assert.match(JSON.parse(grants[0].responseBody).scope, /^full\|cd456\./);
+    assert.notEqual(a.model.get(CD)?.refreshToken, cd.refreshToken);
+    assert.equal(a.model.get(AB)?.refreshToken, ab.refreshToken, 'ab123 untouched');
+    assert.equal(a.autoRefresher.get(CD)?.health.kind, 'ok');
+    // Each account has its own lock: while another window holds ab123's, cd456 still refreshes at once.
+    const held = await new FileLock(path.join(a.storageDir, 'locks', `refresh-${accountFileId(AB)}.lock`), { staleMs: 60_000 }).acquire(5000);
+    try {
+      const t0 = Date.now();
+      assert.equal(await vscode.commands.executeCommand('infusionsoft.refreshToken', CD), 'refreshed');
+      assert.ok(Date.now() - t0 < 10_000, 'cd456 did not wait for ab123\'s lock');
+    } finally {
+      await held.release();
+    }
+    // Both accounts refreshed at once: exactly one request each.
+    await fake.reset();
+    const results = await Promise.all([AB, CD].map(k => vscode.commands.executeCommand('infusionsoft.refreshToken', k)));
+    assert.deepEqual(results, ['refreshed', 'refreshed']);
+    const both = await tokenRequests('refresh_token');
+    assert.equal(both.length, 2);
+    assert.deepEqual(both.map(r => r.status), [200, 200]);
+    const live = await fake.tokens();
+    for (const k of [AB, CD]) assert.ok(live.some(t => t.refreshToken === a.model.get(k)?.refreshToken), `${k} alive`);
+  });
+
+  it('Insert into .env asks which Keap app when several are signed in, and keep-in-sync follows that app only', async () => {
+    const a = await api();
+    const file = path.join(workspaceDir(), 'accounts', '.env');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, '# two apps\n');
+    const insert = vscode.commands.executeCommand<vscode.Uri | undefined>('infusionsoft.insertIntoEnv', file);
+    // The quick pick lists the accounts in sign-in order (ab123, cd456); pick the second.
+    await new Promise(r => setTimeout(r, 1500));
+    await vscode.commands.executeCommand('workbench.action.quickOpenSelectNext');
+    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+    assert.ok(await insert, 'the file was written');
+    const cd = a.model.get(CD)!;
+    assert.equal(dotenv.parse(fs.readFileSync(file, 'utf8')).KEAP_ACCESS_TOKEN, cd.accessToken, 'the picked app\'s token');
+
+    // Refreshing the other account leaves the file alone; refreshing this one rewrites it.
+    assert.equal(await vscode.commands.executeCommand('infusionsoft.refreshToken', AB), 'refreshed');
+    await new Promise(r => setTimeout(r, 1500));
+    assert.equal(dotenv.parse(fs.readFileSync(file, 'utf8')).KEAP_ACCESS_TOKEN, cd.accessToken, 'not synced to ab123');
+    assert.equal(await vscode.commands.executeCommand('infusionsoft.refreshToken', CD), 'refreshed');
+    const now = a.model.get(CD)!.accessToken;
+    await waitFor(() => dotenv.parse(fs.readFileSync(file, 'utf8')).KEAP_ACCESS_TOKEN === now, 15_000, 'the .env to follow cd456');
+    assert.ok(fs.readFileSync(file, 'utf8').startsWith('# two apps\n'));
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  it('the auth provider lists both accounts; removing one session signs out that app only', async () => {
+    const a = await api();
+    const sessions = await a.authProvider.getSessions(['full']);
+    assert.deepEqual(sessions.map(s => s.id).sort(), [AB, CD]);
+    assert.equal(sessions.find(s => s.id === AB)?.accessToken, a.model.get(AB)?.accessToken);
+    const removed = new Promise<string[]>(resolve => {
+      const d = a.authProvider.onDidChangeSessions(e => {
+        d.dispose();
+        resolve(e.removed?.map(s => s.id) ?? []);
+      });
+    });
+    await a.authProvider.removeSession(CD);
+    assert.deepEqual(await removed, [CD]);
+    assert.deepEqual(a.model.accounts.map(s => s.appName), ['ab123']);
+    assert.equal(a.model.activeKey, AB);
+    assert.deepEqual((await a.authProvider.getSessions(['full'])).map(s => s.id), [AB]);
+    await waitFor(async () => (await harness.statusBar()).find(t => /Keap ab123 · /.test(t)), 20_000, 'status bar back on ab123');
+  });
+});
