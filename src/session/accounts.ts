@@ -56,9 +56,8 @@ export class AccountStore {
    */
   async keys(): Promise<string[]> {
     const keys = await this.readIndex();
-    const legacy = await this.secrets.get(ACCOUNT_SECRET_KEYS.legacySession);
-    if (legacy === undefined) return keys;
-    return this.migrate(legacy);
+    if ((await this.secrets.get(ACCOUNT_SECRET_KEYS.legacySession)) === undefined) return keys;
+    return this.migrate();
   }
 
   /** Every account's token set, in index order; unreadable entries are skipped and logged. */
@@ -127,39 +126,55 @@ export class AccountStore {
   }
 
   private async changeIndex(change: (keys: string[]) => string[]): Promise<string[]> {
+    return this.withIndexLock(() => this.changeIndexLocked(change));
+  }
+
+  private async withIndexLock<T>(fn: () => Promise<T>): Promise<T> {
     const handle = await this.lockIndex();
     try {
-      const before = await this.readIndex();
-      const after = change(before);
-      if (after.length !== before.length || after.some((k, i) => k !== before[i])) {
-        if (after.length === 0) await this.secrets.delete(ACCOUNT_SECRET_KEYS.index);
-        else await this.secrets.store(ACCOUNT_SECRET_KEYS.index, JSON.stringify(after));
-      }
-      return after;
+      return await fn();
     } finally {
       await handle.release();
     }
   }
 
-  /** Copies the 0.1 token set to its account key and index, then deletes the old key (in that order, so a crash loses nothing). */
-  private async migrate(legacyJson: string): Promise<string[]> {
-    let set: TokenSet | undefined;
-    try {
-      set = parseStoredTokenSet(legacyJson, this.now());
-    } catch (e) {
-      if (!(e instanceof StoredTokenSetError)) throw e;
-      this.log.warn(`dropping an unreadable session stored by version 0.1: ${e.message}`);
+  private async changeIndexLocked(change: (keys: string[]) => string[]): Promise<string[]> {
+    const before = await this.readIndex();
+    const after = change(before);
+    if (after.length !== before.length || after.some((k, i) => k !== before[i])) {
+      if (after.length === 0) await this.secrets.delete(ACCOUNT_SECRET_KEYS.index);
+      else await this.secrets.store(ACCOUNT_SECRET_KEYS.index, JSON.stringify(after));
     }
-    let keys: string[];
-    if (set) {
-      const key = accountKey(set);
-      if ((await this.read(key)) === undefined) await this.secrets.store(ACCOUNT_SECRET_KEYS.sessionPrefix + key, serializeTokenSet(set));
-      keys = await this.changeIndex(k => (k.includes(key) ? k : [...k, key]));
-      this.log.info('moved the session stored by version 0.1 to the account list');
-    } else {
-      keys = await this.readIndex();
-    }
-    await this.secrets.delete(ACCOUNT_SECRET_KEYS.legacySession);
-    return keys;
+    return after;
+  }
+
+  /**
+   * Copies the 0.1 token set to its account key and the index, then deletes the old key: in that
+   * order (a crash loses nothing) and all under the index lock, so a window that starts at the same
+   * time cannot copy the old set over one the first window has refreshed since.
+   */
+  private migrate(): Promise<string[]> {
+    return this.withIndexLock(async () => {
+      const legacyJson = await this.secrets.get(ACCOUNT_SECRET_KEYS.legacySession);
+      if (legacyJson === undefined) return this.readIndex();
+      let set: TokenSet | undefined;
+      try {
+        set = parseStoredTokenSet(legacyJson, this.now());
+      } catch (e) {
+        if (!(e instanceof StoredTokenSetError)) throw e;
+        this.log.warn(`dropping an unreadable session stored by version 0.1: ${e.message}`);
+      }
+      let keys: string[];
+      if (set) {
+        const key = accountKey(set);
+        if ((await this.read(key)) === undefined) await this.secrets.store(ACCOUNT_SECRET_KEYS.sessionPrefix + key, serializeTokenSet(set));
+        keys = await this.changeIndexLocked(k => (k.includes(key) ? k : [...k, key]));
+        this.log.info('moved the session stored by version 0.1 to the account list');
+      } else {
+        keys = await this.readIndex();
+      }
+      await this.secrets.delete(ACCOUNT_SECRET_KEYS.legacySession);
+      return keys;
+    });
   }
 }

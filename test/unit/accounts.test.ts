@@ -38,7 +38,7 @@ function set(clientId: string, appName: string, accessToken = `at-${clientId}-${
 describe('several Keap accounts (src/session/accounts)', () => {
   let dir: string;
   let secrets: SlowSecrets;
-  const storeFor = (s = secrets) => new AccountStore(s, () => new FileLock(path.join(dir, 'accounts.lock'), { staleMs: 10_000, retryMs: 2 }).acquire(10_000), quiet);
+  const storeFor = (s: KeyValueSecrets = secrets) => new AccountStore(s, () => new FileLock(path.join(dir, 'accounts.lock'), { staleMs: 10_000, retryMs: 2 }).acquire(10_000), quiet);
 
   beforeEach(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'keap-accounts-'));
@@ -103,6 +103,32 @@ describe('several Keap accounts (src/session/accounts)', () => {
     // An unreadable 0.1 entry is dropped, not kept forever.
     secrets.map.set(ACCOUNT_SECRET_KEYS.legacySession, '{not json');
     assert.deepEqual(await storeFor().keys(), ['c1|ab123']);
+    assert.equal(secrets.map.has(ACCOUNT_SECRET_KEYS.legacySession), false);
+  });
+
+  it('a window migrating the 0.1 session never copies it over a set another window has refreshed since', async () => {
+    secrets.map.set(ACCOUNT_SECRET_KEYS.legacySession, serializeTokenSet(set('c1', 'ab123', 'legacy')));
+    // Window B is slow: its copy of the old set reaches the store only after window A has migrated
+    // and refreshed (or after 300 ms, if A cannot get that far meanwhile).
+    let aRefreshed!: () => void;
+    const aDone = new Promise<void>(r => (aRefreshed = r));
+    const slowB: KeyValueSecrets = {
+      get: k => secrets.get(k),
+      delete: k => secrets.delete(k),
+      store: async (k, v) => {
+        if (k.startsWith(ACCOUNT_SECRET_KEYS.sessionPrefix)) await Promise.race([aDone, new Promise(r => setTimeout(r, 300))]);
+        return secrets.store(k, v);
+      },
+    };
+    const b = storeFor(slowB).keys();
+    await new Promise(r => setTimeout(r, 30));
+    const a = storeFor();
+    await a.keys();
+    await a.forAccount('c1|ab123').write(set('c1', 'ab123', 'refreshed'));
+    aRefreshed();
+    await b;
+    assert.deepEqual(await storeFor().keys(), ['c1|ab123']);
+    assert.equal((await storeFor().read('c1|ab123'))?.accessToken, 'refreshed');
     assert.equal(secrets.map.has(ACCOUNT_SECRET_KEYS.legacySession), false);
   });
 
