@@ -96,7 +96,12 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
   }, now);
   const signIn = new SignInController(service, settings, secrets, outcomes, model, statusBar, log, now);
 
-  const tree = new SessionTreeProvider(model, () => settings.refreshTokenLifetimeMs(), now);
+  const tree = new SessionTreeProvider(
+    model,
+    () => settings.refreshTokenLifetimeMs(),
+    { of: key => autoRefresher.get(key)?.health ?? { kind: 'ok' }, onDidChange: autoRefresher.onDidChangeHealth },
+    now,
+  );
   const copy = async (which: 'access' | 'refresh', arg: unknown) => {
     const key = await resolveAccount(model, arg, false);
     const set = key === undefined ? undefined : model.get(key);

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { accountKey } from '../session/accounts';
 import { accessTokenTimeLeft, formatDuration, refreshTokenDaysLeft } from '../session/tokenSet';
+import { RefreshHealth } from './autoRefresh';
 import { SessionModel } from './sessionModel';
 
 type NodeKind = 'account' | 'accessToken' | 'refreshToken' | 'clientId';
@@ -36,8 +37,14 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
   private readonly disposables: vscode.Disposable[] = [this.emitter];
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly model: SessionModel, private readonly refreshTokenLifetimeMs: () => number, private readonly now: () => number = Date.now) {
-    this.disposables.push(model.onDidChange(() => this.refresh()));
+  /** @param health the refresh health of an account (by key), with its change event. */
+  constructor(
+    private readonly model: SessionModel,
+    private readonly refreshTokenLifetimeMs: () => number,
+    private readonly health: { of(key: string): RefreshHealth; onDidChange: vscode.Event<unknown> },
+    private readonly now: () => number = Date.now,
+  ) {
+    this.disposables.push(model.onDidChange(() => this.refresh()), health.onDidChange(() => this.refresh()));
   }
 
   refresh(): void {
@@ -65,13 +72,35 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
         const item = new vscode.TreeItem(vscode.l10n.t('Keap app {0}', set.appName ?? '?'), vscode.TreeItemCollapsibleState.Expanded);
         item.id = id;
         const who = [set.user?.name, set.user?.email].filter(Boolean).join(' · ');
-        item.description = active ? (who ? vscode.l10n.t('{0} · active', who) : vscode.l10n.t('active')) : who;
-        item.iconPath = new vscode.ThemeIcon(set.refreshTokenRejectedAt ? 'error' : active ? 'pass-filled' : 'account');
+        const health = this.health.of(node.account);
+        const trouble = set.refreshTokenRejectedAt
+          ? vscode.l10n.t('sign in again')
+          : health.kind === 'bad-client-credentials'
+            ? vscode.l10n.t('client credentials rejected')
+            : health.kind === 'retrying' || health.kind === 'failed'
+              ? vscode.l10n.t('refresh failing')
+              : health.kind === 'stale-view'
+                ? vscode.l10n.t('reload window')
+                : undefined;
+        item.description = [trouble, active ? vscode.l10n.t('active') : undefined, who].filter(Boolean).join(' · ');
+        item.iconPath =
+          set.refreshTokenRejectedAt || health.kind === 'bad-client-credentials'
+            ? new vscode.ThemeIcon('error', new vscode.ThemeColor('list.errorForeground'))
+            : trouble
+              ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'))
+              : new vscode.ThemeIcon(active ? 'pass-filled' : 'account');
         item.contextValue = this.model.activeKey === node.account ? 'account.active' : 'account';
-        item.tooltip = set.refreshTokenRejectedAt
-          ? vscode.l10n.t('Keap no longer accepts the refresh token. Sign in again.')
-          : vscode.l10n.t('Keap app {0} ({1}), scope "full"', set.appName ?? '?', set.scope.split('|')[1] ?? set.scope);
-        item.accessibilityInformation = { label: vscode.l10n.t('Keap app {0}, signed in as {1}', set.appName ?? '?', item.description || vscode.l10n.t('unknown user')) };
+        const lines = [
+          set.refreshTokenRejectedAt
+            ? vscode.l10n.t('Keap no longer accepts the refresh token. Sign in again.')
+            : vscode.l10n.t('Keap app {0} ({1}), scope "full"', set.appName ?? '?', set.scope.split('|')[1] ?? set.scope),
+        ];
+        if (health.kind !== 'ok') lines.push(health.message);
+        if (this.model.accounts.length > 1) {
+          lines.push(active ? vscode.l10n.t('Active in this workspace: the status bar, Copy and Refresh use it.') : vscode.l10n.t('Switch Keap App makes it the active one.'));
+        }
+        item.tooltip = lines.join('\n');
+        item.accessibilityInformation = { label: vscode.l10n.t('Keap app {0}, signed in as {1}', set.appName ?? '?', who || vscode.l10n.t('unknown user')) + (trouble ? `, ${trouble}` : '') };
         return item;
       }
       case 'accessToken': {

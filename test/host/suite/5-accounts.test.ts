@@ -125,6 +125,24 @@ describe('Several Keap apps at once, in a real VS Code', function () {
     for (const k of [AB, CD]) assert.ok(live.some(t => t.refreshToken === a.model.get(k)?.refreshToken), `${k} alive`);
   });
 
+  it('a failing refresh of one app shows on that app only; the other keeps refreshing', async () => {
+    const a = await api();
+    const item = (key: string) => a.tree.getTreeItem(a.tree.getChildren().find(n => n.account === key)!);
+    const cd = a.model.get(CD)!;
+    await fake.fault({ status: 503, body: '<html>Service Unavailable</html>', contentType: 'text/html' });
+    assert.equal(await vscode.commands.executeCommand('infusionsoft.refreshToken', CD), 'failed');
+    assert.equal(a.autoRefresher.get(CD)?.health.kind, 'retrying');
+    assert.equal(a.model.get(CD)?.refreshToken, cd.refreshToken, 'tokens kept');
+    assert.match(String(item(CD).description), /refresh failing/);
+    assert.doesNotMatch(String(item(AB).description), /refresh failing/);
+    assert.equal(await vscode.commands.executeCommand('infusionsoft.refreshToken', AB), 'refreshed');
+    assert.equal(a.autoRefresher.get(AB)?.health.kind, 'ok');
+    // Keap is back: the next refresh of cd456 clears its warning.
+    assert.equal(await vscode.commands.executeCommand('infusionsoft.refreshToken', CD), 'refreshed');
+    assert.equal(a.autoRefresher.get(CD)?.health.kind, 'ok');
+    assert.doesNotMatch(String(item(CD).description), /refresh failing/);
+  });
+
   it('Insert into .env asks which Keap app when several are signed in, and keep-in-sync follows that app only', async () => {
     const a = await api();
     const file = path.join(workspaceDir(), 'accounts', '.env');
