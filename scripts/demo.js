@@ -11,7 +11,8 @@ const { DEMO_CLIENT } = require(path.join(h.ROOT, 'out/test/fake-keap/server.js'
 
 (async () => {
   const port = +(process.env.DEMO_PORT || 8080);
-  const fake = await h.startFake({ port: +(process.env.DEMO_KEAP_PORT || 8099) });
+  // The demo Keap user has two Keap apps, so Sign In to Another Keap App has something to add.
+  const fake = await h.startFake({ port: +(process.env.DEMO_KEAP_PORT || 8099), userApps: ['cd456'] });
   const stateDir = process.env.DEMO_STATE || fs.mkdtempSync(path.join(os.tmpdir(), 'keap-demo-'));
   const workspace = path.join(stateDir, 'workspace');
   fs.mkdirSync(workspace, { recursive: true });
@@ -30,6 +31,10 @@ const { DEMO_CLIENT } = require(path.join(h.ROOT, 'out/test/fake-keap/server.js'
   It asks for the client credentials once: client ID ${DEMO_CLIENT.clientId} (already filled in),
   client secret ${DEMO_CLIENT.clientSecret}. Then click Allow on the authorize page; the relay page
   returns you to VS Code, signed in, with the time left on the access token in the status bar.
+
+  Several Keap apps: the demo user has two (ab123 and cd456). Run "Infusionsoft: Sign In to
+  Another Keap App" (the + in the Keap Session view) and pick cd456 on the authorize page; then
+  "Infusionsoft: Switch Keap App" changes the one the status bar shows.
 
   Ctrl-C stops both servers. State: ${stateDir}
 `);

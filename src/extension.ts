@@ -8,14 +8,14 @@ import { ClaimRegistry, FileLock } from './session/fileLock';
 import { Refresher } from './session/refresher';
 import { SignInService } from './signin/signInService';
 import { AutoRefreshers } from './vscode/autoRefresh';
-import { resolveAccount, switchAccount } from './vscode/accountPicker';
+import { ALL_ACCOUNTS, resolveAccount, switchAccount } from './vscode/accountPicker';
 import { KeapAuthenticationProvider } from './vscode/authProvider';
 import { EnvWriter } from './vscode/envWriter';
 import { Settings } from './vscode/config';
 import { setClientCredentials } from './vscode/credentials';
 import { RedactingLogger } from './vscode/log';
 import { OutcomeChannel, SecretPendingStore, Secrets } from './vscode/secrets';
-import { SessionModel } from './vscode/sessionModel';
+import { accountListSignal, SessionModel } from './vscode/sessionModel';
 import { SignInController } from './vscode/signIn';
 import { TokenStatusBar } from './vscode/statusBar';
 import { isSessionNode, SessionTreeProvider } from './vscode/tree';
@@ -48,6 +48,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     () => new FileLock(path.join(storageDir, 'locks', 'accounts.lock'), { staleMs: 30_000 }).acquire(35_000),
     log,
     now,
+    generation => accountListSignal(storageDir).notify(generation),
   );
   const model = new SessionModel(accountStore, secrets, storageDir, { workspace: context.workspaceState, global: context.globalState }, log);
   const outcomes = new OutcomeChannel(secrets, new ChangeSignal(storageDir, 'signin'));
@@ -76,18 +77,11 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     publishOutcome: o => outcomes.publish(o).catch(e => log.warn(`could not publish the sign-in outcome: ${(e as Error).message}`)),
   });
   // One refresher per account, each with its own single flight and its own user-wide lock file.
-  const refresherFor = (key: string) =>
-    new Refresher({
-      store: model.storeFor(key),
-      tokenClient,
-      credentials,
-      now,
-      log,
-      lock: account =>
-        new FileLock(path.join(storageDir, 'locks', `refresh-${accountFileId(account)}.lock`), {
-          staleMs: settings.requestTimeoutMs() * 2 + 10_000,
-        }).acquire(settings.requestTimeoutMs() * 3 + 15_000),
-    });
+  const refreshLock = (account: string) =>
+    new FileLock(path.join(storageDir, 'locks', `refresh-${accountFileId(account)}.lock`), {
+      staleMs: settings.requestTimeoutMs() * 2 + 10_000,
+    }).acquire(settings.requestTimeoutMs() * 3 + 15_000);
+  const refresherFor = (key: string) => new Refresher({ store: model.storeFor(key), tokenClient, credentials, now, log, lock: refreshLock });
   const autoRefresher = new AutoRefreshers(model, refresherFor, settings, log, now);
   const statusBar = new TokenStatusBar(model, {
     health: key => autoRefresher.get(key)?.health ?? { kind: 'ok' },
@@ -107,10 +101,11 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     const set = key === undefined ? undefined : model.get(key);
     if (!set) return void vscode.window.showWarningMessage(vscode.l10n.t('Infusionsoft: not signed in.'));
     await vscode.env.clipboard.writeText(which === 'access' ? set.accessToken : set.refreshToken);
+    const app = set.appName ?? set.clientId;
     void vscode.window.showInformationMessage(
       which === 'access'
-        ? vscode.l10n.t('Keap access token copied to the clipboard.')
-        : vscode.l10n.t('Keap refresh token copied. It works once: whatever uses it must store the new one Keap returns, and this VS Code session will then need to sign in again.'),
+        ? vscode.l10n.t('Access token of Keap app {0} copied to the clipboard.', app)
+        : vscode.l10n.t('Refresh token of Keap app {0} copied. It works once: whatever uses it must store the new one Keap returns, and VS Code will then need to sign in to {0} again.', app),
     );
   };
 
@@ -128,21 +123,30 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
   /** Signs one account out (`key`), or asks which when several are signed in; `all` signs every one out. */
   const signOut = async (arg?: unknown) => {
     try {
-      const all = arg === 'all' || (arg && typeof arg === 'object' && (arg as { all?: unknown }).all === true);
-      const keys = all
-        ? model.accounts.map(accountKey)
-        : [await resolveAccount(model, arg, { placeHolder: vscode.l10n.t('Sign out of which Keap app?') })].filter((k): k is string => k !== undefined);
+      const picked =
+        arg === 'all' || (arg && typeof arg === 'object' && (arg as { all?: unknown }).all === true)
+          ? ALL_ACCOUNTS
+          : await resolveAccount(model, arg, { placeHolder: vscode.l10n.t('Sign out of which Keap app?'), allLabel: `$(sign-out) ${vscode.l10n.t('All Keap Apps')}` });
+      const keys = picked === ALL_ACCOUNTS ? model.accounts.map(accountKey) : picked === undefined ? [] : [picked];
       for (const key of keys) {
         const app = model.get(key)?.appName ?? key;
-        await model.remove(key);
+        // Under the account's refresh lock: a refresh running in any window finishes first (and
+        // its write lands before the removal), or finds the account gone; it never brings it back.
+        const handle = await refreshLock(key);
+        try {
+          await model.remove(key);
+        } finally {
+          await handle.release();
+        }
         log.info(`signed out of Keap app ${app}`);
       }
     } catch (e) {
       void vscode.window.showErrorMessage((e as Error).message);
     }
   };
-  const authProvider = new KeapAuthenticationProvider(model, autoRefresher, () => signIn.signInAccount(), key => signOut(key));
+  const authProvider = new KeapAuthenticationProvider(model, autoRefresher, clientId => signIn.signInAccount(clientId ? { clientId } : undefined), key => signOut(key));
 
+  const treeView = vscode.window.createTreeView('infusionsoft.session', { treeDataProvider: tree, showCollapseAll: false });
   context.subscriptions.push(
     log,
     tree,
@@ -157,9 +161,14 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
       return envWriter.insert(key === undefined ? undefined : model.get(key), target);
     }),
     vscode.commands.registerCommand('infusionsoft.switchAccount', (arg?: unknown) => switchAccount(model, arg)),
+    // The row action: make that app the active one (a tree node or an account key).
+    vscode.commands.registerCommand('infusionsoft.useAccount', (arg?: unknown) => switchAccount(model, arg)),
     // Keap's authorize page lets the user pick which of their Keap apps; another client ID: Set Client Credentials first.
     vscode.commands.registerCommand('infusionsoft.addAccount', () => signIn.signIn()),
-    vscode.window.createTreeView('infusionsoft.session', { treeDataProvider: tree, showCollapseAll: false }),
+    treeView,
+    model.onDidChange(() => {
+      treeView.message = model.staleView ? vscode.l10n.t('Another window changed the Keap sign-ins; this window has not caught up. Reload the window (Developer: Reload Window) to see them.') : undefined;
+    }),
     vscode.commands.registerCommand('infusionsoft.copyAccessToken', (arg?: unknown) => copy('access', arg)),
     vscode.commands.registerCommand('infusionsoft.copyRefreshToken', (arg?: unknown) => copy('refresh', arg)),
     model,
@@ -168,8 +177,12 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     signIn,
     vscode.window.registerUriHandler(signIn),
     vscode.commands.registerCommand('infusionsoft.signIn', (arg?: unknown) => {
-      const clientId = isSessionNode(arg) ? model.get(arg.account)?.clientId : arg && typeof arg === 'object' ? (arg as { clientId?: unknown }).clientId : undefined;
-      return signIn.signIn(typeof clientId === 'string' ? { clientId } : undefined);
+      // From an app's row or "Sign In Again": that app's client ID, and its name as a hint for Keap's page.
+      const o = (isSessionNode(arg) ? model.get(arg.account) : arg && typeof arg === 'object' ? arg : undefined) as { clientId?: unknown; appName?: unknown } | undefined;
+      return signIn.signIn({
+        clientId: typeof o?.clientId === 'string' ? o.clientId : undefined,
+        appName: typeof o?.appName === 'string' ? o.appName : undefined,
+      });
     }),
     vscode.commands.registerCommand('infusionsoft.cancelSignIn', () => signIn.cancelActive()),
     vscode.commands.registerCommand('infusionsoft.pasteCallbackUrl', (value?: string) => signIn.paste(typeof value === 'string' ? value : undefined)),

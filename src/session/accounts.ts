@@ -1,4 +1,4 @@
-import { createHash } from 'crypto';
+import { createHash, randomBytes } from 'crypto';
 import { Logger } from '../log';
 import { LockHandle } from './fileLock';
 import { SessionStore } from './store';
@@ -48,6 +48,8 @@ export class AccountStore {
     private readonly lockIndex: () => Promise<LockHandle>,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
+    /** Told (with the new generation id, never a key) after each change of the account list, to tell other windows. */
+    private readonly onIndexChanged?: (generation: string) => Promise<void>,
   ) {}
 
   /**
@@ -114,15 +116,35 @@ export class AccountStore {
   }
 
   private async readIndex(): Promise<string[]> {
+    return (await this.readIndexState()).keys;
+  }
+
+  /**
+   * The index: `{"keys": [...], "generation": "<random id>"}` (a bare array, from builds before the
+   * generation id, is read too). The generation changes with every change of the key list.
+   */
+  private async readIndexState(): Promise<{ keys: string[]; generation: string | undefined }> {
     const json = await this.secrets.get(ACCOUNT_SECRET_KEYS.index);
-    if (!json) return [];
+    if (!json) return { keys: [], generation: undefined };
+    let parsed: unknown;
     try {
-      const list = JSON.parse(json);
-      return Array.isArray(list) ? [...new Set(list.filter((k): k is string => typeof k === 'string' && k.length > 0))] : [];
+      parsed = JSON.parse(json);
     } catch {
       this.log.warn('the account index is not JSON; rebuilding it from the next sign-in');
-      return [];
+      return { keys: [], generation: undefined };
     }
+    const o = parsed as { keys?: unknown; generation?: unknown };
+    const list = Array.isArray(parsed) ? parsed : o && typeof o === 'object' && Array.isArray(o.keys) ? o.keys : [];
+    const keys = [...new Set(list.filter((k): k is string => typeof k === 'string' && k.length > 0))];
+    return { keys, generation: !Array.isArray(parsed) && typeof o?.generation === 'string' ? o.generation : undefined };
+  }
+
+  /**
+   * The generation id of the account list as this store sees it, to compare with the one the
+   * last writer announced (`onIndexChanged`): a difference means this view lags behind.
+   */
+  async indexGeneration(): Promise<string | undefined> {
+    return (await this.readIndexState()).generation;
   }
 
   private async changeIndex(change: (keys: string[]) => string[]): Promise<string[]> {
@@ -142,8 +164,10 @@ export class AccountStore {
     const before = await this.readIndex();
     const after = change(before);
     if (after.length !== before.length || after.some((k, i) => k !== before[i])) {
-      if (after.length === 0) await this.secrets.delete(ACCOUNT_SECRET_KEYS.index);
-      else await this.secrets.store(ACCOUNT_SECRET_KEYS.index, JSON.stringify(after));
+      // An empty list is kept (it holds no token) so that its generation still tells lagging windows.
+      const generation = randomBytes(9).toString('base64url');
+      await this.secrets.store(ACCOUNT_SECRET_KEYS.index, JSON.stringify({ keys: after, generation }));
+      await this.onIndexChanged?.(generation);
     }
     return after;
   }

@@ -4,22 +4,24 @@ import { accessTokenTimeLeft, formatDuration, TokenSet } from '../session/tokenS
 import { SessionModel } from './sessionModel';
 import { isSessionNode } from './tree';
 
+/** What {@link resolveAccount} returns when the user picked the "all" row. */
+export const ALL_ACCOUNTS = '*';
+
 /**
  * Which account a command acts on. `arg` is what VS Code passed: a tree node (its account), an
  * account key, an object `{ account }`, or nothing. With nothing: the only account; with several,
  * the active one, or a quick pick when `ask` (Insert into .env, Sign Out). Resolves to undefined
  * when signed out or the pick was dismissed.
  */
-export async function resolveAccount(model: SessionModel, arg: unknown, ask: false | { placeHolder: string }): Promise<string | undefined> {
+export async function resolveAccount(model: SessionModel, arg: unknown, ask: false | { placeHolder: string; allLabel?: string }): Promise<string | undefined> {
   if (!model.isLoaded) await model.reload();
   const named = isSessionNode(arg) ? arg.account : typeof arg === 'string' ? arg : arg && typeof arg === 'object' && typeof (arg as { account?: unknown }).account === 'string' ? (arg as { account: string }).account : undefined;
   if (named !== undefined) return model.get(named) ? named : undefined;
   const all = model.accounts;
   if (all.length <= 1 || !ask) return model.activeKey;
-  const pick = await vscode.window.showQuickPick(
-    all.map(set => accountItem(set, model.activeKey)),
-    { placeHolder: ask.placeHolder, matchOnDescription: true, matchOnDetail: true },
-  );
+  const items: Array<vscode.QuickPickItem & { key: string }> = all.map(set => accountItem(set, model.activeKey));
+  if (ask.allLabel) items.push({ key: '', label: '', kind: vscode.QuickPickItemKind.Separator }, { key: ALL_ACCOUNTS, label: ask.allLabel });
+  const pick = await vscode.window.showQuickPick(items, { placeHolder: ask.placeHolder, matchOnDescription: true, matchOnDetail: true });
   return pick?.key;
 }
 

@@ -5,6 +5,14 @@ import { TokenSet } from '../session/tokenSet';
 import { AutoRefreshers } from './autoRefresh';
 import { SessionModel } from './sessionModel';
 
+/**
+ * What VS Code passes as the second argument of getSessions/createSession since 1.93
+ * (`AuthenticationProviderSessionOptions`); typed here because the extension supports 1.90.
+ */
+interface SessionOptions {
+  readonly account?: { readonly id: string; readonly label?: string };
+}
+
 /** Keap's only scope (keap-oauth.md: `scope=full` is the only value). */
 export const KEAP_SCOPES = ['full'] as const;
 
@@ -21,13 +29,13 @@ export class KeapAuthenticationProvider implements vscode.AuthenticationProvider
   private last = new Map<string, vscode.AuthenticationSession>();
 
   /**
-   * @param signIn runs Sign In and resolves to the account key signed in to, or undefined.
+   * @param signIn runs Sign In (with a client ID, or the configured one) and resolves to the account key signed in to, or undefined.
    * @param signOut signs one account out.
    */
   constructor(
     private readonly model: SessionModel,
     private readonly refreshers: AutoRefreshers,
-    private readonly signIn: () => Promise<string | undefined>,
+    private readonly signIn: (clientId?: string) => Promise<string | undefined>,
     private readonly signOut: (key: string) => Promise<void>,
   ) {
     this.disposables.push(model.onDidChange(() => this.publish()));
@@ -55,11 +63,19 @@ export class KeapAuthenticationProvider implements vscode.AuthenticationProvider
     if (added.length || removed.length || changed.length) this.emitter.fire({ added, removed, changed });
   }
 
-  /** Every usable account (active first), each with an access token valid for at least 5 more minutes when Keap allows. */
-  async getSessions(scopes?: readonly string[]): Promise<vscode.AuthenticationSession[]> {
+  /**
+   * Every usable account (active first), or only `options.account` when the caller names one
+   * (VS Code then takes the first session returned), each with an access token valid for at least
+   * 5 more minutes when Keap allows.
+   */
+  async getSessions(scopes?: readonly string[], options?: SessionOptions): Promise<vscode.AuthenticationSession[]> {
     if (scopes && scopes.some(s => !(KEAP_SCOPES as readonly string[]).includes(s))) return [];
     if (!this.model.isLoaded) await this.model.reload();
-    const keys = this.model.accounts.map(accountKey).sort((a, b) => Number(b === this.model.activeKey) - Number(a === this.model.activeKey));
+    const wanted = options?.account?.id;
+    const keys = this.model.accounts
+      .map(accountKey)
+      .filter(k => wanted === undefined || k === wanted)
+      .sort((a, b) => Number(b === this.model.activeKey) - Number(a === this.model.activeKey));
     const out: vscode.AuthenticationSession[] = [];
     for (const key of keys) {
       let set = this.model.get(key);
@@ -74,10 +90,12 @@ export class KeapAuthenticationProvider implements vscode.AuthenticationProvider
     return out;
   }
 
-  async createSession(scopes: readonly string[]): Promise<vscode.AuthenticationSession> {
+  /** Runs Sign In; with `options.account`, under that account's client ID (Keap's page still lets the user pick the app). */
+  async createSession(scopes: readonly string[], options?: SessionOptions): Promise<vscode.AuthenticationSession> {
     const unknown = scopes.filter(s => !(KEAP_SCOPES as readonly string[]).includes(s));
     if (unknown.length) throw new Error(vscode.l10n.t('Keap has only the scope "full"; asked for {0}.', unknown.join(', ')));
-    const key = await this.signIn();
+    const clientId = options?.account?.id.split('|')[0];
+    const key = await this.signIn(clientId || undefined);
     const set = key === undefined ? undefined : this.model.get(key) ?? (await this.model.reload(), this.model.get(key));
     if (!set) throw new Error(vscode.l10n.t('Sign-in to Keap did not complete.'));
     return this.toSession(set);

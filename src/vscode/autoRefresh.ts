@@ -180,7 +180,7 @@ export class AutoRefresher implements vscode.Disposable {
   private async offerSignIn(message: string): Promise<void> {
     const signIn = vscode.l10n.t('Sign In Again');
     if ((await vscode.window.showErrorMessage(vscode.l10n.t('Keap app {0}: {1}', this.label, message), signIn)) === signIn) {
-      void vscode.commands.executeCommand('infusionsoft.signIn', { clientId: this.model.get(this.key)?.clientId });
+      void vscode.commands.executeCommand('infusionsoft.signIn', { clientId: this.model.get(this.key)?.clientId, appName: this.model.get(this.key)?.appName });
     }
   }
 

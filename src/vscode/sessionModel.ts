@@ -9,6 +9,14 @@ import { Secrets } from './secrets';
 
 const ACTIVE_KEY = 'infusionsoft.activeAccount';
 
+/** How long a window waits before it believes its view is behind (milliseconds): a writer signals right after it writes. */
+const STALE_RECHECK_MS = 400;
+
+/** The signal carrying the generation id of the latest account list; the AccountStore's `onIndexChanged` writes it. */
+export function accountListSignal(dir: string): ChangeSignal {
+  return new ChangeSignal(dir, 'accounts');
+}
+
 /** One account changed: its new token set, or undefined when it was signed out. */
 export interface AccountChange {
   readonly key: string;
@@ -35,6 +43,9 @@ export class SessionModel implements vscode.Disposable {
   private loaded = false;
   /** Tells every window that some account changed (SecretStorage's own event does not cross windows everywhere). */
   private readonly signal: ChangeSignal;
+  /** Carries the generation id of the latest account list (written by the AccountStore's `onIndexChanged`). */
+  private readonly listSignal: ChangeSignal;
+  private stale = false;
 
   /**
    * @param signalDir the folder every window of the user shares (globalStorageUri), for change signals.
@@ -48,6 +59,7 @@ export class SessionModel implements vscode.Disposable {
     private readonly log: Logger,
   ) {
     this.signal = new ChangeSignal(signalDir, 'session');
+    this.listSignal = accountListSignal(signalDir);
     this.disposables.push(
       secrets.onDidChange(e => {
         if (e.key === ACCOUNT_SECRET_KEYS.index || e.key.startsWith(ACCOUNT_SECRET_KEYS.sessionPrefix)) void this.reload();
@@ -129,10 +141,29 @@ export class SessionModel implements vscode.Disposable {
     return this.loaded;
   }
 
+  /**
+   * True when another window has changed the sign-ins and this window's SecretStorage view has not
+   * caught up (code-server keeps SecretStorage per browser tab, so only a reload brings it up to date).
+   */
+  get staleView(): boolean {
+    return this.stale;
+  }
+
   /** Reads every account and publishes what changed; a keyring failure keeps the last known state. Resolves to the active set. */
   async reload(): Promise<TokenSet | undefined> {
     try {
-      this.publish(await this.accountStore.list());
+      let sets = await this.accountStore.list();
+      let stale = await this.isStale(sets);
+      if (stale && !this.stale) {
+        // Another window may be between its write and its signal: look again before saying so.
+        await new Promise(r => setTimeout(r, STALE_RECHECK_MS));
+        sets = await this.accountStore.list();
+        stale = await this.isStale(sets);
+      }
+      if (stale !== this.stale) this.log.warn(stale ? 'another window changed the Keap sign-ins; this window\'s SecretStorage view is behind' : 'this window\'s view of the Keap sign-ins is current again');
+      const staleChanged = stale !== this.stale;
+      this.stale = stale;
+      this.publish(sets, staleChanged);
     } catch (e) {
       this.log.error(`could not read the stored sessions: ${(e as Error).message}`);
     }
@@ -176,7 +207,18 @@ export class SessionModel implements vscode.Disposable {
     return keys[0];
   }
 
-  private publish(next: TokenSet[]): void {
+  /** Compares what this window reads with the generation ids the last writers announced. */
+  private async isStale(sets: readonly TokenSet[]): Promise<boolean> {
+    const [announced, seen] = [await this.listSignal.generation(), await this.accountStore.indexGeneration()];
+    if (announced !== undefined && seen !== undefined && announced !== seen) return true;
+    for (const set of sets) {
+      const latest = await this.generationSignal(accountKey(set)).generation();
+      if (latest !== undefined && set.generation !== undefined && latest !== set.generation) return true;
+    }
+    return false;
+  }
+
+  private publish(next: TokenSet[], force = false): void {
     const before = new Map(this.sets.map(s => [accountKey(s), s]));
     const after = new Map(next.map(s => [accountKey(s), s]));
     const changes: AccountChange[] = [];
@@ -191,7 +233,7 @@ export class SessionModel implements vscode.Disposable {
     this.loaded = true;
     this.publishContext();
     for (const c of changes) this.accountChanged.fire(c);
-    if (first || changes.length > 0 || orderChanged || activeChanged) this.changed.fire();
+    if (first || force || changes.length > 0 || orderChanged || activeChanged) this.changed.fire();
   }
 
   private publishContext(): void {

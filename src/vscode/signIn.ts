@@ -143,13 +143,14 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
    * signed-in accounts unless a new token set arrives; signing in to a Keap app already signed in
    * replaces that account's tokens, another app is added beside the others.
    * @param options.clientId the client ID to sign in with (default: the `infusionsoft.clientId` setting).
+   * @param options.appName the Keap app the user means to pick on Keap's page (a hint shown while waiting).
    */
-  async signIn(options?: { clientId?: string }): Promise<boolean> {
+  async signIn(options?: { clientId?: string; appName?: string }): Promise<boolean> {
     return (await this.signInAccount(options)) !== undefined;
   }
 
   /** {@link signIn}, resolving to the signed-in account's key (src/session/accounts), made active in this window. */
-  async signInAccount(options?: { clientId?: string }): Promise<string | undefined> {
+  async signInAccount(options?: { clientId?: string; appName?: string }): Promise<string | undefined> {
     if (this.active) {
       const choice = await vscode.window.showInformationMessage(
         vscode.l10n.t('A Keap sign-in is already waiting for the browser.'),
@@ -222,7 +223,7 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
     const authorizeUrl = buildAuthorizeUrl({ authorizeUrl: endpoints.authorizeUrl, clientId, redirectUri, state });
     this.log.info(`opening Keap's authorize page (flow ${flow.id}: ${flow.description})`);
 
-    const outcome = await this.wait(state, timeoutMs, flow.id, authorizeUrl);
+    const outcome = await this.wait(state, timeoutMs, flow.id, authorizeUrl, options?.appName);
     if (outcome.ok) {
       const key = accountKey({ clientId, appName: outcome.appName });
       // The callback may have landed in another window: read what it stored.
@@ -242,7 +243,7 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
     return undefined;
   }
 
-  private async wait(state: string, timeoutMs: number, flow: string, authorizeUrl: string): Promise<SignInOutcome | { ok: false; kind: 'cancelled'; message: string }> {
+  private async wait(state: string, timeoutMs: number, flow: string, authorizeUrl: string, appName?: string): Promise<SignInOutcome | { ok: false; kind: 'cancelled'; message: string }> {
     const done = new Promise<SignInOutcome>(resolve => this.waiters.set(state, resolve));
     let cancel!: () => void;
     const cancelled = new Promise<{ ok: false; kind: 'cancelled'; message: string }>(resolve => {
@@ -271,7 +272,8 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
       return await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Infusionsoft: waiting for you to approve access in the browser…'), cancellable: true },
         (progress, token) => {
-          progress.report({ message: vscode.l10n.t('Browser did not come back? Click "Keap: waiting for sign-in" in the status bar to paste the address it landed on.') });
+          const back = vscode.l10n.t('Browser did not come back? Click "Keap: waiting for sign-in" in the status bar to paste the address it landed on.');
+          progress.report({ message: appName ? `${vscode.l10n.t('On Keap\'s page, choose the Keap app {0}.', appName)} ${back}` : back });
           const onCancel = new Promise<{ ok: false; kind: 'cancelled'; message: string }>(resolve =>
             token.onCancellationRequested(() => resolve({ ok: false, kind: 'cancelled', message: vscode.l10n.t('Sign-in cancelled.') })),
           );

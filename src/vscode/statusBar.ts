@@ -69,6 +69,15 @@ export class TokenStatusBar implements vscode.Disposable {
       this.item.accessibilityInformation = { label: vscode.l10n.t('Keap sign-in in progress') };
       return;
     }
+    if (this.model.staleView) {
+      const reload = vscode.l10n.t('reload window');
+      this.item.text = `$(warning) ${set ? vscode.l10n.t('Keap {0} · {1}', set.appName ?? vscode.l10n.t('app'), reload) : vscode.l10n.t('Keap: {0}', reload)}`;
+      this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
+      this.item.tooltip = vscode.l10n.t('Another window changed the Keap sign-ins and this window has not caught up (code-server keeps SecretStorage per browser tab). Click to reload this window.');
+      this.item.command = 'workbench.action.reloadWindow';
+      this.item.accessibilityInformation = { label: vscode.l10n.t('Keap sign-ins changed in another window; reload this window') };
+      return;
+    }
     if (!set) {
       this.item.text = `$(account) ${vscode.l10n.t('Keap: Sign in')}`;
       this.item.tooltip = vscode.l10n.t('Sign in to the Keap (Infusionsoft) API');
@@ -102,12 +111,12 @@ export class TokenStatusBar implements vscode.Disposable {
       icon = '$(error)';
       shown = vscode.l10n.t('Sign in again');
       this.item.backgroundColor = error;
-      this.item.command = { command: 'infusionsoft.signIn', title: vscode.l10n.t('Sign In Again'), arguments: [{ clientId: set.clientId }] };
+      this.item.command = { command: 'infusionsoft.signIn', title: vscode.l10n.t('Sign In Again'), arguments: [{ clientId: set.clientId, appName: set.appName }] };
       md.appendMarkdown(vscode.l10n.t('Keap no longer accepts the refresh token (used elsewhere, revoked or expired). Click to sign in again.') + '\n\n');
     } else if (health.kind === 'bad-client-credentials') {
       icon = '$(error)';
       this.item.backgroundColor = error;
-      this.item.command = { command: 'infusionsoft.setClientCredentials', title: vscode.l10n.t('Set Client Credentials'), arguments: [{ clientId: set.clientId }] };
+      this.item.command = { command: 'infusionsoft.setClientCredentials', title: vscode.l10n.t('Set Client Credentials'), arguments: [{ clientId: set.clientId, appName: set.appName }] };
       md.appendMarkdown(vscode.l10n.t('Keap rejected the client ID or secret while refreshing. Click to set them again.') + '\n\n');
     } else if (health.kind === 'retrying') {
       icon = '$(warning)';
@@ -125,7 +134,16 @@ export class TokenStatusBar implements vscode.Disposable {
     } else if (left === undefined || left < WARN_BELOW_MS || daysLeft < WARN_REFRESH_DAYS) {
       this.item.backgroundColor = warning;
     }
-    this.item.text = `${icon} ${vscode.l10n.t('Keap {0} · {1}', app, shown)}`;
+    // Another signed-in app in trouble: say so here too, since its own status is only in the tree.
+    const troubled = this.model.accounts
+      .filter(a => accountKey(a) !== key)
+      .map(a => ({ a, why: troubleOf(a, this.sources.health(accountKey(a))) }))
+      .filter((t): t is { a: TokenSet; why: string } => t.why !== undefined);
+    if (troubled.length > 0) {
+      this.item.backgroundColor ??= warning;
+      md.appendMarkdown(vscode.l10n.t('Needs attention: {0}', troubled.map(t => `${t.a.appName ?? t.a.clientId} (${t.why})`).join(', ')) + '\n\n');
+    }
+    this.item.text = `${icon} ${vscode.l10n.t('Keap {0} · {1}', app, shown)}${troubled.length > 0 ? ' $(warning)' : ''}`;
     if (set.accessTokenExpiresAt !== undefined) {
       md.appendMarkdown(vscode.l10n.t('Access token expires {0} ({1})', new Date(set.accessTokenExpiresAt).toLocaleString(), new Date(set.accessTokenExpiresAt).toISOString()) + '\n\n');
     } else {
@@ -151,5 +169,21 @@ export class TokenStatusBar implements vscode.Disposable {
   dispose(): void {
     if (this.timer) clearTimeout(this.timer);
     for (const d of this.disposables) d.dispose();
+  }
+}
+
+/** Words for what is wrong with an account's refresh, or undefined when nothing is. */
+export function troubleOf(set: TokenSet, health: RefreshHealth): string | undefined {
+  if (set.refreshTokenRejectedAt !== undefined) return vscode.l10n.t('sign in again');
+  switch (health.kind) {
+    case 'bad-client-credentials':
+      return vscode.l10n.t('client credentials rejected');
+    case 'retrying':
+    case 'failed':
+      return vscode.l10n.t('refresh failing');
+    case 'stale-view':
+      return vscode.l10n.t('reload window');
+    default:
+      return undefined;
   }
 }

@@ -3,6 +3,7 @@ import { accountKey } from '../session/accounts';
 import { accessTokenTimeLeft, formatDuration, refreshTokenDaysLeft } from '../session/tokenSet';
 import { RefreshHealth } from './autoRefresh';
 import { SessionModel } from './sessionModel';
+import { troubleOf } from './statusBar';
 
 type NodeKind = 'account' | 'accessToken' | 'refreshToken' | 'clientId';
 
@@ -73,15 +74,7 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
         item.id = id;
         const who = [set.user?.name, set.user?.email].filter(Boolean).join(' · ');
         const health = this.health.of(node.account);
-        const trouble = set.refreshTokenRejectedAt
-          ? vscode.l10n.t('sign in again')
-          : health.kind === 'bad-client-credentials'
-            ? vscode.l10n.t('client credentials rejected')
-            : health.kind === 'retrying' || health.kind === 'failed'
-              ? vscode.l10n.t('refresh failing')
-              : health.kind === 'stale-view'
-                ? vscode.l10n.t('reload window')
-                : undefined;
+        const trouble = troubleOf(set, health);
         item.description = [trouble, active ? vscode.l10n.t('active') : undefined, who].filter(Boolean).join(' · ');
         item.iconPath =
           set.refreshTokenRejectedAt || health.kind === 'bad-client-credentials'

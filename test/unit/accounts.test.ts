@@ -64,7 +64,8 @@ describe('several Keap accounts (src/session/accounts)', () => {
     assert.equal(await store.read('c1|ab123'), undefined);
     assert.equal((await store.read('c1|cd456'))?.accessToken, 'at-c1-cd456');
     await store.remove('c1|cd456');
-    assert.equal(secrets.map.size, 0, 'nothing is left behind after the last sign-out');
+    assert.deepEqual([...secrets.map.keys()], [ACCOUNT_SECRET_KEYS.index], 'no token is left behind after the last sign-out');
+    assert.deepEqual(JSON.parse(secrets.map.get(ACCOUNT_SECRET_KEYS.index)!).keys, []);
   });
 
   it('30 windows adding accounts at the same moment all land in the index (the index lock)', async () => {
@@ -130,6 +131,24 @@ describe('several Keap accounts (src/session/accounts)', () => {
     assert.deepEqual(await storeFor().keys(), ['c1|ab123']);
     assert.equal((await storeFor().read('c1|ab123'))?.accessToken, 'refreshed');
     assert.equal(secrets.map.has(ACCOUNT_SECRET_KEYS.legacySession), false);
+  });
+
+  it('each change of the account list gets a new generation id, announced to other windows', async () => {
+    const announced: string[] = [];
+    const store = new AccountStore(secrets, () => new FileLock(path.join(dir, 'accounts.lock'), { staleMs: 10_000 }).acquire(10_000), quiet, Date.now, async g => void announced.push(g));
+    await store.write(set('c1', 'ab123'));
+    const g1 = await store.indexGeneration();
+    await store.write(set('c1', 'ab123', 'refreshed'));
+    assert.equal(await store.indexGeneration(), g1, 'a refresh does not change the list');
+    await store.write(set('c1', 'cd456'));
+    await store.remove('c1|ab123');
+    assert.equal(announced.length, 3);
+    assert.equal(new Set(announced).size, 3);
+    assert.equal(await store.indexGeneration(), announced[2]);
+    // A bare array from an earlier build still reads.
+    secrets.map.set(ACCOUNT_SECRET_KEYS.index, JSON.stringify(['c1|cd456']));
+    assert.deepEqual(await store.keys(), ['c1|cd456']);
+    assert.equal(await store.indexGeneration(), undefined);
   });
 
   it('a broken index or entry is reported as absent, not thrown', async () => {

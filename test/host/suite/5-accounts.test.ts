@@ -179,11 +179,48 @@ describe('Several Keap apps at once, in a real VS Code', function () {
         resolve(e.removed?.map(s => s.id) ?? []);
       });
     });
+    // Another extension asking for one account (getSession's `account` option) gets that one, not the active one.
+    await vscode.commands.executeCommand('infusionsoft.switchAccount', AB);
+    const named = await a.authProvider.getSessions(['full'], { account: { id: CD, label: 'cd456' } });
+    assert.deepEqual(named.map(s => s.id), [CD]);
+    assert.equal(named[0].accessToken, a.model.get(CD)?.accessToken);
+    assert.deepEqual(await a.authProvider.getSessions(['full'], { account: { id: `${DEMO.clientId}|nope`, label: 'nope' } }), []);
     await a.authProvider.removeSession(CD);
     assert.deepEqual(await removed, [CD]);
     assert.deepEqual(a.model.accounts.map(s => s.appName), ['ab123']);
     assert.equal(a.model.activeKey, AB);
     assert.deepEqual((await a.authProvider.getSessions(['full'])).map(s => s.id), [AB]);
     await waitFor(async () => (await harness.statusBar()).find(t => /Keap ab123 · /.test(t)), 20_000, 'status bar back on ab123');
+  });
+
+  it('a second window never shows a healthy app that another window signed out: it catches up or says "reload window"', async () => {
+    const a = await api();
+    assert.ok(a.model.get(AB), 'ab123 is signed in');
+    await harness.openSecondWindow();
+    try {
+      await waitFor(async () => (await harness.statusBar2()).find(t => /Keap ab123 · 23h/.test(t)), 30_000, 'window 2 shows ab123');
+      await vscode.commands.executeCommand('infusionsoft.signOut', 'all');
+      assert.equal(a.model.accounts.length, 0);
+      const w2 = await waitFor(async () => (await harness.statusBar2()).find(t => /Keap: Sign in|reload window/.test(t)), 20_000, 'window 2 to catch up or ask for a reload').catch(async e => {
+        throw new Error(`${e.message}; window 2 shows ${JSON.stringify(await harness.statusBar2())}`);
+      });
+      console.log(`      window 2 after the sign-out in window 1: "${w2}"`);
+    } finally {
+      await harness.closeSecondWindow();
+    }
+  });
+
+  it('signing out while a refresh is on its way waits for it and stays signed out (the refresh never brings the app back)', async () => {
+    const a = await api();
+    await signInTo('ab123', 'infusionsoft.signIn');
+    await fake.fault({ status: 0, delayMs: 3000 });
+    const refresh = vscode.commands.executeCommand('infusionsoft.refreshToken', AB);
+    await new Promise(r => setTimeout(r, 800));
+    await vscode.commands.executeCommand('infusionsoft.signOut', AB);
+    assert.equal(await refresh, 'refreshed');
+    assert.deepEqual(a.model.accounts, []);
+    await new Promise(r => setTimeout(r, 1000));
+    assert.equal(await a.model.storeFor(AB).read(), undefined, 'nothing stored for ab123');
+    assert.deepEqual(a.model.accounts, [], 'still signed out');
   });
 });
