@@ -199,7 +199,7 @@ function autoConfirmDialogs(page, stateRef) {
  * POST /plan {plan: 'allow' | 'deny' | 'none', app?: string} (with app, and only for 'allow', the
  * popup watcher picks that Keap app in the authorize page's #app select before clicking Allow; a
  * plan without app clears a previous one), GET /landed, GET /statusbar, GET /statusbar/2, POST /open-window (a second
- * window: its own extension host), POST /close-window, POST /screenshot {name}, GET /authorize-visits.
+ * window: its own extension host), POST /close-window, POST /screenshot {name, selector?, maxHeight?}, GET /authorize-visits.
  */
 function startControlServer(state, getPage, artifacts, openWindow) {
   const server = http.createServer(async (req, res) => {
@@ -254,7 +254,10 @@ function startControlServer(state, getPage, artifacts, openWindow) {
       }
       if (req.url === '/screenshot' && req.method === 'POST') {
         const file = path.join(artifacts, `${String(json.name).replace(/[^\w.-]/g, '_')}.png`);
-        if (json.selector) await getPage().locator(json.selector).first().screenshot({ path: file });
+        // maxHeight (px) keeps only the top of a tall element, e.g. a sidebar whose rows end early.
+        const box = json.selector && json.maxHeight ? await getPage().locator(json.selector).first().boundingBox() : null;
+        if (box) await getPage().screenshot({ path: file, clip: { x: box.x, y: box.y, width: box.width, height: Math.min(box.height, json.maxHeight) } });
+        else if (json.selector) await getPage().locator(json.selector).first().screenshot({ path: file });
         else await getPage().screenshot({ path: file });
         return send({ file });
       }

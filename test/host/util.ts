@@ -41,7 +41,7 @@ export const harness = {
   reloadSecondWindow: () => call(env('HARNESS_URL'), '/reload-window', {}),
   closeSecondWindow: () => call(env('HARNESS_URL'), '/close-window', {}),
   /** A screenshot of the page, or of the first element matching `selector`, into the artifacts folder. */
-  screenshot: (name: string, selector?: string) => call<{ file: string }>(env('HARNESS_URL'), '/screenshot', { name, selector }),
+  screenshot: (name: string, selector?: string, maxHeight?: number) => call<{ file: string }>(env('HARNESS_URL'), '/screenshot', { name, selector, maxHeight }),
   closePopups: () => call(env('HARNESS_URL'), '/close-popups', {}),
 };
 

@@ -73,7 +73,7 @@ describe('Several Keap apps at once, in a real VS Code', function () {
       return /Keap app ab123/.test(t) && /Keap app cd456/.test(t) && t;
     }, 20_000, 'both accounts in the sidebar');
     assert.ok(text);
-    await harness.screenshot('tree-two-accounts', '.sidebar');
+    await harness.screenshot('tree-two-accounts', '.sidebar', 230);
   });
 
   it('Switch Keap App makes the other one active: status bar and Copy follow', async () => {
