@@ -19,8 +19,10 @@ export interface StatusBarSources {
 const WARN_BELOW_MS = 60 * 60_000;
 
 /**
- * The status-bar item: "Keap: Sign in" when signed out; the Keap app and the access token's time
- * left when signed in ("Keap ab123 · 23h 59m"), exact times in the tooltip. It re-renders when the
+ * The status-bar item: "Keap: Sign in" when signed out; the active Keap app and its access token's
+ * time left when signed in ("Keap ab123 · 23h 59m"), exact times, the other signed-in apps and
+ * links to switch or add one in the tooltip; a warning mark when another app needs attention, and
+ * "reload window" when another window changed the sign-ins and this one has not caught up. It re-renders when the
  * session changes and otherwise only when the shown minute changes (at most once a minute), from
  * the wall clock, so a laptop waking from sleep shows the truth at once (case V4).
  */
