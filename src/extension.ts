@@ -2,7 +2,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { KeapTokenClient } from './keap/tokenClient';
-import { accountFileId, accountKey, AccountStore } from './session/accounts';
+import { accountFileId, accountKey, AccountStore, StaleViewError } from './session/accounts';
 import { ChangeSignal } from './session/changeSignal';
 import { ClaimRegistry, FileLock } from './session/fileLock';
 import { Refresher } from './session/refresher';
@@ -16,7 +16,7 @@ import { setClientCredentials } from './vscode/credentials';
 import { RedactingLogger } from './vscode/log';
 import { OutcomeChannel, SecretPendingStore, Secrets } from './vscode/secrets';
 import { accountListSignal, SessionModel } from './vscode/sessionModel';
-import { SignInController } from './vscode/signIn';
+import { offerReload, SignInController } from './vscode/signIn';
 import { TokenStatusBar } from './vscode/statusBar';
 import { isSessionNode, SessionTreeProvider } from './vscode/tree';
 
@@ -47,8 +47,11 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     secrets,
     () => new FileLock(path.join(storageDir, 'locks', 'accounts.lock'), { staleMs: 30_000 }).acquire(35_000),
     log,
-    now,
-    generation => accountListSignal(storageDir).notify(generation),
+    {
+      now,
+      onIndexChanged: generation => accountListSignal(storageDir).notify(generation),
+      announcedIndexGeneration: () => accountListSignal(storageDir).generation(),
+    },
   );
   const model = new SessionModel(accountStore, secrets, storageDir, { workspace: context.workspaceState, global: context.globalState }, log);
   const outcomes = new OutcomeChannel(secrets, new ChangeSignal(storageDir, 'signin'));
@@ -113,7 +116,8 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
   // Keep inserted .env files in sync once SecretStorage holds an account's new pair (from this or another window).
   const syncedAccessTokens = new Map<string, string>();
   const syncEnv = model.onDidChangeAccount(({ key, set }) => {
-    if (!set) return void syncedAccessTokens.delete(key);
+    // Signed out: the next sign-in to this app is a change its files follow ('' never equals a token).
+    if (!set) return void syncedAccessTokens.set(key, '');
     const seen = syncedAccessTokens.get(key);
     if (set.accessToken === seen) return;
     syncedAccessTokens.set(key, set.accessToken);
@@ -141,7 +145,8 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
         log.info(`signed out of Keap app ${app}`);
       }
     } catch (e) {
-      void vscode.window.showErrorMessage((e as Error).message);
+      if (e instanceof StaleViewError) offerReload(vscode.l10n.t('Another window changed the Keap sign-ins and this window has not caught up. Reload it, then sign out.'));
+      else void vscode.window.showErrorMessage((e as Error).message);
     }
   };
   const authProvider = new KeapAuthenticationProvider(model, autoRefresher, clientId => signIn.signInAccount(clientId ? { clientId } : undefined), key => signOut(key));

@@ -28,6 +28,22 @@ export interface KeyValueSecrets {
   delete(key: string): Promise<void>;
 }
 
+export interface AccountStoreOptions {
+  readonly now?: () => number;
+  /** Told (with the new generation id, never a key) after each change of the account list, to tell other windows. */
+  readonly onIndexChanged?: (generation: string) => Promise<void>;
+  /** The generation id the last writer announced (what `onIndexChanged` last received in any window). */
+  readonly announcedIndexGeneration?: () => Promise<string | undefined>;
+}
+
+/** This window's view of the account list is older than another window's change (code-server keeps SecretStorage per tab). */
+export class StaleViewError extends Error {
+  constructor() {
+    super('Another window changed the Keap sign-ins and this window has not caught up; reload this window (Developer: Reload Window) and try again.');
+    this.name = 'StaleViewError';
+  }
+}
+
 /** Secret keys: one token set per account, an index of the accounts, and the single-account key of 0.1 (read once, migrated). */
 export const ACCOUNT_SECRET_KEYS = {
   index: 'infusionsoft.accounts',
@@ -47,10 +63,12 @@ export class AccountStore {
     /** Takes the user-wide lock for index changes. */
     private readonly lockIndex: () => Promise<LockHandle>,
     private readonly log: Logger,
-    private readonly now: () => number = Date.now,
-    /** Told (with the new generation id, never a key) after each change of the account list, to tell other windows. */
-    private readonly onIndexChanged?: (generation: string) => Promise<void>,
-  ) {}
+    private readonly options: AccountStoreOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  private readonly now: () => number;
 
   /**
    * The account keys in sign-in order. Moves a token set stored by version 0.1 (one account, one
@@ -87,11 +105,20 @@ export class AccountStore {
     }
   }
 
-  /** Stores a token set under its account key, adding the account to the index when new. */
+  /**
+   * Stores a token set under its account key. A new account is stored and added to the index under
+   * the index lock, so it never lands half-way. Throws {@link StaleViewError} when adding it from a
+   * view that is behind.
+   */
   async write(set: TokenSet): Promise<void> {
     const key = accountKey(set);
-    await this.secrets.store(ACCOUNT_SECRET_KEYS.sessionPrefix + key, serializeTokenSet(set));
-    if (!(await this.readIndex()).includes(key)) await this.changeIndex(keys => (keys.includes(key) ? keys : [...keys, key]));
+    const store = () => this.secrets.store(ACCOUNT_SECRET_KEYS.sessionPrefix + key, serializeTokenSet(set));
+    if ((await this.readIndex()).includes(key)) return store();
+    await this.withIndexLock(async () => {
+      await this.assertCurrent();
+      await store();
+      await this.changeIndexLocked(keys => (keys.includes(key) ? keys : [...keys, key]));
+    });
   }
 
   /** Signs one account out: its token set and its index entry go; the others stay. */
@@ -148,7 +175,30 @@ export class AccountStore {
   }
 
   private async changeIndex(change: (keys: string[]) => string[]): Promise<string[]> {
-    return this.withIndexLock(() => this.changeIndexLocked(change));
+    return this.withIndexLock(async () => {
+      await this.assertCurrent();
+      return this.changeIndexLocked(change);
+    });
+  }
+
+  /**
+   * Under the index lock, the list this view reads must be the one last announced; otherwise
+   * changing it would drop accounts this view does not see, or bring back ones signed out since.
+   */
+  private async assertCurrent(): Promise<void> {
+    const announced = await this.options.announcedIndexGeneration?.();
+    const seen = await this.indexGeneration();
+    if (announced !== undefined && seen !== undefined && announced !== seen) throw new StaleViewError();
+  }
+
+  /**
+   * Makes the announced generation match what this store reads. Only for a view known to be
+   * current (a window that has just started): it repairs an announcement lost to a crash between
+   * a write and its announcement.
+   */
+  async reannounceIndex(): Promise<void> {
+    const seen = await this.indexGeneration();
+    if (seen !== undefined) await this.options.onIndexChanged?.(seen);
   }
 
   private async withIndexLock<T>(fn: () => Promise<T>): Promise<T> {
@@ -167,7 +217,7 @@ export class AccountStore {
       // An empty list is kept (it holds no token) so that its generation still tells lagging windows.
       const generation = randomBytes(9).toString('base64url');
       await this.secrets.store(ACCOUNT_SECRET_KEYS.index, JSON.stringify({ keys: after, generation }));
-      await this.onIndexChanged?.(generation);
+      await this.options.onIndexChanged?.(generation);
     }
     return after;
   }

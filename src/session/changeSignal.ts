@@ -1,4 +1,5 @@
 import { promises as fs, watch, FSWatcher } from 'fs';
+import { randomBytes } from 'crypto';
 import * as path from 'path';
 
 /**
@@ -23,7 +24,8 @@ export class ChangeSignal {
   async notify(generation = ''): Promise<void> {
     try {
       await fs.mkdir(path.dirname(this.file), { recursive: true });
-      const tmp = `${this.file}.${process.pid}.tmp`;
+      // A name of its own per call: two notifications at once in one process must not share a temp file.
+      const tmp = `${this.file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
       await fs.writeFile(tmp, `${generation}\n${process.pid} ${Date.now()}`);
       await fs.rename(tmp, this.file);
     } catch {

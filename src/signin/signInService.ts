@@ -1,7 +1,7 @@
 import { KeapError, KeapErrorKind } from '../keap/errors';
 import { KeapTokenClient } from '../keap/tokenClient';
 import { Logger } from '../log';
-import { accountKey } from '../session/accounts';
+import { accountKey, StaleViewError } from '../session/accounts';
 import { KeyringError } from '../session/store';
 import { TokenSet } from '../session/tokenSet';
 import { AuthorizationResponse } from './callback';
@@ -127,7 +127,7 @@ export class SignInService {
     try {
       await this.deps.sessions.write(tokenSet);
     } catch (e) {
-      const message = e instanceof KeyringError ? e.message : `Could not store the tokens: ${(e as Error)?.message ?? e}`;
+      const message = e instanceof KeyringError || e instanceof StaleViewError ? e.message : `Could not store the tokens: ${(e as Error)?.message ?? e}`;
       return this.fail(pending.state, { kind: 'keyring', message });
     }
     onStored?.(tokenSet);

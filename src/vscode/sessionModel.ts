@@ -85,17 +85,21 @@ export class SessionModel implements vscode.Disposable {
     const generations = this.generationSignal(key);
     return {
       read: () => inner.read(),
-      write: async set => {
-        const generation = randomBytes(9).toString('base64url');
-        await inner.write({ ...set, generation });
-        await generations.notify(generation);
-        await this.signal.notify();
-      },
-      clear: async () => {
-        await inner.clear();
-        await generations.notify(randomBytes(9).toString('base64url'));
-        await this.signal.notify();
-      },
+      // A write and its announcement go together, one at a time per account in this window, so the
+      // announced generation is always the one stored last.
+      write: set =>
+        this.serially(key, async () => {
+          const generation = randomBytes(9).toString('base64url');
+          await inner.write({ ...set, generation });
+          await generations.notify(generation);
+          await this.signal.notify();
+        }),
+      clear: () =>
+        this.serially(key, async () => {
+          await inner.clear();
+          await generations.notify(randomBytes(9).toString('base64url'));
+          await this.signal.notify();
+        }),
       isCurrent: async set => {
         const latest = await generations.generation();
         return latest === undefined || set.generation === undefined || latest === set.generation;
@@ -159,6 +163,10 @@ export class SessionModel implements vscode.Disposable {
         await new Promise(r => setTimeout(r, STALE_RECHECK_MS));
         sets = await this.accountStore.list();
         stale = await this.isStale(sets);
+        if (stale && !this.loaded) {
+          await this.repairAnnouncements(sets);
+          stale = await this.isStale(sets);
+        }
       }
       if (stale !== this.stale) this.log.warn(stale ? 'another window changed the Keap sign-ins; this window\'s SecretStorage view is behind' : 'this window\'s view of the Keap sign-ins is current again');
       const staleChanged = stale !== this.stale;
@@ -207,15 +215,51 @@ export class SessionModel implements vscode.Disposable {
     return keys[0];
   }
 
-  /** Compares what this window reads with the generation ids the last writers announced. */
+  private readonly chains = new Map<string, Promise<unknown>>();
+
+  /** Runs `fn` after every earlier call for the same account in this window has finished. */
+  private serially<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const run = (this.chains.get(key) ?? Promise.resolve()).then(fn, fn);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.chains.set(key, settled);
+    void settled.then(() => {
+      if (this.chains.get(key) === settled) this.chains.delete(key);
+    });
+    return run;
+  }
+
+  /** Compares what this window reads with the generation ids the last writers announced; true when it has fallen behind. */
   private async isStale(sets: readonly TokenSet[]): Promise<boolean> {
+    return (await this.disagreements(sets)).length > 0;
+  }
+
+  /** What disagrees with the announcements: 'list' for the account list, else the account's token set. */
+  private async disagreements(sets: readonly TokenSet[]): Promise<Array<'list' | TokenSet>> {
+    const out: Array<'list' | TokenSet> = [];
     const [announced, seen] = [await this.listSignal.generation(), await this.accountStore.indexGeneration()];
-    if (announced !== undefined && seen !== undefined && announced !== seen) return true;
+    if (announced !== undefined && seen !== undefined && announced !== seen) out.push('list');
     for (const set of sets) {
       const latest = await this.generationSignal(accountKey(set)).generation();
-      if (latest !== undefined && set.generation !== undefined && latest !== set.generation) return true;
+      if (latest !== undefined && set.generation !== undefined && latest !== set.generation) out.push(set);
     }
-    return false;
+    return out;
+  }
+
+  /**
+   * A window that has just started reads SecretStorage as it is, so a disagreement it still sees
+   * after the recheck is an announcement lost (a window closed or crashed between a write and its
+   * announcement): it announces what is stored, which ends the "reload window" state everywhere.
+   */
+  private async repairAnnouncements(sets: readonly TokenSet[]): Promise<void> {
+    for (const d of await this.disagreements(sets)) {
+      if (d === 'list') await this.accountStore.reannounceIndex();
+      else if (d.generation !== undefined) await this.generationSignal(accountKey(d)).notify(d.generation);
+    }
+    this.log.warn('repaired a change announcement another window did not finish');
+    await this.signal.notify();
   }
 
   private publish(next: TokenSet[], force = false): void {

@@ -151,6 +151,11 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
 
   /** {@link signIn}, resolving to the signed-in account's key (src/session/accounts), made active in this window. */
   async signInAccount(options?: { clientId?: string; appName?: string }): Promise<string | undefined> {
+    if (this.model.staleView) {
+      // Adding an account from a view that is behind would rewrite the list without the others' changes.
+      offerReload(vscode.l10n.t('Another window changed the Keap sign-ins and this window has not caught up. Reload it, then sign in.'));
+      return undefined;
+    }
     if (this.active) {
       const choice = await vscode.window.showInformationMessage(
         vscode.l10n.t('A Keap sign-in is already waiting for the browser.'),
@@ -309,4 +314,12 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
     void this.closeLoopback();
     for (const d of this.disposables) d.dispose();
   }
+}
+
+/** A warning with a Reload Window button, for actions refused because this window's view is behind. */
+export function offerReload(message: string): void {
+  const reload = vscode.l10n.t('Reload Window');
+  void vscode.window.showWarningMessage(message, reload).then(c => {
+    if (c === reload) void vscode.commands.executeCommand('workbench.action.reloadWindow');
+  });
 }

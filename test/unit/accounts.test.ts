@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { KeapTokenClient } from '../../src/keap/tokenClient';
 import { Logger } from '../../src/log';
-import { accountFileId, accountKey, AccountStore, ACCOUNT_SECRET_KEYS, KeyValueSecrets } from '../../src/session/accounts';
+import { accountFileId, accountKey, AccountStore, ACCOUNT_SECRET_KEYS, KeyValueSecrets, StaleViewError } from '../../src/session/accounts';
 import { FileLock } from '../../src/session/fileLock';
 import { Refresher } from '../../src/session/refresher';
 import { serializeTokenSet, TokenSet } from '../../src/session/tokenSet';
@@ -135,7 +135,7 @@ describe('several Keap accounts (src/session/accounts)', () => {
 
   it('each change of the account list gets a new generation id, announced to other windows', async () => {
     const announced: string[] = [];
-    const store = new AccountStore(secrets, () => new FileLock(path.join(dir, 'accounts.lock'), { staleMs: 10_000 }).acquire(10_000), quiet, Date.now, async g => void announced.push(g));
+    const store = new AccountStore(secrets, () => new FileLock(path.join(dir, 'accounts.lock'), { staleMs: 10_000 }).acquire(10_000), quiet, { onIndexChanged: async g => void announced.push(g) });
     await store.write(set('c1', 'ab123'));
     const g1 = await store.indexGeneration();
     await store.write(set('c1', 'ab123', 'refreshed'));
@@ -149,6 +149,34 @@ describe('several Keap accounts (src/session/accounts)', () => {
     secrets.map.set(ACCOUNT_SECRET_KEYS.index, JSON.stringify(['c1|cd456']));
     assert.deepEqual(await store.keys(), ['c1|cd456']);
     assert.equal(await store.indexGeneration(), undefined);
+  });
+
+  it('a view that is behind the announced list cannot change it (no dropped or resurrected accounts), and a current view can repair a lost announcement', async () => {
+    let announced: string | undefined;
+    const opts = { onIndexChanged: async (g: string) => void (announced = g), announcedIndexGeneration: async () => announced };
+    const lock = () => new FileLock(path.join(dir, 'accounts.lock'), { staleMs: 10_000 }).acquire(10_000);
+    const current = new AccountStore(secrets, lock, quiet, opts);
+    await current.write(set('c1', 'ab123'));
+    await current.write(set('c1', 'cd456'));
+    // A lagging window: its secret store still returns the list as it was before cd456.
+    const snapshot = new Map(secrets.map);
+    await current.write(set('c1', 'ef789'));
+    const laggingSecrets: KeyValueSecrets = {
+      get: async k => (k === ACCOUNT_SECRET_KEYS.index ? snapshot.get(k) : secrets.get(k)),
+      store: (k, v) => secrets.store(k, v),
+      delete: k => secrets.delete(k),
+    };
+    const lagging = new AccountStore(laggingSecrets, lock, quiet, opts);
+    await assert.rejects(lagging.remove('c1|ab123'), StaleViewError);
+    await assert.rejects(lagging.write(set('c1', 'zz000')), StaleViewError);
+    assert.deepEqual(await current.keys(), ['c1|ab123', 'c1|cd456', 'c1|ef789'], 'nothing dropped');
+    assert.equal(secrets.map.has(ACCOUNT_SECRET_KEYS.sessionPrefix + 'c1|zz000'), false, 'no token stored for the refused sign-in');
+    // An announcement lost to a crash: every change is refused until a current view re-announces.
+    announced = 'lost';
+    await assert.rejects(current.remove('c1|ab123'), StaleViewError);
+    await current.reannounceIndex();
+    await current.remove('c1|ab123');
+    assert.deepEqual(await current.keys(), ['c1|cd456', 'c1|ef789']);
   });
 
   it('a broken index or entry is reported as absent, not thrown', async () => {

@@ -223,4 +223,44 @@ describe('Several Keap apps at once, in a real VS Code', function () {
     assert.equal(await a.model.storeFor(AB).read(), undefined, 'nothing stored for ab123');
     assert.deepEqual(a.model.accounts, [], 'still signed out');
   });
+
+  it('a window whose view is behind cannot change the account list: an app added elsewhere is never dropped', async () => {
+    const a = await api();
+    await signInTo('ab123', 'infusionsoft.signIn');
+    await harness.openSecondWindow();
+    try {
+      await waitFor(async () => (await harness.statusBar2()).find(t => /Keap ab123 · 23h/.test(t)), 30_000, 'window 2 shows ab123');
+      await signInTo('cd456');
+      // Window 2 may not see cd456 yet (code-server keeps SecretStorage per tab); its Sign Out must not rewrite the list from that view.
+      await harness.runCommandInSecondWindow('Infusionsoft: Sign Out');
+      await new Promise(r => setTimeout(r, 3000));
+      await a.model.reload();
+      const apps = a.model.accounts.map(s => s.appName);
+      console.log(`      accounts after window 2's Sign Out: ${JSON.stringify(apps)}; window 2 shows ${JSON.stringify((await harness.statusBar2()).find(t => /Keap/.test(t)))}`);
+      assert.ok(apps.includes('cd456'), 'cd456, added in window 1, is still signed in');
+      assert.ok(await a.model.storeFor(CD).read(), 'and its tokens are stored');
+    } finally {
+      await harness.closeSecondWindow();
+    }
+  });
+
+  it('an announcement lost between a write and its signal (a window killed) is repaired by the next window that starts', async () => {
+    const a = await api();
+    if (!a.model.get(AB)) await signInTo('ab123', 'infusionsoft.signIn');
+    const signal = path.join(a.storageDir, `session-${accountFileId(AB)}.changed`);
+    fs.writeFileSync(signal, 'a-generation-nobody-stored\n0 0');
+    await a.model.reload();
+    assert.equal(a.model.staleView, true);
+    assert.match(a.statusText(), /reload window/);
+    assert.equal(await vscode.commands.executeCommand('infusionsoft.refreshToken', AB), 'stale-view', 'no refresh from a view that may be behind');
+    await harness.openSecondWindow();
+    try {
+      await waitFor(() => !a.model.staleView, 30_000, 'the new window to repair the announcement');
+      assert.doesNotMatch(a.statusText(), /reload window/);
+      assert.equal(await vscode.commands.executeCommand('infusionsoft.refreshToken', AB), 'refreshed');
+    } finally {
+      await harness.closeSecondWindow();
+      await vscode.commands.executeCommand('infusionsoft.signOut', 'all');
+    }
+  });
 });
