@@ -165,6 +165,11 @@ describe('Several Keap apps at once, in a real VS Code', function () {
     const now = a.model.get(CD)!.accessToken;
     await waitFor(() => dotenv.parse(fs.readFileSync(file, 'utf8')).KEAP_ACCESS_TOKEN === now, 15_000, 'the .env to follow cd456');
     assert.ok(fs.readFileSync(file, 'utf8').startsWith('# two apps\n'));
+    // Signed out of cd456 and in again: the file follows the new session at once.
+    await vscode.commands.executeCommand('infusionsoft.signOut', CD);
+    await signInTo('cd456');
+    const again = a.model.get(CD)!.accessToken;
+    await waitFor(() => dotenv.parse(fs.readFileSync(file, 'utf8')).KEAP_ACCESS_TOKEN === again, 15_000, 'the .env to follow the new cd456 session');
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
