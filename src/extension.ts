@@ -191,7 +191,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     }),
     vscode.commands.registerCommand('infusionsoft.cancelSignIn', () => signIn.cancelActive()),
     vscode.commands.registerCommand('infusionsoft.pasteCallbackUrl', (value?: string) => signIn.paste(typeof value === 'string' ? value : undefined)),
-    vscode.commands.registerCommand('infusionsoft.setClientCredentials', (args?: { clientId?: string; clientSecret?: string }) =>
+    vscode.commands.registerCommand('infusionsoft.setClientCredentials', (args?: { clientId?: string; clientSecret?: string; quiet?: boolean }) =>
       setClientCredentials(settings, secrets, args && typeof args === 'object' ? args : undefined),
     ),
     vscode.commands.registerCommand('infusionsoft.signOut', signOut),

@@ -51,20 +51,21 @@ export class Refresher {
     const { store, log } = this.deps;
     const first = seen ?? (await store.read());
     if (!first) return { kind: 'signed-out' };
+    const app = first.appName ?? first.clientId;
     const handle = await this.deps.lock(accountKey(first));
     try {
       const current = await store.read();
       if (!current) return { kind: 'signed-out' };
       if (store.isCurrent && !(await store.isCurrent(current))) {
-        log.warn('refresh skipped: another window stored a newer session that this window does not see yet');
+        log.warn(`refresh of Keap app ${app} skipped: another window stored a newer session that this window does not see yet`);
         return { kind: 'stale-view', tokenSet: current };
       }
       if (current.refreshToken !== first.refreshToken) {
-        log.info('refresh skipped: another window already rotated the refresh token');
+        log.info(`refresh of Keap app ${app} skipped: another window already rotated the refresh token`);
         return { kind: 'already-refreshed', tokenSet: current };
       }
       if (stillNeeded && !stillNeeded(current)) {
-        log.info('refresh skipped: no longer needed');
+        log.info(`refresh of Keap app ${app} skipped: no longer needed`);
         return { kind: 'already-refreshed', tokenSet: current };
       }
       if (current.refreshTokenRejectedAt !== undefined) {
@@ -79,7 +80,7 @@ export class Refresher {
         if (e instanceof KeapError && e.kind === 'dead-refresh-token') {
           const again = await store.read();
           if (again && again.refreshToken !== current.refreshToken) {
-            log.info('refresh token refused, but storage already holds a newer one: using it');
+            log.info(`refresh token of Keap app ${app} refused, but storage already holds a newer one: using it`);
             return { kind: 'already-refreshed', tokenSet: again };
           }
           // Mark it dead only from a current view: a lagging view must never overwrite a newer set.
@@ -90,7 +91,7 @@ export class Refresher {
       // The old refresh token is dead from now on: store the rotated pair before anything else.
       const merged: TokenSet = { ...next, user: current.user };
       await store.write(merged);
-      log.info(`refreshed: access token valid until ${merged.accessTokenExpiresAt ? new Date(merged.accessTokenExpiresAt).toISOString() : 'unknown'}`);
+      log.info(`refreshed Keap app ${app}: access token valid until ${merged.accessTokenExpiresAt ? new Date(merged.accessTokenExpiresAt).toISOString() : 'unknown'}`);
       return { kind: 'refreshed', tokenSet: merged };
     } finally {
       await handle.release();

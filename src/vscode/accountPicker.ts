@@ -19,7 +19,9 @@ export async function resolveAccount(model: SessionModel, arg: unknown, ask: fal
   if (named !== undefined) return model.get(named) ? named : undefined;
   const all = model.accounts;
   if (all.length <= 1 || !ask) return model.activeKey;
-  const items: Array<vscode.QuickPickItem & { key: string }> = all.map(set => accountItem(set, model.activeKey));
+  // The active app first, so Enter picks it.
+  const ordered = [...all].sort((a, b) => Number(accountKey(b) === model.activeKey) - Number(accountKey(a) === model.activeKey));
+  const items: Array<vscode.QuickPickItem & { key: string }> = ordered.map(set => accountItem(set, model.activeKey));
   if (ask.allLabel) items.push({ key: '', label: '', kind: vscode.QuickPickItemKind.Separator }, { key: ALL_ACCOUNTS, label: ask.allLabel });
   const pick = await vscode.window.showQuickPick(items, { placeHolder: ask.placeHolder, matchOnDescription: true, matchOnDetail: true });
   return pick?.key;

@@ -47,7 +47,7 @@ export class KeapAuthenticationProvider implements vscode.AuthenticationProvider
     return {
       id: accountKey(set),
       accessToken: set.accessToken,
-      account: { id: accountKey(set), label: who ? `${app} (${who})` : vscode.l10n.t('Keap app {0}', app) },
+      account: { id: accountKey(set), label: who ? vscode.l10n.t('Keap app {0} ({1})', app, who) : vscode.l10n.t('Keap app {0}', app) },
       scopes: [...KEAP_SCOPES],
     };
   }
@@ -58,7 +58,7 @@ export class KeapAuthenticationProvider implements vscode.AuthenticationProvider
     for (const set of this.model.accounts) if (set.refreshTokenRejectedAt === undefined) next.set(accountKey(set), this.toSession(set));
     const added = [...next.values()].filter(s => !this.last.has(s.id));
     const removed = [...this.last.values()].filter(s => !next.has(s.id));
-    const changed = [...next.values()].filter(s => this.last.has(s.id) && this.last.get(s.id)!.accessToken !== s.accessToken);
+    const changed = [...next.values()].filter(s => this.last.has(s.id) && (this.last.get(s.id)!.accessToken !== s.accessToken || this.last.get(s.id)!.account.label !== s.account.label));
     this.last = next;
     if (added.length || removed.length || changed.length) this.emitter.fire({ added, removed, changed });
   }

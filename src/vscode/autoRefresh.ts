@@ -93,7 +93,7 @@ export class AutoRefresher implements vscode.Disposable {
       this.arm(this.lastRefreshAt + MIN_AUTO_INTERVAL_MS - now);
       return;
     }
-    this.log.info(`automatic refresh (${d.reason}; ${why})`);
+    this.log.info(`automatic refresh of Keap app ${this.label} (${d.reason}; ${why})`);
     void this.run(false);
   }
 
@@ -127,6 +127,7 @@ export class AutoRefresher implements vscode.Disposable {
       if (r.kind === 'refreshed') {
         this.lastRefreshAt = this.now();
         this.lastRefreshedExpiry = r.tokenSet.accessTokenExpiresAt;
+        if (manual) vscode.window.setStatusBarMessage(`$(check) ${vscode.l10n.t('Keap app {0}: token refreshed', this.label)}`, 4000);
       }
       this.setHealth({ kind: 'ok' });
       if (r.kind === 'signed-out') this.model.set(this.key, undefined);
@@ -147,7 +148,7 @@ export class AutoRefresher implements vscode.Disposable {
       this.attempt++;
       const delay = retryDelayMs(this.attempt, err.details.retryAfterMs);
       this.retryAt = this.now() + delay;
-      this.log.warn(`refresh failed (${err.kind}); tokens kept; retry ${this.attempt} in ${Math.round(delay / 1000)} s`);
+      this.log.warn(`refresh of Keap app ${this.label} failed (${err.kind}); tokens kept; retry ${this.attempt} in ${Math.round(delay / 1000)} s`);
       this.setHealth({ kind: 'retrying', attempt: this.attempt, nextAt: this.retryAt, reason: err.kind as 'throttled' | 'transient', message });
       if (manual) void vscode.window.showWarningMessage(vscode.l10n.t('Keap app {0}: {1} Your tokens are kept; VS Code retries in {2} seconds.', this.label, message, Math.round(delay / 1000)));
       return;
@@ -173,7 +174,7 @@ export class AutoRefresher implements vscode.Disposable {
       return;
     }
     this.setHealth({ kind: 'failed', message });
-    this.log.error(`refresh failed: ${message}`);
+    this.log.error(`refresh of Keap app ${this.label} failed: ${message}`);
     if (manual) void vscode.window.showErrorMessage(vscode.l10n.t('Keap app {0}: {1}', this.label, message));
   }
 

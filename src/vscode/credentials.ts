@@ -14,9 +14,9 @@ export function credentialsProblem(clientId: string, clientSecret: string): stri
 /**
  * Infusionsoft: Set Client Credentials. The client ID goes to the `infusionsoft.clientId` setting
  * (user scope), the client secret to SecretStorage only. `args` lets tests and the walkthrough pass
- * both without prompts. Resolves to true when both were saved.
+ * both without prompts; `quiet` (Sign In asking on its way) skips the confirmation. Resolves to true when both were saved.
  */
-export async function setClientCredentials(settings: Settings, secrets: Secrets, args?: { clientId?: string; clientSecret?: string }): Promise<boolean> {
+export async function setClientCredentials(settings: Settings, secrets: Secrets, args?: { clientId?: string; clientSecret?: string; quiet?: boolean }): Promise<boolean> {
   const clientId = (
     args?.clientId ??
     (await vscode.window.showInputBox({
@@ -24,7 +24,7 @@ export async function setClientCredentials(settings: Settings, secrets: Secrets,
       prompt: vscode.l10n.t('The "Key" of your app at keys.developer.keap.com'),
       value: settings.clientId(),
       ignoreFocusOut: true,
-      validateInput: v => (v.trim() ? undefined : vscode.l10n.t('The client ID is empty.')),
+      validateInput: v => (!v.trim() ? vscode.l10n.t('The client ID is empty.') : /\s/.test(v.trim()) ? vscode.l10n.t('The client ID contains white space.') : undefined),
     })) ??
     ''
   ).trim();
@@ -53,5 +53,12 @@ export async function setClientCredentials(settings: Settings, secrets: Secrets,
     return false;
   }
   await settings.setClientId(clientId);
+  if (!args?.clientSecret && !args?.quiet) {
+    // Typed by hand: confirm, and offer the obvious next step.
+    const signIn = vscode.l10n.t('Sign In');
+    void vscode.window.showInformationMessage(vscode.l10n.t('Client credentials saved for client ID {0} (the secret in SecretStorage).', clientId), signIn).then(c => {
+      if (c === signIn) void vscode.commands.executeCommand('infusionsoft.signIn', { clientId });
+    });
+  }
   return true;
 }

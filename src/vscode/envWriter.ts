@@ -71,7 +71,7 @@ export class EnvWriter {
     const ok = await this.write(uri, envValuesFor(set, s.names, client));
     if (!ok) return undefined;
     await this.remember(uri, accountKey(set));
-    void vscode.window.showInformationMessage(vscode.l10n.t('Keap token written to {0}.', vscode.workspace.asRelativePath(uri)));
+    void vscode.window.showInformationMessage(vscode.l10n.t('Token of Keap app {0} written to {1}.', set.appName ?? set.clientId, vscode.workspace.asRelativePath(uri)));
     return uri;
   }
 

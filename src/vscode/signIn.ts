@@ -102,6 +102,10 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
         }
         break;
       case 'duplicate':
+        // A second delivery of the same answer (K8) is normal for the URI handler; a pasted one is a mistake worth saying.
+        if (source === 'paste') {
+          void vscode.window.showWarningMessage(vscode.l10n.t('Infusionsoft: this sign-in answer was already used. Paste the address the browser landed on for the sign-in that is waiting now.'));
+        }
         break;
     }
     this.handled.fire(result);
@@ -179,7 +183,7 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
     let secret = clientId ? await this.secrets.clientSecret(clientId) : undefined;
     if (!clientId || !secret) {
       // Straight to the input boxes (their titles say what is asked), rather than a notification first.
-      if (!(await vscode.commands.executeCommand<boolean>('infusionsoft.setClientCredentials', clientId ? { clientId } : undefined))) return undefined;
+      if (!(await vscode.commands.executeCommand<boolean>('infusionsoft.setClientCredentials', clientId ? { clientId, quiet: true } : { quiet: true }))) return undefined;
       clientId = this.settings.clientId();
       secret = await this.secrets.clientSecret(clientId);
       if (!clientId || !secret) return undefined;
@@ -252,7 +256,10 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
     const done = new Promise<SignInOutcome>(resolve => this.waiters.set(state, resolve));
     let cancel!: () => void;
     const cancelled = new Promise<{ ok: false; kind: 'cancelled'; message: string }>(resolve => {
-      cancel = () => resolve({ ok: false, kind: 'cancelled', message: vscode.l10n.t('Sign-in cancelled.') });
+      cancel = () => {
+        this.log.info('sign-in cancelled (Cancel Sign-In or a new sign-in)');
+        resolve({ ok: false, kind: 'cancelled', message: vscode.l10n.t('Sign-in cancelled.') });
+      };
     });
     this.active = { state, cancel };
     void vscode.commands.executeCommand('setContext', 'infusionsoft.signingIn', true);
@@ -267,7 +274,20 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
 
     const timeout = new Promise<SignInOutcome>(resolve => {
       const t = setTimeout(
-        () => resolve({ state, ok: false, kind: 'expired', message: vscode.l10n.t('No answer from Keap within {0} minutes. Run Infusionsoft: Sign In again, or paste the URL the browser landed on.', Math.round(timeoutMs / 60_000)), at: this.now() }),
+        () => {
+          const minutes = Math.max(1, Math.round(timeoutMs / 60_000));
+          this.log.warn(`sign-in gave up after ${minutes} min without an answer`);
+          resolve({
+            state,
+            ok: false,
+            kind: 'expired',
+            message:
+              minutes === 1
+                ? vscode.l10n.t('No answer from Keap within 1 minute. Run Infusionsoft: Sign In again.')
+                : vscode.l10n.t('No answer from Keap within {0} minutes. Run Infusionsoft: Sign In again.', minutes),
+            at: this.now(),
+          });
+        },
         timeoutMs,
       );
       void done.finally(() => clearTimeout(t));
@@ -280,7 +300,10 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
           const back = vscode.l10n.t('Browser did not come back? Click "Keap: waiting for sign-in" in the status bar to paste the address it landed on.');
           progress.report({ message: appName ? `${vscode.l10n.t('On Keap\'s page, choose the Keap app {0}.', appName)} ${back}` : back });
           const onCancel = new Promise<{ ok: false; kind: 'cancelled'; message: string }>(resolve =>
-            token.onCancellationRequested(() => resolve({ ok: false, kind: 'cancelled', message: vscode.l10n.t('Sign-in cancelled.') })),
+            token.onCancellationRequested(() => {
+              this.log.info('sign-in cancelled from the progress notification');
+              resolve({ ok: false, kind: 'cancelled', message: vscode.l10n.t('Sign-in cancelled.') });
+            }),
           );
           return Promise.race([done, timeout, cancelled, onCancel]);
         },

@@ -157,7 +157,8 @@ export class TokenStatusBar implements vscode.Disposable {
     if (others.length > 0) {
       md.appendMarkdown('---\n\n' + vscode.l10n.t('Also signed in: {0}', others.map(a => a.appName ?? a.clientId).join(', ')) + '\n\n');
     }
-    md.appendMarkdown(`[$(arrow-swap) ${vscode.l10n.t('Switch Keap App')}](command:infusionsoft.switchAccount) · [$(add) ${vscode.l10n.t('Sign In to Another Keap App')}](command:infusionsoft.addAccount)`);
+    const add = `[$(add) ${vscode.l10n.t('Sign In to Another Keap App')}](command:infusionsoft.addAccount)`;
+    md.appendMarkdown(others.length > 0 ? `[$(arrow-swap) ${vscode.l10n.t('Switch Keap App')}](command:infusionsoft.switchAccount) · ${add}` : add);
     md.isTrusted = { enabledCommands: ['infusionsoft.switchAccount', 'infusionsoft.addAccount'] };
     this.item.tooltip = md;
     this.item.accessibilityInformation = { label: vscode.l10n.t('Keap app {0}, access token: {1}', app, shown) };

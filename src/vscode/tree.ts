@@ -82,7 +82,8 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
             : trouble
               ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'))
               : new vscode.ThemeIcon(active ? 'pass-filled' : 'account');
-        item.contextValue = this.model.activeKey === node.account ? 'account.active' : 'account';
+        // account | account.active, plus .dead when Keap refused the refresh token (menus offer Sign In Again).
+        item.contextValue = (this.model.activeKey === node.account ? 'account.active' : 'account') + (set.refreshTokenRejectedAt ? '.dead' : '');
         const lines = [
           set.refreshTokenRejectedAt
             ? vscode.l10n.t('Keap no longer accepts the refresh token. Sign in again.')
@@ -93,7 +94,9 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
           lines.push(active ? vscode.l10n.t('Active in this workspace: the status bar, Copy and Refresh use it.') : vscode.l10n.t('Switch Keap App makes it the active one.'));
         }
         item.tooltip = lines.join('\n');
-        item.accessibilityInformation = { label: vscode.l10n.t('Keap app {0}, signed in as {1}', set.appName ?? '?', who || vscode.l10n.t('unknown user')) + (trouble ? `, ${trouble}` : '') };
+        item.accessibilityInformation = {
+          label: [vscode.l10n.t('Keap app {0}, signed in as {1}', set.appName ?? '?', who || vscode.l10n.t('unknown user')), active ? vscode.l10n.t('active') : undefined, trouble].filter(Boolean).join(', '),
+        };
         return item;
       }
       case 'accessToken': {
@@ -106,6 +109,7 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
         item.tooltip = set.accessTokenExpiresAt ? vscode.l10n.t('Expires {0} ({1})', new Date(set.accessTokenExpiresAt).toLocaleString(), new Date(set.accessTokenExpiresAt).toISOString()) : when;
         item.iconPath = new vscode.ThemeIcon('key', left !== undefined && left < 3_600_000 ? new vscode.ThemeColor('list.warningForeground') : undefined);
         item.contextValue = 'accessToken';
+        item.accessibilityInformation = { label: vscode.l10n.t('Access token of Keap app {0}, {1}', set.appName ?? '?', when) };
         return item;
       }
       case 'refreshToken': {
@@ -118,6 +122,11 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
         item.tooltip = vscode.l10n.t('Issued {0}. Keap states no lifetime; counted from the infusionsoft.refreshTokenLifetimeDays setting.', new Date(set.refreshTokenIssuedAt).toLocaleString());
         item.iconPath = new vscode.ThemeIcon('history', days < 7 || set.refreshTokenRejectedAt ? new vscode.ThemeColor('list.warningForeground') : undefined);
         item.contextValue = 'refreshToken';
+        item.accessibilityInformation = {
+          label: set.refreshTokenRejectedAt
+            ? vscode.l10n.t('Refresh token of Keap app {0}, rejected by Keap', set.appName ?? '?')
+            : vscode.l10n.t('Refresh token of Keap app {0}, about {1} days left', set.appName ?? '?', days),
+        };
         return item;
       }
       case 'clientId': {

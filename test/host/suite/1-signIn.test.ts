@@ -163,6 +163,15 @@ describe('Sign in, end to end in a real VS Code', function () {
     assert.equal(await signIn, true);
     const stored = await a.model.store.read();
     assert.ok((await fake.tokens()).some(t => t.accessToken === stored?.accessToken));
+    // Pasting the same address again is a mistake worth a word (the URI handler's duplicates stay quiet).
+    await vscode.commands.executeCommand('notifications.clearAll');
+    assert.equal((await vscode.commands.executeCommand<CallbackResult>('infusionsoft.pasteCallbackUrl', landedOn))?.kind, 'duplicate');
+    await waitFor(async () => {
+      await vscode.commands.executeCommand('notifications.showList');
+      return (await harness.notifications()).find(t => /already used/.test(t));
+    }, 15_000, 'the "already used" warning');
+    await vscode.commands.executeCommand('notifications.clearAll');
+    assert.deepEqual(await a.model.store.read(), stored, 'the session is untouched');
   });
 
   it('K5: a rejected client secret says so, does not retry the code, and keeps the session', async () => {

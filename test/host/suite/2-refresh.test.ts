@@ -100,9 +100,14 @@ describe('Refresh in a real VS Code', function () {
     assert.match(a.statusText(), /\$\(error\) Keap ab123 · Sign in again/);
     const text = await waitFor(async () => (await harness.statusBar()).find(t => /Sign in again/.test(t)), 10_000, 'status bar "Sign in again"');
     assert.ok(text);
-    // Signing in again clears it.
+    // The app's row offers Sign In (its menus match `.dead`) and says why.
+    const [row] = a.tree.getChildren();
+    const item = a.tree.getTreeItem(row);
+    assert.equal(item.contextValue, 'account.active.dead');
+    assert.match(String(item.description), /sign in again/);
+    // Signing in again from that row clears it.
     await harness.plan('allow');
-    assert.equal(await vscode.commands.executeCommand<boolean>('infusionsoft.signIn'), true);
+    assert.equal(await vscode.commands.executeCommand<boolean>('infusionsoft.signIn', row), true);
     await harness.plan('none');
     assert.equal((await a.model.store.read())?.refreshTokenRejectedAt, undefined);
     assert.match(a.statusText(), /Keap ab123 · 23h 59m/);

@@ -58,6 +58,9 @@ describe('Tree view and Insert into .env in a real VS Code', function () {
     assert.match(String(children[1].description), /about 45 days left/);
     assert.equal(children[2].description, 'demo-client-id');
     for (const c of children) assert.ok(!String(c.description).includes(set.accessToken) && !String(c.description).includes(set.refreshToken), 'tokens are masked');
+    // A screen reader hears what each row is, not only its tooltip.
+    assert.match(children[0].accessibilityInformation?.label ?? '', /^Access token of Keap app ab123, expires in 23h \d+m$/);
+    assert.match(children[1].accessibilityInformation?.label ?? '', /^Refresh token of Keap app ab123, about 45 days left$/);
     await vscode.commands.executeCommand('workbench.view.extension.infusionsoft');
     const text = await waitFor(async () => {
       const t = await harness.sidebarText();
