@@ -149,12 +149,22 @@ export class SessionModel implements vscode.Disposable {
    * True when another window has changed the sign-ins and this window's SecretStorage view has not
    * caught up (code-server keeps SecretStorage per browser tab, so only a reload brings it up to date).
    */
+  private reloads = 0;
+
   get staleView(): boolean {
     return this.stale;
   }
 
   /** Reads every account and publishes what changed; a keyring failure keeps the last known state. Resolves to the active set. */
-  async reload(): Promise<TokenSet | undefined> {
+  reload(): Promise<TokenSet | undefined> {
+    const seq = ++this.reloads;
+    this.latestReload = this.load(seq);
+    return this.latestReload;
+  }
+
+  private latestReload: Promise<TokenSet | undefined> | undefined;
+
+  private async load(seq: number): Promise<TokenSet | undefined> {
     try {
       let sets = await this.accountStore.list();
       let stale = await this.isStale(sets);
@@ -168,6 +178,8 @@ export class SessionModel implements vscode.Disposable {
           stale = await this.isStale(sets);
         }
       }
+      // A reload that started later has read the store after this one: its result wins.
+      if (seq !== this.reloads) return this.latestReload ?? this.tokenSet;
       if (stale !== this.stale) this.log.warn(stale ? 'another window changed the Keap sign-ins; this window\'s SecretStorage view is behind' : 'this window\'s view of the Keap sign-ins is current again');
       const staleChanged = stale !== this.stale;
       this.stale = stale;
