@@ -131,7 +131,18 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
         arg === 'all' || (arg && typeof arg === 'object' && (arg as { all?: unknown }).all === true)
           ? ALL_ACCOUNTS
           : await resolveAccount(model, arg, { placeHolder: vscode.l10n.t('Sign out of which Keap app?'), allLabel: `$(sign-out) ${vscode.l10n.t('All Keap Apps')}` });
-      const keys = picked === ALL_ACCOUNTS ? model.accounts.map(accountKey) : picked === undefined ? [] : [picked];
+      let keys = picked === ALL_ACCOUNTS ? model.accounts.map(accountKey) : picked === undefined ? [] : [picked];
+      if (arg === undefined && keys.length === 1 && model.accounts.length === 1) {
+        // From the palette or the view's title with one app: nothing was picked, so confirm (several apps: the pick is the confirmation).
+        const signOutLabel = vscode.l10n.t('Sign Out');
+        const app = model.get(keys[0])?.appName ?? keys[0];
+        const ok = await vscode.window.showWarningMessage(
+          vscode.l10n.t('Sign out of Keap app {0}?', app),
+          { modal: true, detail: vscode.l10n.t('VS Code forgets its tokens; signing in again needs the browser. Keap itself keeps the app authorized.') },
+          signOutLabel,
+        );
+        if (ok !== signOutLabel) keys = [];
+      }
       for (const key of keys) {
         const app = model.get(key)?.appName ?? key;
         // Under the account's refresh lock: a refresh running in any window finishes first (and

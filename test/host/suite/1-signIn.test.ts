@@ -27,7 +27,7 @@ describe('Sign in, end to end in a real VS Code', function () {
 
   before(async () => {
     await api();
-    await vscode.commands.executeCommand('infusionsoft.signOut');
+    await vscode.commands.executeCommand('infusionsoft.signOut', 'all');
     await useDemoCredentials();
   });
 

@@ -27,7 +27,7 @@ describe('Tree view and Insert into .env in a real VS Code', function () {
   it('signed out: the tree is empty and the welcome view offers Sign In', async () => {
     const a = await api();
     const saved = await a.model.store.read();
-    await vscode.commands.executeCommand('infusionsoft.signOut');
+    await vscode.commands.executeCommand('infusionsoft.signOut', 'all');
     try {
       assert.deepEqual(a.tree.getChildren(), []);
       await vscode.commands.executeCommand('workbench.view.extension.infusionsoft');

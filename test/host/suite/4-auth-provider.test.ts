@@ -71,7 +71,7 @@ describe('AuthenticationProvider "infusionsoft" in a real VS Code', function () 
         resolve(e);
       });
     });
-    await vscode.commands.executeCommand('infusionsoft.signOut');
+    await vscode.commands.executeCommand('infusionsoft.signOut', 'all');
     const e = await removed;
     assert.equal(e.removed?.length, 1);
     assert.deepEqual(await a.authProvider.getSessions(['full']), []);
