@@ -39,7 +39,9 @@ export type CallbackResult =
   | { readonly kind: 'signed-in'; readonly state: string; readonly tokenSet: TokenSet }
   | { readonly kind: 'failed'; readonly state: string; readonly outcome: SignInOutcome & { ok: false } }
   | { readonly kind: 'duplicate' }
-  | { readonly kind: 'unknown-state' };
+  | { readonly kind: 'unknown-state' }
+  /** A pasted bare code Keap refused: likely mistyped; the sign-in keeps waiting for the right answer. */
+  | { readonly kind: 'rejected-code'; readonly state: string };
 
 /** Keap's hint for a denial nobody clicked (keap-oauth.md: a Keap ID with no Keap app gets access_denied after Allow). */
 export const DENIAL_HINT = 'If you clicked Allow, check that your Keap ID is attached to a Keap app.';
@@ -100,11 +102,19 @@ export class SignInService {
       return { kind: 'unknown-state' };
     }
     const pending = match.pending;
-    if (!(await this.deps.claim(pending.state))) {
+    // A pasted bare code carries no state: it is claimed by itself, so a mistyped one leaves the
+    // sign-in waiting for the real answer (which is then claimed by its state as usual).
+    const bare = resp.kind === 'code' && resp.state === undefined && match.kind === 'found';
+    if (!(await this.deps.claim(bare ? `code:${resp.code}` : pending.state))) {
       log.info(`callback from ${source} for a sign-in another handler claimed; duplicate ignored`);
       return { kind: 'duplicate' };
     }
-    await this.deps.pending.write((await this.deps.pending.read()).filter(p => p.state !== pending.state));
+    const settle = async () => {
+      if (bare && !(await this.deps.claim(pending.state))) return false;
+      await this.deps.pending.write((await this.deps.pending.read()).filter(p => p.state !== pending.state));
+      return true;
+    };
+    if (!bare) await settle();
 
     if (match.kind === 'expired') {
       return this.fail(pending.state, { kind: 'expired', message: 'The sign-in took too long and expired. Run Infusionsoft: Sign In again.' });
@@ -114,15 +124,26 @@ export class SignInService {
     }
     const creds = await this.deps.credentials(pending.clientId);
     if (!creds) {
+      if (bare) await settle();
       return this.fail(pending.state, { kind: 'no-credentials', message: 'The client secret for this client ID is gone; set the client credentials and sign in again.' });
     }
     let tokenSet: TokenSet;
     try {
-      log.info(`exchanging the authorization code (flow ${pending.flow}, via ${source})`);
+      log.info(`exchanging the authorization code (flow ${pending.flow}, via ${source}${bare ? ', a bare code' : ''})`);
       tokenSet = await this.deps.tokenClient.exchangeCode({ ...creds, code: resp.code, redirectUri: pending.redirectUri });
     } catch (e) {
       const err = e instanceof KeapError ? e : new KeapError('transient', String((e as Error)?.message ?? e));
+      if (bare && err.kind === 'invalid-code') {
+        log.warn('Keap refused a pasted bare code; the sign-in keeps waiting');
+        return { kind: 'rejected-code', state: pending.state };
+      }
+      if (bare) await settle();
       return this.fail(pending.state, { kind: err.kind, message: codeExchangeMessage(err) });
+    }
+    if (bare && !(await settle())) {
+      // The real answer arrived meanwhile and was handled; this code was one more for the same sign-in.
+      log.info('a pasted bare code arrived after the sign-in was completed another way; ignored');
+      return { kind: 'duplicate' };
     }
     try {
       await this.deps.sessions.write(tokenSet);

@@ -101,6 +101,11 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
           void vscode.window.showWarningMessage(vscode.l10n.t('Infusionsoft: this sign-in answer does not belong to a sign-in started in VS Code (unknown or expired state); it was ignored.'));
         }
         break;
+      case 'rejected-code':
+        void vscode.window.showWarningMessage(
+          vscode.l10n.t('Infusionsoft: Keap did not accept that code. Paste the whole address the browser landed on; the sign-in is still waiting.'),
+        );
+        break;
       case 'duplicate':
         // A second delivery of the same answer (K8) is normal for the URI handler; a pasted one is a mistake worth saying.
         if (source === 'paste') {

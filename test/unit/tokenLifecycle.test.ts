@@ -73,6 +73,26 @@ describe('token client, sign-in service and refresher against the fake Keap serv
     assert.deepEqual(outcomes.map(o => o.ok), [true]);
   });
 
+  it('a mistyped bare code leaves the sign-in waiting; the right answer then completes it, once', async () => {
+    const redirectUri = 'http://localhost:53124/callback';
+    const outcomes: SignInOutcome[] = [];
+    const pending: PendingSignIn[] = [];
+    const svc = service(outcomes, pending);
+    await svc.begin({ state: 'st-bare', redirectUri, clientId: DEMO_CLIENT.clientId, flow: 'paste', createdAt: Date.now(), expiresAt: Date.now() + 60_000 });
+    const typo = await svc.handle({ kind: 'code', code: 'test', state: undefined }, 'paste');
+    assert.equal(typo.kind, 'rejected-code');
+    assert.equal(pending.length, 1, 'still waiting');
+    assert.equal(outcomes.length, 0, 'no outcome ends the sign-in');
+    const code = await codeFor(redirectUri, 'st-bare');
+    const r = await svc.handle({ kind: 'code', code, state: undefined }, 'paste');
+    assert.equal(r.kind, 'signed-in');
+    assert.equal(pending.length, 0);
+    assert.deepEqual(outcomes.map(o => o.ok), [true]);
+    // The same answer arriving with its state afterwards (the relay, say) is a duplicate.
+    assert.equal((await svc.handle({ kind: 'code', code, state: 'st-bare' }, 'uri-handler')).kind, 'duplicate');
+    assert.equal(fake.requests.filter(q => q.path === '/token' && q.status === 200).length, 1);
+  });
+
   it('K5: a rejected secret is reported as bad client credentials and the session stays', async () => {
     await store.write({ accessToken: 'OLD', refreshToken: 'OLDR', accessTokenExpiresAt: Date.now() + 1000, refreshTokenIssuedAt: Date.now(), scope: '', appName: 'x', clientId: 'c' });
     const outcomes: SignInOutcome[] = [];
