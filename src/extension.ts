@@ -43,14 +43,15 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
   void claims.prune(86_400_000).catch(() => undefined);
 
   const tokenClient = new KeapTokenClient({ endpoints: () => settings.endpoints(), timeoutMs: () => settings.requestTimeoutMs(), now, log });
+  const listSignal = accountListSignal(storageDir);
   const accountStore = new AccountStore(
     secrets,
     () => new FileLock(path.join(storageDir, 'locks', 'accounts.lock'), { staleMs: 30_000 }).acquire(35_000),
     log,
     {
       now,
-      onIndexChanged: generation => accountListSignal(storageDir).notify(generation),
-      announcedIndexGeneration: () => accountListSignal(storageDir).generation(),
+      onIndexChanged: generation => listSignal.notify(generation),
+      announcedIndexGeneration: () => listSignal.generation(),
     },
   );
   const model = new SessionModel(accountStore, secrets, storageDir, { workspace: context.workspaceState, global: context.globalState }, log);
@@ -87,7 +88,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
   const refresherFor = (key: string) => new Refresher({ store: model.storeFor(key), tokenClient, credentials, now, log, lock: refreshLock });
   const autoRefresher = new AutoRefreshers(model, refresherFor, settings, log, now);
   const statusBar = new TokenStatusBar(model, {
-    health: key => autoRefresher.get(key)?.health ?? { kind: 'ok' },
+    health: key => autoRefresher.healthOf(key),
     onDidChangeHealth: autoRefresher.onDidChangeHealth,
     refreshTokenLifetimeMs: () => settings.refreshTokenLifetimeMs(),
   }, now);
@@ -96,7 +97,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
   const tree = new SessionTreeProvider(
     model,
     () => settings.refreshTokenLifetimeMs(),
-    { of: key => autoRefresher.get(key)?.health ?? { kind: 'ok' }, onDidChange: autoRefresher.onDidChangeHealth },
+    { of: key => autoRefresher.healthOf(key), onDidChange: autoRefresher.onDidChangeHealth },
     now,
   );
   const copy = async (which: 'access' | 'refresh', arg: unknown) => {

@@ -4,6 +4,7 @@ import { Logger } from '../log';
 import { accountKey } from '../session/accounts';
 import { decideRefresh, retryDelayMs } from '../session/policy';
 import { Refresher, RefreshResult } from '../session/refresher';
+import { TokenSet } from '../session/tokenSet';
 import { Settings } from './config';
 import { SessionModel } from './sessionModel';
 
@@ -237,6 +238,11 @@ export class AutoRefreshers implements vscode.Disposable {
     return this.byKey.get(key)?.auto;
   }
 
+  /** One account's refresh health ('ok' for an account without a refresher). */
+  healthOf(key: string): RefreshHealth {
+    return this.get(key)?.health ?? { kind: 'ok' };
+  }
+
   /** The active account's refresh health. */
   get health(): RefreshHealth {
     return this.get()?.health ?? { kind: 'ok' };
@@ -254,5 +260,21 @@ export class AutoRefreshers implements vscode.Disposable {
     }
     this.byKey.clear();
     for (const d of this.disposables) d.dispose();
+  }
+}
+
+/** Words for what is wrong with an account's refresh, or undefined when nothing is. */
+export function troubleOf(set: TokenSet, health: RefreshHealth): string | undefined {
+  if (set.refreshTokenRejectedAt !== undefined) return vscode.l10n.t('sign in again');
+  switch (health.kind) {
+    case 'bad-client-credentials':
+      return vscode.l10n.t('client credentials rejected');
+    case 'retrying':
+    case 'failed':
+      return vscode.l10n.t('refresh failing');
+    case 'stale-view':
+      return vscode.l10n.t('reload window');
+    default:
+      return undefined;
   }
 }

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { accountKey } from '../session/accounts';
 import { accessTokenTimeLeft, formatDuration, refreshTokenDaysLeft, TokenSet } from '../session/tokenSet';
-import { RefreshHealth } from './autoRefresh';
+import { RefreshHealth, troubleOf } from './autoRefresh';
 import { SessionModel } from './sessionModel';
 
 /** Refresh-token days left below which the item warns (issue: "warning colour under 7 days"). */
@@ -172,21 +172,5 @@ export class TokenStatusBar implements vscode.Disposable {
   dispose(): void {
     if (this.timer) clearTimeout(this.timer);
     for (const d of this.disposables) d.dispose();
-  }
-}
-
-/** Words for what is wrong with an account's refresh, or undefined when nothing is. */
-export function troubleOf(set: TokenSet, health: RefreshHealth): string | undefined {
-  if (set.refreshTokenRejectedAt !== undefined) return vscode.l10n.t('sign in again');
-  switch (health.kind) {
-    case 'bad-client-credentials':
-      return vscode.l10n.t('client credentials rejected');
-    case 'retrying':
-    case 'failed':
-      return vscode.l10n.t('refresh failing');
-    case 'stale-view':
-      return vscode.l10n.t('reload window');
-    default:
-      return undefined;
   }
 }

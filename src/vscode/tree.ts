@@ -1,9 +1,8 @@
 import * as vscode from 'vscode';
 import { accountKey } from '../session/accounts';
 import { accessTokenTimeLeft, formatDuration, refreshTokenDaysLeft } from '../session/tokenSet';
-import { RefreshHealth } from './autoRefresh';
+import { RefreshHealth, troubleOf } from './autoRefresh';
 import { SessionModel } from './sessionModel';
-import { troubleOf } from './statusBar';
 
 type NodeKind = 'account' | 'accessToken' | 'refreshToken' | 'clientId';
 

@@ -55,12 +55,18 @@ describe('token client, sign-in service and refresher against the fake Keap serv
     });
   }
 
-  it('exchanges a code with the exact redirect URI and stores the set; a replay is a quiet duplicate (K6, K8)', async () => {
-    const redirectUri = 'http://localhost:53123/callback';
+  /** A service with one sign-in of the demo client started, waiting for its answer. */
+  async function started(state: string, redirectUri: string, flow: PendingSignIn['flow']) {
     const outcomes: SignInOutcome[] = [];
     const pending: PendingSignIn[] = [];
     const svc = service(outcomes, pending);
-    await svc.begin({ state: 'st-1', redirectUri, clientId: DEMO_CLIENT.clientId, flow: 'loopback', createdAt: Date.now(), expiresAt: Date.now() + 60_000 });
+    await svc.begin({ state, redirectUri, clientId: DEMO_CLIENT.clientId, flow, createdAt: Date.now(), expiresAt: Date.now() + 60_000 });
+    return { svc, outcomes, pending };
+  }
+
+  it('exchanges a code with the exact redirect URI and stores the set; a replay is a quiet duplicate (K6, K8)', async () => {
+    const redirectUri = 'http://localhost:53123/callback';
+    const { svc, outcomes, pending } = await started('st-1', redirectUri, 'loopback');
     const code = await codeFor(redirectUri, 'st-1');
     const r = await svc.handle({ kind: 'code', code, state: 'st-1' }, 'test');
     assert.equal(r.kind, 'signed-in');
@@ -75,10 +81,7 @@ describe('token client, sign-in service and refresher against the fake Keap serv
 
   it('a mistyped bare code leaves the sign-in waiting; the right answer then completes it, once', async () => {
     const redirectUri = 'http://localhost:53124/callback';
-    const outcomes: SignInOutcome[] = [];
-    const pending: PendingSignIn[] = [];
-    const svc = service(outcomes, pending);
-    await svc.begin({ state: 'st-bare', redirectUri, clientId: DEMO_CLIENT.clientId, flow: 'paste', createdAt: Date.now(), expiresAt: Date.now() + 60_000 });
+    const { svc, outcomes, pending } = await started('st-bare', redirectUri, 'paste');
     const typo = await svc.handle({ kind: 'code', code: 'test', state: undefined }, 'paste');
     assert.equal(typo.kind, 'rejected-code');
     assert.equal(pending.length, 1, 'still waiting');
