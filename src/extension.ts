@@ -125,8 +125,12 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     if (seen !== undefined) void envWriter.sync(set).catch(e => log.warn(`.env sync failed: ${(e as Error).message}`));
   });
 
-  /** Signs one account out (`key`), or asks which when several are signed in; `all` signs every one out. */
-  const signOut = async (arg?: unknown) => {
+  /**
+   * Signs one account out (`key`), or asks which when several are signed in; `all` signs every one
+   * out. Then offers to remove what was written into .env files; `options.envFiles` ('remove' or
+   * 'keep') answers that for tests and other extensions.
+   */
+  const signOut = async (arg?: unknown, options?: { envFiles?: unknown }) => {
     try {
       const picked =
         arg === 'all' || (arg && typeof arg === 'object' && (arg as { all?: unknown }).all === true)
@@ -156,6 +160,8 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
         }
         log.info(`signed out of Keap app ${app}`);
       }
+      const envFiles = options?.envFiles === 'remove' || options?.envFiles === 'keep' ? options.envFiles : undefined;
+      if (keys.length > 0) await envWriter.afterSignOut(keys, envFiles);
     } catch (e) {
       if (e instanceof StaleViewError) offerReload(vscode.l10n.t('Another window changed the Keap sign-ins and this window has not caught up. Reload it, then sign out.'));
       else void vscode.window.showErrorMessage((e as Error).message);
