@@ -6,6 +6,7 @@ import { ENV_PRESETS, EnvVariableNames, envValuesFor } from '../dotenv/variables
 import { Logger } from '../log';
 import { accountKey } from '../session/accounts';
 import { TokenSet } from '../session/tokenSet';
+import { userSetting } from './config';
 import { Secrets } from './secrets';
 
 const SYNCED_FILES_KEY = 'infusionsoft.envFiles';
@@ -21,7 +22,7 @@ function envSettings() {
   return {
     file: c.get<string>('file', '.env').trim() || '.env',
     names,
-    includeClientCredentials: c.get<boolean>('includeClientCredentials', false),
+    includeClientCredentials: userSetting<boolean>('env.includeClientCredentials', false),
     keepInSync: c.get<boolean>('keepInSync', true),
   };
 }
