@@ -11,7 +11,7 @@ import { AutoRefreshers } from './vscode/autoRefresh';
 import { ALL_ACCOUNTS, resolveAccount, switchAccount } from './vscode/accountPicker';
 import { KeapAuthenticationProvider } from './vscode/authProvider';
 import { EnvWriter } from './vscode/envWriter';
-import { Settings } from './vscode/config';
+import { customEndpointNote, Settings } from './vscode/config';
 import { setClientCredentials } from './vscode/credentials';
 import { RedactingLogger } from './vscode/log';
 import { OutcomeChannel, SecretPendingStore, Secrets } from './vscode/secrets';
@@ -91,6 +91,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     health: key => autoRefresher.healthOf(key),
     onDidChangeHealth: autoRefresher.onDidChangeHealth,
     refreshTokenLifetimeMs: () => settings.refreshTokenLifetimeMs(),
+    customEndpoint: set => customEndpointNote(set, settings.endpoints()),
   }, now);
   const signIn = new SignInController(service, settings, secrets, outcomes, model, statusBar, log, now);
 
@@ -99,6 +100,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     () => settings.refreshTokenLifetimeMs(),
     { of: key => autoRefresher.healthOf(key), onDidChange: autoRefresher.onDidChangeHealth },
     now,
+    set => customEndpointNote(set, settings.endpoints()),
   );
   const copy = async (which: 'access' | 'refresh', arg: unknown) => {
     const key = await resolveAccount(model, arg, false);

@@ -1,7 +1,7 @@
 import nodeFetch from 'node-fetch';
 import { Logger, SILENT_LOGGER, urlForLog } from '../log';
 import { TokenSet } from '../session/tokenSet';
-import { KeapEndpoints, userInfoUrl } from './endpoints';
+import { endpointProblem, KeapEndpoints, userInfoUrl } from './endpoints';
 import { classifyKeapError, HeaderReader, KeapError, TokenGrant } from './errors';
 import { EncodedRequest, encodeCodeExchange, encodeRefresh } from './tokenRequest';
 import { parseTokenResponse } from './tokenResponse';
@@ -13,7 +13,11 @@ export type FetchLike = (
 ) => Promise<{ status: number; headers: HeaderReader; text(): Promise<string> }>;
 
 export interface TokenClientOptions {
-  /** Current endpoints (read on every request, so a settings change applies at once). */
+  /**
+   * Current endpoints from the user's settings (read on every request, so a change applies at
+   * once). The token endpoint here is used only for a new sign-in; a refresh goes to the endpoint
+   * stored with the token set.
+   */
   readonly endpoints: () => KeapEndpoints;
   /** Request timeout in milliseconds; every request has one. */
   readonly timeoutMs: () => number;
@@ -45,22 +49,35 @@ export class KeapTokenClient {
     this.log = options.log ?? SILENT_LOGGER;
   }
 
-  /**
-   * Exchanges an authorization code (RFC 6749 §4.1.3). `redirectUri` must be the exact string sent
-   * to the authorize page. Resolves to the new token set; rejects with KeapError.
-   */
-  async exchangeCode(p: { clientId: string; clientSecret: string; code: string; redirectUri: string }): Promise<TokenSet> {
-    const req = encodeCodeExchange({ tokenUrl: this.options.endpoints().tokenUrl, ...p });
-    return this.tokenRequest(req, 'authorization_code', p.clientId);
+  /** The token endpoint the user's settings name now (for a new sign-in, and to compare a stored set's endpoint with). */
+  configuredTokenUrl(): string {
+    return this.options.endpoints().tokenUrl;
   }
 
   /**
-   * Refresh grant (RFC 6749 §6). The answer holds a NEW refresh token; the one sent is dead from
-   * then on (Keap staff, infusionsoft-php #99). Rejects with KeapError.
+   * Exchanges an authorization code (RFC 6749 §4.1.3). `redirectUri` must be the exact string sent
+   * to the authorize page; `tokenUrl` is the token endpoint paired with the authorize page the
+   * sign-in used (default: the configured one). The token set it resolves to remembers `tokenUrl`.
+   * @throws KeapError (`bad-configuration` when `tokenUrl` is neither https nor loopback http; nothing is sent).
    */
-  async refresh(p: { clientId: string; clientSecret: string; refreshToken: string }): Promise<TokenSet> {
-    const req = encodeRefresh({ tokenUrl: this.options.endpoints().tokenUrl, ...p });
-    return this.tokenRequest(req, 'refresh_token', p.clientId);
+  async exchangeCode(p: { clientId: string; clientSecret: string; code: string; redirectUri: string; tokenUrl?: string }): Promise<TokenSet> {
+    const tokenUrl = p.tokenUrl ?? this.options.endpoints().tokenUrl;
+    const req = encodeCodeExchange({ ...p, tokenUrl });
+    return { ...(await this.tokenRequest(req, 'authorization_code', p.clientId)), tokenUrl };
+  }
+
+  /**
+   * Refresh grant (RFC 6749 §6), sent to `tokenUrl`: the token endpoint that issued the refresh
+   * token. {@link Refresher} always passes the one stored with the token set; the configured one is
+   * the default only for callers that hold no token set (tests, tools). The
+   * answer holds a NEW refresh token; the one sent is dead from then on (Keap staff,
+   * infusionsoft-php #99).
+   * @throws KeapError (`bad-configuration` when `tokenUrl` is neither https nor loopback http; nothing is sent).
+   */
+  async refresh(p: { clientId: string; clientSecret: string; refreshToken: string; tokenUrl?: string }): Promise<TokenSet> {
+    const tokenUrl = p.tokenUrl ?? this.options.endpoints().tokenUrl;
+    const req = encodeRefresh({ ...p, tokenUrl });
+    return { ...(await this.tokenRequest(req, 'refresh_token', p.clientId)), tokenUrl };
   }
 
   /** `GET …/v1/oauth/connect/userinfo` with the access token. Rejects with KeapError. */
@@ -84,6 +101,13 @@ export class KeapTokenClient {
   }
 
   private async send(method: string, url: string, headers: Record<string, string>, body: string | undefined, grant: TokenGrant): Promise<{ status: number; text: string }> {
+    // Checked before every request, not only at sign-in: a secret never travels in clear text to a
+    // host that is not this machine.
+    const problem = endpointProblem(url);
+    if (problem) {
+      this.log.warn(`${method} ${urlForLog(url)} not sent: the endpoint ${problem}`);
+      throw new KeapError('bad-configuration', `The Keap endpoint ${urlForLog(url)} ${problem}; nothing was sent.`);
+    }
     const started = Date.now();
     const timeoutMs = this.options.timeoutMs();
     const controller = new AbortController();

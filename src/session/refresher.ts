@@ -1,6 +1,7 @@
 import { KeapError } from '../keap/errors';
 import { KeapTokenClient } from '../keap/tokenClient';
-import { Logger } from '../log';
+import { sameEndpoint } from '../keap/endpoints';
+import { Logger, urlForLog } from '../log';
 import { accountKey } from './accounts';
 import { LockHandle } from './fileLock';
 import { SessionStore } from './store';
@@ -71,11 +72,22 @@ export class Refresher {
       if (current.refreshTokenRejectedAt !== undefined) {
         throw new KeapError('dead-refresh-token', 'Keap no longer accepts this refresh token; sign in again.');
       }
+      // Bound to the endpoint that issued it (a 0.1 set without one: to the user's configured endpoint).
+      const configured = this.deps.tokenClient.configuredTokenUrl();
+      const tokenUrl = current.tokenUrl ?? configured;
+      if (!sameEndpoint(tokenUrl, configured)) {
+        log.warn(`refresh of Keap app ${app} not sent: its tokens came from ${urlForLog(tokenUrl)}, the token endpoint setting now says ${urlForLog(configured)}`);
+        throw new KeapError(
+          'bad-configuration',
+          `The tokens of Keap app ${app} were issued by ${hostOf(tokenUrl)}, but the token endpoint setting now points at ${hostOf(configured)}. Nothing was sent; the tokens are kept. Sign in again to use the new endpoint, or set infusionsoft.tokenUrl back.`,
+          { error: 'endpoint-changed' },
+        );
+      }
       const creds = await this.deps.credentials(current.clientId);
       if (!creds) throw new KeapError('bad-client-credentials', 'No client secret is stored for this client ID; set the client credentials.');
       let next: TokenSet;
       try {
-        next = await this.deps.tokenClient.refresh({ ...creds, refreshToken: current.refreshToken });
+        next = await this.deps.tokenClient.refresh({ ...creds, refreshToken: current.refreshToken, tokenUrl });
       } catch (e) {
         if (e instanceof KeapError && e.kind === 'dead-refresh-token') {
           const again = await store.read();
@@ -96,5 +108,13 @@ export class Refresher {
     } finally {
       await handle.release();
     }
+  }
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url.slice(0, 80);
   }
 }

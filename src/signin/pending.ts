@@ -11,6 +11,12 @@ export interface PendingSignIn {
   /** Byte-for-byte the `redirect_uri` sent to the authorize page. */
   readonly redirectUri: string;
   readonly clientId: string;
+  /**
+   * The token endpoint paired with the authorize page this sign-in opened (user settings at its
+   * start). The code is exchanged there and the token set remembers it; a settings change while
+   * the browser is open cannot redirect the code and the client secret elsewhere.
+   */
+  readonly tokenUrl?: string;
   /** Which flow was chosen (relay, loopback, paste). */
   readonly flow: string;
   /** Epoch ms. */

@@ -130,7 +130,7 @@ export class SignInService {
     let tokenSet: TokenSet;
     try {
       log.info(`exchanging the authorization code (flow ${pending.flow}, via ${source}${bare ? ', a bare code' : ''})`);
-      tokenSet = await this.deps.tokenClient.exchangeCode({ ...creds, code: resp.code, redirectUri: pending.redirectUri });
+      tokenSet = await this.deps.tokenClient.exchangeCode({ ...creds, code: resp.code, redirectUri: pending.redirectUri, tokenUrl: pending.tokenUrl });
     } catch (e) {
       const err = e instanceof KeapError ? e : new KeapError('transient', String((e as Error)?.message ?? e));
       if (bare && err.kind === 'invalid-code') {

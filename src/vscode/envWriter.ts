@@ -8,6 +8,7 @@ import { ENV_PRESETS, EnvVariableNames, envValuesFor } from '../dotenv/variables
 import { Logger } from '../log';
 import { accountKey } from '../session/accounts';
 import { TokenSet } from '../session/tokenSet';
+import { userSetting } from './config';
 import { Secrets } from './secrets';
 
 const SYNCED_FILES_KEY = 'infusionsoft.envFiles';
@@ -21,12 +22,10 @@ function envSettings(folder?: vscode.Uri) {
   const override = c.get<Partial<Record<keyof EnvVariableNames, string>>>('variables', {});
   const names: EnvVariableNames = { ...base };
   for (const [k, v] of Object.entries(override ?? {})) if (typeof v === 'string' && v.trim()) (names as Record<string, string>)[k] = v.trim();
-  // What goes into a file is the user's choice alone: user settings only ("scope": "application").
-  const refresh = c.inspect<boolean>('includeRefreshToken');
   return {
     file: c.get<string>('file', '.env').trim() || '.env',
-    names: (refresh?.globalValue ?? refresh?.defaultValue ?? true) ? names : { ...names, refreshToken: undefined },
-    includeClientCredentials: c.get<boolean>('includeClientCredentials', false),
+    names: userSetting<boolean>('env.includeRefreshToken', true) ? names : { ...names, refreshToken: undefined },
+    includeClientCredentials: userSetting<boolean>('env.includeClientCredentials', false),
     keepInSync: c.get<boolean>('keepInSync', true),
   };
 }

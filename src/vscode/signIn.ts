@@ -232,7 +232,7 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
     }
 
     const timeoutMs = this.settings.signInTimeoutMs();
-    const pending: PendingSignIn = { state, redirectUri, clientId, flow: flow.id, createdAt: this.now(), expiresAt: this.now() + timeoutMs };
+    const pending: PendingSignIn = { state, redirectUri, clientId, tokenUrl: endpoints.tokenUrl, flow: flow.id, createdAt: this.now(), expiresAt: this.now() + timeoutMs };
     await this.service.begin(pending);
     const authorizeUrl = buildAuthorizeUrl({ authorizeUrl: endpoints.authorizeUrl, clientId, redirectUri, state });
     this.log.info(`opening Keap's authorize page (flow ${flow.id}: ${flow.description})`);

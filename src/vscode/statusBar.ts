@@ -13,6 +13,8 @@ export interface StatusBarSources {
   health(key: string): RefreshHealth;
   onDidChangeHealth: vscode.Event<unknown>;
   refreshTokenLifetimeMs(): number;
+  /** "custom Keap endpoint: <host>" for an account whose endpoints are not Keap's own, else undefined. */
+  customEndpoint(set: TokenSet): string | undefined;
 }
 
 /** Access-token time left below which the item turns to the warning colour (milliseconds). */
@@ -108,6 +110,8 @@ export class TokenStatusBar implements vscode.Disposable {
     const md = new vscode.MarkdownString(undefined, true);
     md.appendMarkdown(`**${vscode.l10n.t('Keap app {0}', app)}**\n\n`);
     if (set.user?.name || set.user?.email) md.appendMarkdown(`${[set.user.name, set.user.email].filter(Boolean).join(' · ')}\n\n`);
+    const custom = this.sources.customEndpoint(set);
+    if (custom) md.appendMarkdown(`$(globe) ${custom}\n\n`);
 
     if (set.refreshTokenRejectedAt !== undefined) {
       icon = '$(error)';

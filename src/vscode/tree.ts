@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { accountKey } from '../session/accounts';
-import { accessTokenTimeLeft, formatDuration, refreshTokenDaysLeft } from '../session/tokenSet';
+import { accessTokenTimeLeft, formatDuration, refreshTokenDaysLeft, TokenSet } from '../session/tokenSet';
 import { RefreshHealth, troubleOf } from './autoRefresh';
 import { SessionModel } from './sessionModel';
 
@@ -43,6 +43,8 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
     private readonly refreshTokenLifetimeMs: () => number,
     private readonly health: { of(key: string): RefreshHealth; onDidChange: vscode.Event<unknown> },
     private readonly now: () => number = Date.now,
+    /** "custom Keap endpoint: <host>" for an account whose endpoints are not Keap's own, else undefined. */
+    private readonly customEndpoint: (set: TokenSet) => string | undefined = () => undefined,
   ) {
     this.disposables.push(model.onDidChange(() => this.refresh()), health.onDidChange(() => this.refresh()));
   }
@@ -74,7 +76,8 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
         const who = [set.user?.name, set.user?.email].filter(Boolean).join(' · ');
         const health = this.health.of(node.account);
         const trouble = troubleOf(set, health);
-        item.description = [trouble, active ? vscode.l10n.t('active') : undefined, who].filter(Boolean).join(' · ');
+        const custom = this.customEndpoint(set);
+        item.description = [trouble, active ? vscode.l10n.t('active') : undefined, who, custom].filter(Boolean).join(' · ');
         item.iconPath =
           set.refreshTokenRejectedAt || health.kind === 'bad-client-credentials'
             ? new vscode.ThemeIcon('error', new vscode.ThemeColor('list.errorForeground'))
@@ -88,6 +91,7 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
             ? vscode.l10n.t('Keap no longer accepts the refresh token. Sign in again.')
             : vscode.l10n.t('Keap app {0} ({1}), scope "full"', set.appName ?? '?', set.scope.split('|')[1] ?? set.scope),
         ];
+        if (custom) lines.push(custom);
         if (health.kind !== 'ok') lines.push(health.message);
         if (this.model.accounts.length > 1) {
           lines.push(active ? vscode.l10n.t('Active in this workspace: the status bar, Copy and Refresh use it.') : vscode.l10n.t('Switch Keap App makes it the active one.'));
