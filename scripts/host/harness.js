@@ -194,6 +194,19 @@ async function statusBarTexts(page) {
   return (await page.locator('.statusbar-item').allInnerTexts()).map(t => t.replace(/\s+/g, ' ').trim()).filter(Boolean);
 }
 
+/**
+ * The entries of VS Code's Accounts menu (the person icon at the bottom of the activity bar), as
+ * the page shows them: opens the menu, reads every item's text, closes it with Escape.
+ */
+async function accountsMenu(page) {
+  await page.locator('.activitybar [aria-label^="Accounts"]').first().click();
+  const items = page.locator('.monaco-menu .action-item .action-label');
+  await items.first().waitFor({ timeout: 10000 });
+  const texts = (await items.allInnerTexts()).map(t => t.replace(/\s+/g, ' ').trim()).filter(Boolean);
+  await page.keyboard.press('Escape');
+  return texts;
+}
+
 /** Dismisses VS Code's "open external website?" dialog if one shows up. */
 function autoConfirmDialogs(page, stateRef) {
   const timer = setInterval(async () => {
@@ -225,7 +238,7 @@ function autoConfirmDialogs(page, stateRef) {
  * The control server the host tests call (its URL reaches them as HARNESS_URL):
  * POST /plan {plan: 'allow' | 'deny' | 'none', app?: string} (with app, and only for 'allow', the
  * popup watcher picks that Keap app in the authorize page's #app select before clicking Allow; a
- * plan without app clears a previous one), GET /landed, GET /statusbar, GET /statusbar/2, POST /open-window (a second
+ * plan without app clears a previous one), GET /landed, GET /statusbar, GET /statusbar/2, GET /accounts-menu, POST /open-window (a second
  * window: its own extension host), POST /close-window, POST /screenshot {name, selector?, maxHeight?}, GET /authorize-visits.
  */
 function startControlServer(state, getPage, artifacts, openWindow) {
@@ -243,6 +256,7 @@ function startControlServer(state, getPage, artifacts, openWindow) {
       if (req.url === '/landed') return send(state.landed);
       if (req.url === '/authorize-visits') return send(state.authorizeVisits);
       if (req.url === '/statusbar') return send(await statusBarTexts(getPage()));
+      if (req.url === '/accounts-menu') return send(await accountsMenu(getPage()));
       if (req.url === '/sidebar-text') return send(await getPage().locator('.part.sidebar').innerText().catch(() => ''));
       // Notifications (toasts) with buttons: what non-modal questions look like in the page.
       if (req.url === '/notifications' && req.method === 'GET') {
@@ -294,4 +308,4 @@ function startControlServer(state, getPage, artifacts, openWindow) {
   return new Promise(resolve => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${server.address().port}` })));
 }
 
-module.exports = { runCommand, ROOT, TOOLS, log, freePort, portIsFree, waitFor, startFake, userSettings, startCodeServer, launchBrowser, workbenchUrl, watchPopups, statusBarTexts, autoConfirmDialogs, startControlServer };
+module.exports = { accountsMenu, runCommand, ROOT, TOOLS, log, freePort, portIsFree, waitFor, startFake, userSettings, startCodeServer, launchBrowser, workbenchUrl, watchPopups, statusBarTexts, autoConfirmDialogs, startControlServer };
