@@ -51,7 +51,7 @@ async function activationTimes(page) {
   await new Promise(r => ctrl.listen(0, '127.0.0.1', r));
   const vsix = path.join(h.ROOT, 'dist/infusionsoft-oauth.vsix');
   const cs = await h.startCodeServer({
-    stateDir, workspace, installVsix: vsix, settings: h.userSettings(fake, { 'infusionsoft.clientId': 'demo-client-id' }),
+    stateDir, workspace, installVsix: vsix, smokeTestDriver: true, settings: h.userSettings(fake, { 'infusionsoft.clientId': 'demo-client-id' }),
     env: { HARNESS_URL: control.url, FAKE_KEAP_URL: fake.baseUrl, KEAP_BENCH_OUT: benchOut, KEAP_BENCH_CTRL: `http://127.0.0.1:${ctrl.address().port}` },
   });
   const browser = await h.launchBrowser();

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Every test: installs what is missing (npm packages, Debian chromium, Node 24 and code-server for
 # the host), builds, checks the architecture rule and the localisation (fresh l10n bundle,
-# package.json, no raw user-facing strings) and the bundle's size budget (100 KB), runs the unit
-# tests, packages the .vsix and runs the host tests inside a real VS Code (code-server). Exit code 0
-# only if all passed.
+# package.nls.json, no raw user-facing strings) and the bundle's size budget (100 KB), runs the
+# unit tests, packages the .vsix, runs the host tests inside a real VS Code (code-server) and drives
+# `npm run demo` as a user would (scripts/host/demo-check.js). Exit code 0 only if all passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 T0=$(date +%s); lap() { echo "=== [$(( $(date +%s) - T0 ))s] $*"; }
@@ -33,5 +33,8 @@ ls -l dist/extension.js dist/*.vsix | awk '{print $5, $9}' | tee "$ARTIFACTS/siz
 
 lap "host tests in code-server"
 node scripts/host/run-host-tests.js 2>&1 | tee "$ARTIFACTS/host-run.log"
+
+lap "the demo, as a user opens it (notifications show, its state is removed on exit)"
+node scripts/host/demo-check.js 2>&1 | tee "$ARTIFACTS/demo-check.log"
 
 lap "all tests passed"

@@ -176,7 +176,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     log,
     tree,
     authProvider,
-    vscode.authentication.registerAuthenticationProvider('infusionsoft', vscode.l10n.t('Infusionsoft (Keap)'), authProvider, { supportsMultipleAccounts: true }),
+    vscode.authentication.registerAuthenticationProvider('infusionsoft', vscode.l10n.t('Keap'), authProvider, { supportsMultipleAccounts: true }),
     syncEnv,
     // `target` (tests, other extensions): an absolute .env path; `account`: which account (else asked when several).
     vscode.commands.registerCommand('infusionsoft.insertIntoEnv', async (arg?: unknown, account?: unknown) => {

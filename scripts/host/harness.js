@@ -27,6 +27,20 @@ function freePort() {
   });
 }
 
+/** Whether nothing listens on 127.0.0.1:`port` yet. */
+function portIsFree(port) {
+  return new Promise(resolve => {
+    const s = require('net').createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/** Whether any process of the process group `pgid` is still alive. */
+function groupAlive(pgid) {
+  try { process.kill(-pgid, 0); return true; } catch { return false; }
+}
+
 async function waitFor(check, timeoutMs, what) {
   const t0 = Date.now();
   for (;;) {
@@ -64,9 +78,13 @@ function userSettings(fake, extra = {}) {
 
 /**
  * Starts code-server on 127.0.0.1 with its own user-data, extensions and XDG folders under
- * `stateDir`, so nothing is written to $HOME. Returns { url, port, stop() }.
+ * `stateDir`, so nothing is written to $HOME. `smokeTestDriver` (tests and the bench only) passes
+ * `--vscode-option enable-smoke-test-driver`: VS Code then honours the `payload` of
+ * {@link workbenchUrl} (the test runner) and reports through `codeAutomationExit`, but also hides
+ * every notification toast, so a person's window (the demo) must never have it.
+ * Returns { url, port, stop(), stopAndWait(), exited } (`exited` resolves once the group's leader is gone).
  */
-async function startCodeServer({ stateDir, workspace, settings, env = {}, port, installVsix }) {
+async function startCodeServer({ stateDir, workspace, settings, env = {}, port, installVsix, smokeTestDriver = false }) {
   if (!fs.existsSync(CS_ENTRY)) throw new Error(`code-server is not installed in ${TOOLS}; run scripts/host/install.sh`);
   port = port || await freePort();
   const ud = path.join(stateDir, 'ud');
@@ -79,13 +97,22 @@ async function startCodeServer({ stateDir, workspace, settings, env = {}, port, 
   if (installVsix) execFileSync(NODE24, [CS_ENTRY, ...args, '--install-extension', installVsix], { env: childEnv, stdio: 'ignore' });
   const out = fs.openSync(path.join(stateDir, 'code-server.log'), 'a');
   const child = spawn(NODE24, [CS_ENTRY, ...args, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry',
-    '--disable-update-check', '--disable-workspace-trust', '--vscode-option', 'enable-smoke-test-driver', workspace],
+    '--disable-update-check', '--disable-workspace-trust', ...(smokeTestDriver ? ['--vscode-option', 'enable-smoke-test-driver'] : []), workspace],
   { env: childEnv, stdio: ['ignore', out, out], detached: true });
+  const exited = new Promise(resolve => child.once('exit', resolve));
   const url = `http://127.0.0.1:${port}`;
   const stop = () => { try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ } };
+  /** Stops the whole process group and resolves once none of it is left (SIGKILL after 10 s), so its folders can be removed. */
+  const stopAndWait = async () => {
+    stop();
+    const t0 = Date.now();
+    while (groupAlive(child.pid) && Date.now() - t0 < 10000) await new Promise(r => setTimeout(r, 100));
+    if (groupAlive(child.pid)) { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } }
+    while (groupAlive(child.pid) && Date.now() - t0 < 15000) await new Promise(r => setTimeout(r, 100));
+  };
   process.on('exit', stop);
   await waitFor(() => new Promise(res => http.get(`${url}/healthz`, r => { r.resume(); res(r.statusCode === 200); }).on('error', () => res(false))), 60000, 'code-server /healthz');
-  return { url, port, stop, child };
+  return { url, port, stop, stopAndWait, child, exited };
 }
 
 async function launchBrowser() {
@@ -94,7 +121,7 @@ async function launchBrowser() {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
 }
 
-/** The workbench URL; with `payload` the dev extension and test entry (needs enable-smoke-test-driver). */
+/** The workbench URL; with `payload` the dev extension and test entry (needs startCodeServer's `smokeTestDriver`). */
 function workbenchUrl(csUrl, folder, { devPath, testsPath } = {}) {
   const authority = new URL(csUrl).host;
   const remote = p => `vscode-remote://${authority}${p}`;
@@ -167,6 +194,19 @@ async function statusBarTexts(page) {
   return (await page.locator('.statusbar-item').allInnerTexts()).map(t => t.replace(/\s+/g, ' ').trim()).filter(Boolean);
 }
 
+/**
+ * The entries of VS Code's Accounts menu (the person icon at the bottom of the activity bar), as
+ * the page shows them: opens the menu, reads every item's text, closes it with Escape.
+ */
+async function accountsMenu(page) {
+  await page.locator('.activitybar [aria-label^="Accounts"]').first().click();
+  const items = page.locator('.monaco-menu .action-item .action-label');
+  await items.first().waitFor({ timeout: 10000 });
+  const texts = (await items.allInnerTexts()).map(t => t.replace(/\s+/g, ' ').trim()).filter(Boolean);
+  await page.keyboard.press('Escape');
+  return texts;
+}
+
 /** Dismisses VS Code's "open external website?" dialog if one shows up. */
 function autoConfirmDialogs(page, stateRef) {
   const timer = setInterval(async () => {
@@ -198,7 +238,7 @@ function autoConfirmDialogs(page, stateRef) {
  * The control server the host tests call (its URL reaches them as HARNESS_URL):
  * POST /plan {plan: 'allow' | 'deny' | 'none', app?: string} (with app, and only for 'allow', the
  * popup watcher picks that Keap app in the authorize page's #app select before clicking Allow; a
- * plan without app clears a previous one), GET /landed, GET /statusbar, GET /statusbar/2, POST /open-window (a second
+ * plan without app clears a previous one), GET /landed, GET /statusbar, GET /statusbar/2, GET /accounts-menu, POST /open-window (a second
  * window: its own extension host), POST /close-window, POST /screenshot {name, selector?, maxHeight?}, GET /authorize-visits.
  */
 function startControlServer(state, getPage, artifacts, openWindow) {
@@ -216,6 +256,7 @@ function startControlServer(state, getPage, artifacts, openWindow) {
       if (req.url === '/landed') return send(state.landed);
       if (req.url === '/authorize-visits') return send(state.authorizeVisits);
       if (req.url === '/statusbar') return send(await statusBarTexts(getPage()));
+      if (req.url === '/accounts-menu') return send(await accountsMenu(getPage()));
       if (req.url === '/sidebar-text') return send(await getPage().locator('.part.sidebar').innerText().catch(() => ''));
       // Notifications (toasts) with buttons: what non-modal questions look like in the page.
       if (req.url === '/notifications' && req.method === 'GET') {
@@ -267,4 +308,4 @@ function startControlServer(state, getPage, artifacts, openWindow) {
   return new Promise(resolve => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${server.address().port}` })));
 }
 
-module.exports = { runCommand, ROOT, TOOLS, log, freePort, waitFor, startFake, userSettings, startCodeServer, launchBrowser, workbenchUrl, watchPopups, statusBarTexts, autoConfirmDialogs, startControlServer };
+module.exports = { accountsMenu, runCommand, ROOT, TOOLS, log, freePort, portIsFree, waitFor, startFake, userSettings, startCodeServer, launchBrowser, workbenchUrl, watchPopups, statusBarTexts, autoConfirmDialogs, startControlServer };

@@ -63,7 +63,7 @@ function scanForSecrets(dir, secrets, skip) {
   require('child_process').execFileSync(process.execPath, [require.resolve('@vscode/vsce/vsce'), 'package', '--no-dependencies', '--skip-license', '-o', consumerVsix],
     { cwd: path.join(h.ROOT, 'test/host/consumer-extension'), stdio: 'ignore' });
   cs = await h.startCodeServer({
-    stateDir, workspace, installVsix: consumerVsix,
+    stateDir, workspace, installVsix: consumerVsix, smokeTestDriver: true,
     settings: h.userSettings(fake),
     env: { KEAP_CONSUMER_RESULT: path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'keap-consumer-')), 'result.json'), HARNESS_URL: control.url, FAKE_KEAP_URL: fake.baseUrl, VSCODE_TEST_LOG: testLog, VSCODE_TEST_RESULT: resultFile, HOST_GREP: process.env.HOST_GREP || '' },
   });

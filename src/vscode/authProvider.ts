@@ -13,6 +13,19 @@ interface SessionOptions {
   readonly account?: { readonly id: string; readonly label?: string };
 }
 
+/**
+ * The Accounts menu's label of an account: made of its key alone (client ID and Keap app name), so
+ * it never changes while the account is stored and no two accounts share one. VS Code's Accounts
+ * menu adds entries by label and removes them by id (1.139, `AccountsActivityActionViewItem`): a
+ * label that changed (say, once userinfo named the user) left a stale entry behind.
+ * Example: "Keap app ab123 · client demo-client-id". Long client IDs are cut to their first 8
+ * characters and "…": still one label per client in practice (Keap's client IDs are random).
+ */
+export function accountLabel(set: Pick<TokenSet, 'clientId' | 'appName'>): string {
+  const client = set.clientId.length > 16 ? `${set.clientId.slice(0, 8)}…` : set.clientId;
+  return set.appName ? vscode.l10n.t('Keap app {0} · client {1}', set.appName, client) : vscode.l10n.t('Keap client {0}', client);
+}
+
 /** Keap's only scope (keap-oauth.md: `scope=full` is the only value). */
 export const KEAP_SCOPES = ['full'] as const;
 
@@ -42,23 +55,16 @@ export class KeapAuthenticationProvider implements vscode.AuthenticationProvider
   }
 
   private toSession(set: TokenSet): vscode.AuthenticationSession {
-    const app = set.appName ?? set.clientId;
-    const who = set.user?.email ?? set.user?.name;
-    return {
-      id: accountKey(set),
-      accessToken: set.accessToken,
-      account: { id: accountKey(set), label: who ? vscode.l10n.t('Keap app {0} ({1})', app, who) : vscode.l10n.t('Keap app {0}', app) },
-      scopes: [...KEAP_SCOPES],
-    };
+    return { id: accountKey(set), accessToken: set.accessToken, account: { id: accountKey(set), label: accountLabel(set) }, scopes: [...KEAP_SCOPES] };
   }
 
-  /** Announces what changed since the last announcement: sessions added, removed, or with a new access token. */
+  /** Announces what changed since the last announcement: sessions added, removed, or with a new access token (labels never change). */
   private publish(): void {
     const next = new Map<string, vscode.AuthenticationSession>();
     for (const set of this.model.accounts) if (set.refreshTokenRejectedAt === undefined) next.set(accountKey(set), this.toSession(set));
     const added = [...next.values()].filter(s => !this.last.has(s.id));
     const removed = [...this.last.values()].filter(s => !next.has(s.id));
-    const changed = [...next.values()].filter(s => this.last.has(s.id) && (this.last.get(s.id)!.accessToken !== s.accessToken || this.last.get(s.id)!.account.label !== s.account.label));
+    const changed = [...next.values()].filter(s => this.last.has(s.id) && this.last.get(s.id)!.accessToken !== s.accessToken);
     this.last = next;
     if (added.length || removed.length || changed.length) this.emitter.fire({ added, removed, changed });
   }

@@ -26,7 +26,7 @@ export function maskToken(token: string): string {
 }
 
 /**
- * The "Keap Session" view: each signed-in Keap app (the active one marked), and under it both
+ * The "Signed-in Apps" view (in the Keap view container): each signed-in Keap app (the active one marked), and under it both
  * tokens (masked) with their expiry and the client ID.
  * Signed out it is empty and `viewsWelcome` offers Sign In. Re-renders when the session changes in
  * any window, and each minute while visible so "expires in" stays true.

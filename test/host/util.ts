@@ -33,6 +33,8 @@ export const harness = {
   landed: () => call<string[]>(env('HARNESS_URL'), '/landed'),
   statusBar: () => call<string[]>(env('HARNESS_URL'), '/statusbar'),
   statusBar2: () => call<string[]>(env('HARNESS_URL'), '/statusbar/2'),
+  /** The entries of VS Code's Accounts menu, read from the page. */
+  accountsMenu: () => call<string[]>(env('HARNESS_URL'), '/accounts-menu'),
   sidebarText: () => call<string>(env('HARNESS_URL'), '/sidebar-text'),
   notifications: () => call<string[]>(env('HARNESS_URL'), '/notifications'),
   clickNotification: (containing: string, button: string) => call(env('HARNESS_URL'), '/notifications', { containing, button }),

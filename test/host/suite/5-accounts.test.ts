@@ -5,6 +5,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { accountFileId } from '../../../src/session/accounts';
 import { FileLock } from '../../../src/session/fileLock';
+import { accountLabel } from '../../../src/vscode/authProvider';
 import { api, DEMO, fake, harness, tokenRequests, useDemoCredentials, waitFor } from '../util';
 
 const AB = `${DEMO.clientId}|ab123`;
@@ -266,6 +267,75 @@ describe('Several Keap apps at once, in a real VS Code', function () {
     } finally {
       await harness.closeSecondWindow();
       await vscode.commands.executeCommand('infusionsoft.signOut', 'all');
+    }
+  });
+});
+
+describe('The Accounts menu equals the stored accounts (issue 12, point 3)', function () {
+  this.timeout(180_000);
+
+  before(async () => {
+    const a = await api();
+    await vscode.commands.executeCommand('infusionsoft.signOut', 'all');
+    await waitFor(() => a.model.accounts.length === 0, 10_000, 'signed out of everything');
+    await useDemoCredentials();
+    await fake.userApps(['cd456']);
+  });
+
+  after(async () => {
+    await vscode.commands.executeCommand('infusionsoft.signOut', 'all');
+    await fake.userApps([]);
+  });
+
+  it('sign in to ab123, add cd456, sign out of ab123, sign out of cd456, sign in to ab123: sessions, events and menu follow the store, one stable label each', async () => {
+    const a = await api();
+    const label = (key: string) => accountLabel({ clientId: key.split('|')[0], appName: key.split('|')[1] });
+    // What the provider announced, as ids; and VS Code's Accounts menu rebuilt from the events
+    // the way 1.139 does it (added and changed by label, removed by id).
+    const events: string[] = [];
+    const menu: Array<{ id: string; label: string }> = [];
+    const labelsOff: string[] = [];
+    const sub = a.authProvider.onDidChangeSessions(e => {
+      for (const s of e.removed ?? []) {
+        events.push(`removed ${s.id}`);
+        const i = menu.findIndex(m => m.id === s.account.id);
+        if (i >= 0) menu.splice(i, 1);
+      }
+      for (const s of [...(e.changed ?? []), ...(e.added ?? [])]) {
+        events.push(`${e.added?.includes(s) ? 'added' : 'changed'} ${s.id}`);
+        if (s.account.label !== label(s.id)) labelsOff.push(s.account.label);
+        if (!menu.some(m => m.label === s.account.label)) menu.push({ id: s.account.id, label: s.account.label });
+      }
+    });
+    const steps: Array<[string, () => Thenable<unknown>, string[]]> = [
+      ['sign in to ab123', () => signInTo('ab123', 'infusionsoft.signIn'), [AB]],
+      ['add cd456', () => signInTo('cd456'), [AB, CD]],
+      ['sign out of ab123', () => vscode.commands.executeCommand('infusionsoft.signOut', AB), [CD]],
+      ['sign out of cd456', () => vscode.commands.executeCommand('infusionsoft.signOut', CD), []],
+      ['sign in to ab123 again', () => signInTo('ab123', 'infusionsoft.signIn'), [AB]],
+    ];
+    try {
+      for (const [what, act, expected] of steps) {
+        await act();
+        // The truth: which of the two accounts SecretStorage holds a token set for.
+        const stored = (await Promise.all([AB, CD].map(async k => ((await a.model.storeFor(k).read()) ? k : undefined)))).filter((k): k is string => !!k).sort();
+        assert.deepEqual(stored, [...expected].sort(), `${what}: stored accounts`);
+        // userinfo lands in the store after the sign-in returns; give every late write its chance to (wrongly) announce.
+        await new Promise(r => setTimeout(r, 1500));
+        const shown = await waitFor(async () => {
+          const entries = (await harness.accountsMenu()).filter(t => /^Keap (app|client) /.test(t));
+          return JSON.stringify(entries.sort()) === JSON.stringify(stored.map(label).map(l => `${l} (Keap)`).sort()) && entries;
+        }, 20_000, `${what}: VS Code's Accounts menu to list ${JSON.stringify(stored.map(label))}`).catch(async e => {
+          throw new Error(`${e.message}; it lists ${JSON.stringify(await harness.accountsMenu())}`);
+        });
+        assert.equal(shown.length, expected.length);
+        assert.deepEqual((await a.authProvider.getSessions(['full'])).map(s => s.id).sort(), stored, `${what}: getSessions`);
+        assert.deepEqual(menu.map(m => m.id).sort(), stored, `${what}: the menu rebuilt from onDidChangeSessions`);
+      }
+      assert.deepEqual(labelsOff, [], 'every announced label is made of the account key alone');
+      assert.deepEqual(events, [`added ${AB}`, `added ${CD}`, `removed ${AB}`, `removed ${CD}`, `added ${AB}`], 'one event per change of the stored accounts, none for userinfo');
+    } finally {
+      sub.dispose();
     }
   });
 });
