@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Bundles the extension (src/extension.ts + node-fetch) into one minified CommonJS file,
-// dist/extension.js, and the relay page (media/relay/index.html + src/relay/main.ts) into
-// dist/relay/, a static page anyone can host over HTTPS as the OAuth redirect URI.
+// dist/extension.js, and the relay page (media/relay/index.html + src/relay/main.ts, and the
+// relay-hosts.json template) into dist/relay/, a static page anyone can host over HTTPS as the
+// OAuth redirect URI.
 'use strict';
 const esbuild = require('esbuild');
 const fs = require('fs');
@@ -33,5 +34,5 @@ const production = !process.argv.includes('--dev');
     legalComments: 'none',
     logLevel: 'warning',
   });
-  fs.copyFileSync(path.join(root, 'media/relay/index.html'), path.join(root, 'dist/relay/index.html'));
+  for (const name of ['index.html', 'relay-hosts.json']) fs.copyFileSync(path.join(root, 'media/relay', name), path.join(root, 'dist/relay', name));
 })().catch(() => process.exit(1));
