@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // Bundles the extension (src/extension.ts + node-fetch) into one minified CommonJS file,
-// dist/extension.js, and the relay page (media/relay/index.html + src/relay/main.ts) into
-// dist/relay/, a static page anyone can host over HTTPS as the OAuth redirect URI.
-// node-fetch's polyfills for Node versions VS Code no longer runs on are replaced by Node's own
-// (scripts/node18). What went into dist/extension.js, and how many bytes each input added, is
-// written to out/bundle-meta.json (esbuild's metafile) for scripts/check-bundle-size.js.
+// dist/extension.js, and the relay page (media/relay/index.html + src/relay/main.ts, and the
+// relay-hosts.json template) into dist/relay/, a static page anyone can host over HTTPS as the
+// OAuth redirect URI. node-fetch's polyfills for Node versions VS Code no longer runs on are
+// replaced by Node's own (scripts/node18). What went into dist/extension.js, and how many bytes
+// each input added, is written to out/bundle-meta.json (esbuild's metafile) for
+// scripts/check-bundle-size.js.
 'use strict';
 const esbuild = require('esbuild');
 const fs = require('fs');
@@ -42,5 +43,5 @@ const production = !process.argv.includes('--dev');
     legalComments: 'none',
     logLevel: 'warning',
   });
-  fs.copyFileSync(path.join(root, 'media/relay/index.html'), path.join(root, 'dist/relay/index.html'));
+  for (const name of ['index.html', 'relay-hosts.json']) fs.copyFileSync(path.join(root, 'media/relay', name), path.join(root, 'dist/relay', name));
 })().catch(() => process.exit(1));
