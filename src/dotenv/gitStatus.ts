@@ -21,7 +21,8 @@ interface GitRun {
 
 function git(gitPath: string, cwd: string, args: string[]): Promise<GitRun> {
   return new Promise(resolve => {
-    execFile(gitPath, args, { cwd, timeout: 10_000, windowsHide: true }, (err, stdout, stderr) => {
+    // LC_ALL=C: git's messages in English, whatever the user's language ("not a git repository" is read below).
+    execFile(gitPath, args, { cwd, timeout: 10_000, windowsHide: true, env: { ...process.env, LC_ALL: 'C' } }, (err, stdout, stderr) => {
       const code = err ? ((err as NodeJS.ErrnoException).code === 'ENOENT' ? -1 : typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr) });
     });
