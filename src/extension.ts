@@ -16,6 +16,7 @@ import { setClientCredentials } from './vscode/credentials';
 import { RedactingLogger } from './vscode/log';
 import { OutcomeChannel, SecretPendingStore, Secrets } from './vscode/secrets';
 import { accountListSignal, SessionModel } from './vscode/sessionModel';
+import { saveRelayPage } from './vscode/relayPage';
 import { offerReload, SignInController } from './vscode/signIn';
 import { TokenStatusBar } from './vscode/statusBar';
 import { isSessionNode, SessionTreeProvider } from './vscode/tree';
@@ -203,10 +204,13 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     vscode.window.registerUriHandler(signIn),
     vscode.commands.registerCommand('infusionsoft.signIn', (arg?: unknown) => {
       // From an app's row or "Sign In Again": that app's client ID, and its name as a hint for Keap's page.
-      const o = (isSessionNode(arg) ? model.get(arg.account) : arg && typeof arg === 'object' ? arg : undefined) as { clientId?: unknown; appName?: unknown } | undefined;
+      const o = (isSessionNode(arg) ? model.get(arg.account) : arg && typeof arg === 'object' ? arg : undefined) as { clientId?: unknown; appName?: unknown; signInAgain?: unknown } | undefined;
       return signIn.signIn({
         clientId: typeof o?.clientId === 'string' ? o.clientId : undefined,
         appName: typeof o?.appName === 'string' ? o.appName : undefined,
+        // The palette, the walkthrough or a view title (no argument) while signed in: ask first. A row, a
+        // button that names the app, or `signInAgain` (tests, scripts) answers it.
+        ifSignedIn: typeof o?.signInAgain === 'boolean' ? (o.signInAgain ? 'proceed' : 'cancel') : arg === undefined ? 'ask' : 'proceed',
       });
     }),
     vscode.commands.registerCommand('infusionsoft.cancelSignIn', () => signIn.cancelActive()),
@@ -220,6 +224,8 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
       return key === undefined ? 'signed-out' : ((await autoRefresher.refreshNow(key))?.kind ?? 'failed');
     }),
     vscode.commands.registerCommand('infusionsoft.showLog', () => log.channel.show()),
+    // `target` (tests, scripts): the folder to write to; otherwise the user picks one.
+    vscode.commands.registerCommand('infusionsoft.saveRelayPage', (target?: unknown) => saveRelayPage(context.extensionUri, target)),
   );
   // The first read publishes the session, which schedules the first refresh decision; a window that
   // starts with a fresh token makes no request at all.

@@ -13,7 +13,7 @@
  * Everything is written with textContent (never HTML); Keap's words are shown as one bounded line.
  * The only request the page makes is for its own relay-hosts.json (same origin, no credentials).
  */
-import { keapSays } from '../signin/keapText';
+import { keapSays, oneLine } from '../signin/keapText';
 import { buildForwardUrl, decodeStateTarget, parseRelayHosts, pickForwardedParams, RELAY_HOSTS_FILE, RelayHost } from '../signin/relayState';
 
 const PASTE_COMMAND = 'Infusionsoft: Paste Callback URL';
@@ -157,7 +157,8 @@ async function run(): Promise<void> {
       'message',
       'This page only returns to VS Code addresses it trusts, and the return address in this answer is not one of them, so it was not followed.',
     );
-    setText('refused', target);
+    // The target came from a link anyone can write: one bounded line, no bidi tricks.
+    setText('refused', oneLine(target, 300));
     reveal('refused-line');
   }
   showFallback('In VS Code, run {command} and paste this address (or just the code below):', address, code);

@@ -42,8 +42,10 @@ export type PendingMatch =
 
 /**
  * Finds the pending sign-in a callback belongs to. With a `state`, only an exact match counts.
- * Without one (a pasted bare code, or Keap's denial with an empty state), the single live pending
- * sign-in is taken if there is exactly one.
+ * Without one (a pasted bare code, or Keap's denial with an empty state, pasted), the single live
+ * pending sign-in is taken if there is exactly one. Callers must use this stateless match only for
+ * what the user typed: SignInService.handle refuses stateless answers from the URI handler and the
+ * loopback listener before it gets here (cases S2, S3).
  */
 export function matchPending(list: readonly PendingSignIn[], state: string | undefined, nowMs: number): PendingMatch {
   if (state !== undefined) {

@@ -236,6 +236,17 @@ describe('relay page (headless Chromium)', function () {
     assert.deepEqual(problems, []);
   });
 
+  it('shows a refused return address as one bounded line, without bidi overrides', async () => {
+    const { page, problems } = await openPage();
+    const target = `https://evil.example/\u202Ekcabllac/${'x'.repeat(600)}?vscode-authority=${EXTENSION_AUTHORITY}`;
+    await page.goto(relayUrl(new URLSearchParams([['code', 'c'], ['state', encodeState(NONCE, target)]]).toString()));
+    await page.waitForSelector('#refused-line', { state: 'visible' });
+    const shown = (await page.textContent('#refused')) ?? '';
+    assert.match(shown, /^https:\/\/evil\.example\/ kcabllac\/x+…$/);
+    assert.equal(shown.length, 301);
+    assert.deepEqual(problems.filter(p => !/relay-hosts\.json|404/.test(p)), []);
+  });
+
   it('does not follow a disallowed https://evil.example target; shows the code and the full URL', async () => {
     await expectNoForward('https://evil.example/callback?vscode-reqid=1&vscode-scheme=code-oss&vscode-path=%2Fcallback', 'code-1');
   });

@@ -29,7 +29,7 @@ async function ensureSignedIn(): Promise<void> {
   if ((await a.model.store.read())?.refreshTokenRejectedAt === undefined && (await a.model.store.read())) return;
   await useDemoCredentials();
   await harness.plan('allow');
-  assert.equal(await vscode.commands.executeCommand<boolean>('infusionsoft.signIn'), true);
+  assert.equal(await vscode.commands.executeCommand<boolean>('infusionsoft.signIn', { signInAgain: true }), true);
   await harness.plan('none');
 }
 
