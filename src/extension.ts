@@ -18,6 +18,8 @@ import { OutcomeChannel, SecretPendingStore, Secrets } from './vscode/secrets';
 import { accountListSignal, SessionModel } from './vscode/sessionModel';
 import { offerReload, SignInController } from './vscode/signIn';
 import { TokenStatusBar } from './vscode/statusBar';
+import { TerminalTokenExport } from './vscode/terminalEnv';
+import { TokenTests } from './vscode/testToken';
 import { isSessionNode, SessionTreeProvider } from './vscode/tree';
 
 /** What the extension returns from `activate`, only in development and test mode (it can read the status). */
@@ -30,6 +32,8 @@ export interface TestApi {
   authProvider: KeapAuthenticationProvider;
   /** The folder of lock and signal files shared by every window (globalStorageUri). */
   storageDir: string;
+  /** What new integrated terminals get (infusionsoft.terminal.exportTokens). */
+  terminalEnv: vscode.EnvironmentVariableCollection;
 }
 
 /** Builds the object graph and registers disposables; nothing else. */
@@ -94,11 +98,13 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
   }, now);
   const signIn = new SignInController(service, settings, secrets, outcomes, model, statusBar, log, now);
 
+  const tokenTests = new TokenTests(model, autoRefresher, settings, log, now);
   const tree = new SessionTreeProvider(
     model,
     () => settings.refreshTokenLifetimeMs(),
     { of: key => autoRefresher.healthOf(key), onDidChange: autoRefresher.onDidChangeHealth },
     now,
+    tokenTests,
   );
   const copy = async (which: 'access' | 'refresh', arg: unknown) => {
     const key = await resolveAccount(model, arg, false);
@@ -212,6 +218,13 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
       return key === undefined ? 'signed-out' : ((await autoRefresher.refreshNow(key))?.kind ?? 'failed');
     }),
     vscode.commands.registerCommand('infusionsoft.showLog', () => log.channel.show()),
+    tokenTests,
+    // From the palette (the active app) or an app's row; resolves to what Keap answered (src/keap/tokenCheck TokenTest).
+    vscode.commands.registerCommand('infusionsoft.testToken', async (arg?: unknown) => {
+      const key = await resolveAccount(model, arg, false);
+      return key === undefined ? void vscode.window.showWarningMessage(vscode.l10n.t('Infusionsoft: not signed in.')) : tokenTests.run(key);
+    }),
+    new TerminalTokenExport(context.environmentVariableCollection, model, log),
   );
   // The first read publishes the session, which schedules the first refresh decision; a window that
   // starts with a fresh token makes no request at all.
@@ -219,7 +232,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
   log.info(`activated (${vscode.env.appName} ${vscode.version}, ${vscode.env.uiKind === vscode.UIKind.Web ? 'web' : 'desktop'}${vscode.env.remoteName ? `, remote ${vscode.env.remoteName}` : ''})`);
 
   if (context.extensionMode !== vscode.ExtensionMode.Production) {
-    return { statusText: () => statusBar.text, signIn, model, autoRefresher, tree, authProvider, storageDir };
+    return { statusText: () => statusBar.text, signIn, model, autoRefresher, tree, authProvider, storageDir, terminalEnv: context.environmentVariableCollection };
   }
   return undefined;
 }
