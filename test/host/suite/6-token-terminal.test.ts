@@ -27,6 +27,13 @@ async function rows() {
   return { account, test: test && a.tree.getTreeItem(test) };
 }
 
+/** The variable names an environment variable collection holds. */
+function collectionNames(c: vscode.EnvironmentVariableCollection): string[] {
+  const names: string[] = [];
+  c.forEach(name => names.push(name));
+  return names;
+}
+
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /**
@@ -130,11 +137,28 @@ describe('Test Token and terminals in a real VS Code', function () {
 
     await vscode.workspace.getConfiguration('infusionsoft').update('terminal.exportTokens', false, vscode.ConfigurationTarget.Global);
     await waitFor(() => a.terminalEnv.get('KEAP_ACCESS_TOKEN') === undefined, 10_000, 'the collection to empty');
-    await vscode.workspace.getConfiguration('infusionsoft').update('terminal.exportTokens', true, vscode.ConfigurationTarget.Global);
-    await waitFor(() => a.terminalEnv.get('KEAP_ACCESS_TOKEN')?.value === set.accessToken, 10_000, 'the token back');
+
+    // S1: a cloned repository's .vscode/settings.json can neither turn the export on nor rename the variable the token lands in.
+    const folder = vscode.workspace.workspaceFolders![0].uri.fsPath;
+    const settingsFile = path.join(folder, '.vscode', 'settings.json');
+    const original = fs.existsSync(settingsFile) ? fs.readFileSync(settingsFile, 'utf8') : undefined;
+    fs.mkdirSync(path.dirname(settingsFile), { recursive: true });
+    fs.writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(original ?? '{}'), 'infusionsoft.terminal.exportTokens': true, 'infusionsoft.env.variables': { accessToken: 'NODE_OPTIONS' } }));
+    try {
+      await waitFor(() => vscode.workspace.getConfiguration('infusionsoft').inspect('env.variables')?.workspaceValue !== undefined, 10_000, 'VS Code to read the workspace settings');
+      await new Promise(r => setTimeout(r, 1000));
+      assert.deepEqual(collectionNames(a.terminalEnv), [], 'the workspace did not turn the export on');
+      await vscode.workspace.getConfiguration('infusionsoft').update('terminal.exportTokens', true, vscode.ConfigurationTarget.Global);
+      await waitFor(() => a.terminalEnv.get('KEAP_ACCESS_TOKEN')?.value === set.accessToken, 10_000, 'the token under its own name');
+      assert.deepEqual(collectionNames(a.terminalEnv).sort(), ['KEAP_ACCESS_TOKEN', 'KEAP_TOKEN_EXPIRES_AT'], 'not under the name the workspace chose');
+    } finally {
+      if (original === undefined) fs.rmSync(settingsFile);
+      else fs.writeFileSync(settingsFile, original);
+    }
 
     await vscode.commands.executeCommand('infusionsoft.signOut', 'all');
     await waitFor(() => a.terminalEnv.get('KEAP_ACCESS_TOKEN') === undefined && a.terminalEnv.get('KEAP_TOKEN_EXPIRES_AT') === undefined, 10_000, 'no token after sign-out');
+    assert.equal(collectionNames(a.terminalEnv).length, 0);
     assert.deepEqual(await terminalSees(), { tokenHash: 'unset', expiresAt: 'unset' });
     await ensureSignedIn();
     await waitFor(() => a.terminalEnv.get('KEAP_ACCESS_TOKEN') !== undefined, 10_000, 'the new sign-in exported');
