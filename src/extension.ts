@@ -19,6 +19,8 @@ import { accountListSignal, SessionModel } from './vscode/sessionModel';
 import { saveRelayPage } from './vscode/relayPage';
 import { offerReload, SignInController } from './vscode/signIn';
 import { TokenStatusBar } from './vscode/statusBar';
+import { TerminalTokenExport } from './vscode/terminalEnv';
+import { TokenTests } from './vscode/testToken';
 import { isSessionNode, SessionTreeProvider } from './vscode/tree';
 
 /** What the extension returns from `activate`, only in development and test mode (it can read the status). */
@@ -31,6 +33,8 @@ export interface TestApi {
   authProvider: KeapAuthenticationProvider;
   /** The folder of lock and signal files shared by every window (globalStorageUri). */
   storageDir: string;
+  /** What new integrated terminals get (infusionsoft.terminal.exportTokens). */
+  terminalEnv: vscode.EnvironmentVariableCollection;
 }
 
 /** Builds the object graph and registers disposables; nothing else. */
@@ -96,12 +100,14 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
   }, now);
   const signIn = new SignInController(service, settings, secrets, outcomes, model, statusBar, log, now);
 
+  const tokenTests = new TokenTests(model, autoRefresher, settings, log, now);
   const tree = new SessionTreeProvider(
     model,
     () => settings.refreshTokenLifetimeMs(),
     { of: key => autoRefresher.healthOf(key), onDidChange: autoRefresher.onDidChangeHealth },
     now,
     set => customEndpointNote(set, settings.endpoints()),
+    tokenTests,
   );
   const copy = async (which: 'access' | 'refresh', arg: unknown) => {
     const key = await resolveAccount(model, arg, false);
@@ -226,6 +232,13 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     vscode.commands.registerCommand('infusionsoft.showLog', () => log.channel.show()),
     // `target` (tests, scripts): the folder to write to; otherwise the user picks one.
     vscode.commands.registerCommand('infusionsoft.saveRelayPage', (target?: unknown) => saveRelayPage(context.extensionUri, target)),
+    tokenTests,
+    // From the palette (the active app) or an app's row; resolves to what Keap answered (src/keap/tokenCheck TokenTest).
+    vscode.commands.registerCommand('infusionsoft.testToken', async (arg?: unknown) => {
+      const key = await resolveAccount(model, arg, false);
+      return key === undefined ? void vscode.window.showWarningMessage(vscode.l10n.t('Infusionsoft: not signed in.')) : tokenTests.run(key);
+    }),
+    new TerminalTokenExport(context.environmentVariableCollection, model, log),
   );
   // The first read publishes the session, which schedules the first refresh decision; a window that
   // starts with a fresh token makes no request at all.
@@ -233,7 +246,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
   log.info(`activated (${vscode.env.appName} ${vscode.version}, ${vscode.env.uiKind === vscode.UIKind.Web ? 'web' : 'desktop'}${vscode.env.remoteName ? `, remote ${vscode.env.remoteName}` : ''})`);
 
   if (context.extensionMode !== vscode.ExtensionMode.Production) {
-    return { statusText: () => statusBar.text, signIn, model, autoRefresher, tree, authProvider, storageDir };
+    return { statusText: () => statusBar.text, signIn, model, autoRefresher, tree, authProvider, storageDir, terminalEnv: context.environmentVariableCollection };
   }
   return undefined;
 }

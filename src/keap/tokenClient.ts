@@ -1,8 +1,8 @@
-import nodeFetch from 'node-fetch';
 import { Logger, SILENT_LOGGER, urlForLog } from '../log';
 import { TokenSet } from '../session/tokenSet';
 import { endpointProblem, KeapEndpoints, userInfoUrl } from './endpoints';
 import { classifyKeapError, HeaderReader, KeapError, TokenGrant } from './errors';
+import { lazyFetch } from './fetch';
 import { EncodedRequest, encodeCodeExchange, encodeRefresh } from './tokenRequest';
 import { parseTokenResponse } from './tokenResponse';
 
@@ -44,7 +44,7 @@ export class KeapTokenClient {
   private readonly log: Logger;
 
   constructor(private readonly options: TokenClientOptions) {
-    this.fetch = options.fetch ?? (nodeFetch as unknown as FetchLike);
+    this.fetch = options.fetch ?? lazyFetch;
     this.now = options.now ?? Date.now;
     this.log = options.log ?? SILENT_LOGGER;
   }

@@ -3,8 +3,9 @@ import { accountKey } from '../session/accounts';
 import { accessTokenTimeLeft, formatDuration, refreshTokenDaysLeft, TokenSet } from '../session/tokenSet';
 import { RefreshHealth, troubleOf } from './autoRefresh';
 import { SessionModel } from './sessionModel';
+import { tokenTestItem, TokenTests } from './testToken';
 
-type NodeKind = 'account' | 'accessToken' | 'refreshToken' | 'clientId';
+type NodeKind = 'account' | 'accessToken' | 'refreshToken' | 'clientId' | 'tokenTest';
 
 /** A node of the view; commands run from its menus receive it and act on its account. */
 export interface SessionNode {
@@ -37,7 +38,10 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
   private readonly disposables: vscode.Disposable[] = [this.emitter];
   private timer: NodeJS.Timeout | undefined;
 
-  /** @param health the refresh health of an account (by key), with its change event. */
+  /**
+   * @param health the refresh health of an account (by key), with its change event.
+   * @param tokenTests the last Infusionsoft: Test Token result of each account (a row under it).
+   */
   constructor(
     private readonly model: SessionModel,
     private readonly refreshTokenLifetimeMs: () => number,
@@ -45,8 +49,10 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
     private readonly now: () => number = Date.now,
     /** "custom Keap endpoint: <host>" for an account whose endpoints are not Keap's own, else undefined. */
     private readonly customEndpoint: (set: TokenSet) => string | undefined = () => undefined,
+    private readonly tokenTests?: TokenTests,
   ) {
     this.disposables.push(model.onDidChange(() => this.refresh()), health.onDidChange(() => this.refresh()));
+    if (tokenTests) this.disposables.push(tokenTests.onDidChange(() => this.refresh()));
   }
 
   refresh(): void {
@@ -58,7 +64,9 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
   getChildren(element?: Node): Node[] {
     if (!element) return this.model.accounts.map(s => ({ kind: 'account', account: accountKey(s) }));
     if (element.kind === 'account' && this.model.get(element.account)) {
-      return (['accessToken', 'refreshToken', 'clientId'] as const).map(kind => ({ kind, account: element.account }));
+      const kinds: NodeKind[] = ['accessToken', 'refreshToken', 'clientId'];
+      if (this.tokenTests?.get(element.account)) kinds.push('tokenTest');
+      return kinds.map(kind => ({ kind, account: element.account }));
     }
     return [];
   }
@@ -130,6 +138,12 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
             ? vscode.l10n.t('Refresh token of Keap app {0}, rejected by Keap', set.appName ?? '?')
             : vscode.l10n.t('Refresh token of Keap app {0}, about {1} days left', set.appName ?? '?', days),
         };
+        return item;
+      }
+      case 'tokenTest': {
+        const run = this.tokenTests?.get(node.account);
+        const item = run ? tokenTestItem(run, now) : new vscode.TreeItem(vscode.l10n.t('Token test'));
+        item.id = id;
         return item;
       }
       case 'clientId': {

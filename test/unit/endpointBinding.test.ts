@@ -117,7 +117,7 @@ describe('tokens stay bound to the token endpoint that issued them', () => {
     await svc.begin({ state: 'st', redirectUri, clientId: DEMO_CLIENT.clientId, tokenUrl: keap.tokenUrl, flow: 'loopback', createdAt: Date.now(), expiresAt: Date.now() + 60_000 });
     const code = await authorizationCode(keap, redirectUri, 'st');
     configured = { authorizeUrl: other.authorizeUrl, tokenUrl: other.tokenUrl, apiBaseUrl: keap.apiBaseUrl };
-    const r = await svc.handle({ kind: 'code', code, state: 'st' }, 'test');
+    const r = await svc.handle({ kind: 'code', code, state: 'st' }, 'uri-handler');
     assert.equal(r.kind, 'signed-in');
     assert.equal(tokenRequests(other), 0);
     assert.equal((await store.read())?.tokenUrl, keap.tokenUrl);
