@@ -138,7 +138,7 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
       }
       case 'tokenTest': {
         const run = this.tokenTests?.get(node.account);
-        const item = run ? tokenTestItem(run, now) : new vscode.TreeItem(vscode.l10n.t('Token test'));
+        const item = run ? tokenTestItem(run) : new vscode.TreeItem(vscode.l10n.t('Token test'));
         item.id = id;
         return item;
       }
