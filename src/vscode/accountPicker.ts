@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { accountKey } from '../session/accounts';
-import { accessTokenTimeLeft, formatDuration, TokenSet } from '../session/tokenSet';
+import { accessTokenCountdown } from '../session/countdown';
+import { TokenSet } from '../session/tokenSet';
 import { SessionModel } from './sessionModel';
 import { isSessionNode } from './tree';
 
@@ -30,14 +31,14 @@ export async function resolveAccount(model: SessionModel, arg: unknown, ask: fal
 /** A quick-pick row for an account: app, who signed in, client ID and time left. */
 export function accountItem(set: TokenSet, activeKey: string | undefined, now = Date.now()): vscode.QuickPickItem & { key: string } {
   const key = accountKey(set);
-  const left = accessTokenTimeLeft(set, now);
+  const countdown = accessTokenCountdown(set, now);
   const when = set.refreshTokenRejectedAt
     ? vscode.l10n.t('sign in again')
-    : left === undefined
+    : countdown.kind === 'unknown'
       ? vscode.l10n.t('expiry unknown')
-      : left <= 0
+      : countdown.kind === 'expired'
         ? vscode.l10n.t('expired')
-        : vscode.l10n.t('expires in {0}', formatDuration(left));
+        : vscode.l10n.t('expires in {0}', countdown.text);
   return {
     key,
     label: `${key === activeKey ? '$(pass-filled)' : '$(account)'} ${vscode.l10n.t('Keap app {0}', set.appName ?? '?')}`,

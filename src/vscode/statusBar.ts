@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { accountKey } from '../session/accounts';
-import { accessTokenTimeLeft, formatDuration, refreshTokenDaysLeft, TokenSet } from '../session/tokenSet';
+import { accessTokenCountdown } from '../session/countdown';
+import { accessTokenTimeLeft, refreshTokenDaysLeft, TokenSet } from '../session/tokenSet';
 import { RefreshHealth, troubleOf } from './autoRefresh';
 import { SessionModel } from './sessionModel';
 
@@ -101,10 +102,9 @@ export class TokenStatusBar implements vscode.Disposable {
     const warning = new vscode.ThemeColor('statusBarItem.warningBackground');
     const error = new vscode.ThemeColor('statusBarItem.errorBackground');
     let icon = '$(key)';
-    let shown: string;
-    if (left === undefined) shown = vscode.l10n.t('expiry unknown');
-    else if (left <= 0) shown = vscode.l10n.t('expired');
-    else shown = formatDuration(left);
+    // The same countdown as the tree's (src/session/countdown), so both agree to the minute.
+    const countdown = accessTokenCountdown(set, now);
+    let shown = countdown.kind === 'left' ? countdown.text : countdown.kind === 'expired' ? vscode.l10n.t('expired') : vscode.l10n.t('expiry unknown');
     this.item.command = { command: 'infusionsoft.refreshToken', title: vscode.l10n.t('Refresh Token') };
 
     const md = new vscode.MarkdownString(undefined, true);
@@ -166,11 +166,8 @@ export class TokenStatusBar implements vscode.Disposable {
     md.isTrusted = { enabledCommands: ['infusionsoft.switchAccount', 'infusionsoft.addAccount'] };
     this.item.tooltip = md;
     this.item.accessibilityInformation = { label: vscode.l10n.t('Keap app {0}, access token: {1}', app, shown) };
-    if (left !== undefined && left > 0) {
-      // Next change of the shown minute; formatDuration rounds down, so that is when left crosses a minute.
-      const delay = (left % 60_000) + 50;
-      this.timer = setTimeout(() => this.render(), Math.max(delay, 1000));
-    }
+    // Next change of the shown minute (the tree re-renders at the same moment).
+    if (countdown.kind === 'left') this.timer = setTimeout(() => this.render(), countdown.nextChangeInMs);
   }
 
   dispose(): void {

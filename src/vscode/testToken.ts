@@ -63,7 +63,7 @@ export class TokenTests implements vscode.Disposable {
     const run = { test, at: this.now(), believedLeftMs };
     this.runs.set(key, run);
     this.emitter.fire(key);
-    const lines = describeRun(run, this.now());
+    const lines = describeRun(run);
     this.log.info(`Test Token of Keap app ${app}: ${lines.join(' ')}`);
     const text = vscode.l10n.t('Keap app {0}: {1}', app, lines.join(' '));
     void ((test.retry ?? test.first).error ? vscode.window.showWarningMessage(text) : vscode.window.showInformationMessage(text));
@@ -88,7 +88,7 @@ export function summary(t: TokenTest): string {
 }
 
 /** What Keap answered, the refresh after a 401, and each quota bucket with when it resets: one sentence each. */
-function describeRun({ test, believedLeftMs }: TokenTestRun, now: number): string[] {
+function describeRun({ test, believedLeftMs }: TokenTestRun): string[] {
   const last = test.retry ?? test.first;
   const lines = [`${summary(test)}.`];
   if (test.refresh) {
@@ -109,12 +109,12 @@ function describeRun({ test, believedLeftMs }: TokenTestRun, now: number): strin
 }
 
 /** The tree row under an account that shows its last Test Token result. */
-export function tokenTestItem(run: TokenTestRun, now: number): vscode.TreeItem {
+export function tokenTestItem(run: TokenTestRun): vscode.TreeItem {
   const last = run.test.retry ?? run.test.first;
   const day = last.quota.find(b => b.available !== undefined);
   const item = new vscode.TreeItem(vscode.l10n.t('Token test'));
   item.description = summary(run.test) + (day ? ` · ${vscode.l10n.t('{0} left per {1}', day.available!.toLocaleString(), day.timeUnit)}` : '');
-  item.tooltip = [new Date(run.at).toLocaleTimeString(), ...describeRun(run, now)].join('\n');
+  item.tooltip = [new Date(run.at).toLocaleTimeString(), ...describeRun(run)].join('\n');
   item.iconPath = new vscode.ThemeIcon(last.error ? 'warning' : 'pulse', last.error || run.test.refresh ? new vscode.ThemeColor('list.warningForeground') : undefined);
   item.contextValue = 'tokenTest';
   item.accessibilityInformation = { label: vscode.l10n.t('Token test: {0}', item.description) };

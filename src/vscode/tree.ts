@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { accountKey } from '../session/accounts';
-import { accessTokenTimeLeft, formatDuration, refreshTokenDaysLeft, TokenSet } from '../session/tokenSet';
+import { accessTokenCountdown, nextCountdownChangeInMs } from '../session/countdown';
+import { accessTokenTimeLeft, refreshTokenDaysLeft, TokenSet } from '../session/tokenSet';
 import { RefreshHealth, troubleOf } from './autoRefresh';
 import { SessionModel } from './sessionModel';
 import { tokenTestItem, TokenTests } from './testToken';
@@ -30,7 +31,8 @@ export function maskToken(token: string): string {
  * The "Signed-in Apps" view (in the Keap view container): each signed-in Keap app (the active one marked), and under it both
  * tokens (masked) with their expiry and the client ID.
  * Signed out it is empty and `viewsWelcome` offers Sign In. Re-renders when the session changes in
- * any window, and each minute while visible so "expires in" stays true.
+ * any window, and when a countdown's shown minute changes (the same moment as the status bar's,
+ * src/session/countdown), so "expires in" stays true and agrees with the status bar.
  */
 export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<Node | undefined>();
@@ -58,7 +60,10 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
   refresh(): void {
     this.emitter.fire(undefined);
     if (this.timer) clearTimeout(this.timer);
-    this.timer = this.model.accounts.length > 0 ? setTimeout(() => this.refresh(), 60_000) : undefined;
+    if (this.model.accounts.length === 0) return void (this.timer = undefined);
+    // At the next change of any shown minute; at least once a minute for the refresh tokens' days.
+    const next = Math.min(nextCountdownChangeInMs(this.model.accounts, this.now()) ?? 60_000, 60_000);
+    this.timer = setTimeout(() => this.refresh(), next);
   }
 
   getChildren(element?: Node): Node[] {
@@ -114,8 +119,9 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
         const item = new vscode.TreeItem(vscode.l10n.t('Access token'));
         item.id = id;
         const left = accessTokenTimeLeft(set, now);
+        const countdown = accessTokenCountdown(set, now);
         const when =
-          left === undefined ? vscode.l10n.t('expiry unknown') : left <= 0 ? vscode.l10n.t('expired') : vscode.l10n.t('expires in {0}', formatDuration(left));
+          countdown.kind === 'unknown' ? vscode.l10n.t('expiry unknown') : countdown.kind === 'expired' ? vscode.l10n.t('expired') : vscode.l10n.t('expires in {0}', countdown.text);
         item.description = `${maskToken(set.accessToken)} · ${when}`;
         item.tooltip = set.accessTokenExpiresAt ? vscode.l10n.t('Expires {0} ({1})', new Date(set.accessTokenExpiresAt).toLocaleString(), new Date(set.accessTokenExpiresAt).toISOString()) : when;
         item.iconPath = new vscode.ThemeIcon('key', left !== undefined && left < 3_600_000 ? new vscode.ThemeColor('list.warningForeground') : undefined);
@@ -142,7 +148,7 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
       }
       case 'tokenTest': {
         const run = this.tokenTests?.get(node.account);
-        const item = run ? tokenTestItem(run, now) : new vscode.TreeItem(vscode.l10n.t('Token test'));
+        const item = run ? tokenTestItem(run) : new vscode.TreeItem(vscode.l10n.t('Token test'));
         item.id = id;
         return item;
       }
