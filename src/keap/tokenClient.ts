@@ -4,7 +4,8 @@ import { TokenSet } from '../session/tokenSet';
 import { KeapEndpoints, userInfoUrl } from './endpoints';
 import { classifyKeapError, HeaderReader, KeapError, TokenGrant } from './errors';
 import { EncodedRequest, encodeCodeExchange, encodeRefresh } from './tokenRequest';
-import { parseTokenResponse } from './tokenResponse';
+import { REAL_TIMERS, Timers } from '../session/timeLimit';
+import { KeptRefreshToken, parseTokenResponse } from './tokenResponse';
 
 /** The subset of `fetch` the client uses; node-fetch in the extension, anything compatible in tests. */
 export type FetchLike = (
@@ -21,6 +22,8 @@ export interface TokenClientOptions {
   readonly now?: () => number;
   readonly fetch?: FetchLike;
   readonly log?: Logger;
+  /** For the request timeout; a fake clock in tests. */
+  readonly timers?: Timers;
 }
 
 /** Who signed in, from Keap's userinfo (Keap v1 OpenAPI, UserInfoDTO). */
@@ -38,11 +41,13 @@ export class KeapTokenClient {
   private readonly fetch: FetchLike;
   private readonly now: () => number;
   private readonly log: Logger;
+  private readonly timers: Timers;
 
   constructor(private readonly options: TokenClientOptions) {
     this.fetch = options.fetch ?? (nodeFetch as unknown as FetchLike);
     this.now = options.now ?? Date.now;
     this.log = options.log ?? SILENT_LOGGER;
+    this.timers = options.timers ?? REAL_TIMERS;
   }
 
   /**
@@ -56,11 +61,13 @@ export class KeapTokenClient {
 
   /**
    * Refresh grant (RFC 6749 §6). The answer holds a NEW refresh token; the one sent is dead from
-   * then on (Keap staff, infusionsoft-php #99). Rejects with KeapError.
+   * then on (Keap staff, infusionsoft-php #99). An answer without a refresh token keeps the one
+   * sent, with its issue time `refreshTokenIssuedAt` (epoch ms; default now), and logs a warning
+   * (case K12). Rejects with KeapError.
    */
-  async refresh(p: { clientId: string; clientSecret: string; refreshToken: string }): Promise<TokenSet> {
-    const req = encodeRefresh({ tokenUrl: this.options.endpoints().tokenUrl, ...p });
-    return this.tokenRequest(req, 'refresh_token', p.clientId);
+  async refresh(p: { clientId: string; clientSecret: string; refreshToken: string; refreshTokenIssuedAt?: number }): Promise<TokenSet> {
+    const req = encodeRefresh({ tokenUrl: this.options.endpoints().tokenUrl, clientId: p.clientId, clientSecret: p.clientSecret, refreshToken: p.refreshToken });
+    return this.tokenRequest(req, 'refresh_token', p.clientId, { refreshToken: p.refreshToken, refreshTokenIssuedAt: p.refreshTokenIssuedAt ?? this.now() });
   }
 
   /** `GET …/v1/oauth/connect/userinfo` with the access token. Rejects with KeapError. */
@@ -78,16 +85,22 @@ export class KeapTokenClient {
     return { name, email: s(o.email) };
   }
 
-  private async tokenRequest(req: EncodedRequest, grant: TokenGrant, clientId: string): Promise<TokenSet> {
-    const { text } = await this.send(req.method, req.url, { ...req.headers }, req.body, grant);
-    return parseTokenResponse(text, this.now(), clientId);
+  private async tokenRequest(req: EncodedRequest, grant: TokenGrant, clientId: string, kept?: KeptRefreshToken): Promise<TokenSet> {
+    const { status, text } = await this.send(req.method, req.url, { ...req.headers }, req.body, grant);
+    try {
+      return parseTokenResponse(text, this.now(), clientId, kept, m => this.log.warn(`${urlForLog(req.url)}: ${m}`), status);
+    } catch (e) {
+      // A 2xx that is not a token answer: its first bytes help diagnose a gateway (case K9), tokens cut out.
+      this.log.warn(`${req.method} ${urlForLog(req.url)} → ${status}: ${(e as Error).message}`);
+      throw e;
+    }
   }
 
   private async send(method: string, url: string, headers: Record<string, string>, body: string | undefined, grant: TokenGrant): Promise<{ status: number; text: string }> {
     const started = Date.now();
     const timeoutMs = this.options.timeoutMs();
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const timer = this.timers.setTimeout(() => controller.abort(), timeoutMs);
     const what = `${method} ${urlForLog(url)}`;
     try {
       let res: Awaited<ReturnType<FetchLike>>;
@@ -111,7 +124,7 @@ export class KeapTokenClient {
       this.log.warn(`${what} → ${res.status} (${ms} ms) ${err.kind}: ${oneLine(err.details.bodySnippet ?? '')}`);
       throw err;
     } finally {
-      clearTimeout(timer);
+      this.timers.clearTimeout(timer);
     }
   }
 }
