@@ -5,6 +5,7 @@ import { KeapTokenClient } from './keap/tokenClient';
 import { accountFileId, accountKey, AccountStore, StaleViewError } from './session/accounts';
 import { ChangeSignal } from './session/changeSignal';
 import { ClaimRegistry, FileLock } from './session/fileLock';
+import { FileLedgerStore } from './session/ledgerFile';
 import { Refresher } from './session/refresher';
 import { SignInService } from './signin/signInService';
 import { AutoRefreshers } from './vscode/autoRefresh';
@@ -14,7 +15,7 @@ import { EnvWriter } from './vscode/envWriter';
 import { customEndpointNote, Settings } from './vscode/config';
 import { setClientCredentials } from './vscode/credentials';
 import { RedactingLogger } from './vscode/log';
-import { OutcomeChannel, SecretPendingStore, Secrets } from './vscode/secrets';
+import { OutcomeChannel, SECRET_KEYS, SecretPendingStore, Secrets } from './vscode/secrets';
 import { accountListSignal, SessionModel } from './vscode/sessionModel';
 import { saveRelayPage } from './vscode/relayPage';
 import { offerReload, SignInController } from './vscode/signIn';
@@ -86,12 +87,17 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     publishOutcome: o => outcomes.publish(o).catch(e => log.warn(`could not publish the sign-in outcome: ${(e as Error).message}`)),
   });
   // One refresher per account, each with its own single flight and its own user-wide lock file.
+  // A lease the holder renews: one that stops answering (a closed code-server tab) loses it within 15 s (case K13).
   const refreshLock = (account: string) =>
-    new FileLock(path.join(storageDir, 'locks', `refresh-${accountFileId(account)}.lock`), {
-      staleMs: settings.requestTimeoutMs() * 2 + 10_000,
-    }).acquire(settings.requestTimeoutMs() * 3 + 15_000);
-  const refresherFor = (key: string) => new Refresher({ store: model.storeFor(key), tokenClient, credentials, now, log, lock: refreshLock });
+    new FileLock(path.join(storageDir, 'locks', `refresh-${accountFileId(account)}.lock`), { staleMs: 15_000 }).acquire(settings.requestTimeoutMs() * 3 + 15_000);
+  // Each account's token requests and their outcomes, shared by every window: the schedule that keeps automatic refresh from looping (case K10).
+  const ledgerFor = (key: string) => new FileLedgerStore(path.join(storageDir, 'locks', `refresh-${accountFileId(key)}.ledger.json`));
+  const refresherFor = (key: string) => new Refresher({ store: model.storeFor(key), tokenClient, credentials, now, log, lock: refreshLock, ledger: ledgerFor(key) });
   const autoRefresher = new AutoRefreshers(model, refresherFor, settings, log, now);
+  // Set Client Credentials (in any window) resumes that client's paused refreshes.
+  const resumeOnSecret = secrets.onDidChange(e => {
+    if (e.key.startsWith(SECRET_KEYS.clientSecretPrefix)) autoRefresher.resumeClient(e.key.slice(SECRET_KEYS.clientSecretPrefix.length), 'client credentials set');
+  });
   const statusBar = new TokenStatusBar(model, {
     health: key => autoRefresher.healthOf(key),
     onDidChangeHealth: autoRefresher.onDidChangeHealth,
@@ -205,6 +211,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     vscode.commands.registerCommand('infusionsoft.copyRefreshToken', (arg?: unknown) => copy('refresh', arg)),
     model,
     autoRefresher,
+    resumeOnSecret,
     statusBar,
     signIn,
     vscode.window.registerUriHandler(signIn),

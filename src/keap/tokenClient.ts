@@ -4,7 +4,8 @@ import { endpointProblem, KeapEndpoints, userInfoUrl } from './endpoints';
 import { classifyKeapError, HeaderReader, KeapError, TokenGrant } from './errors';
 import { lazyFetch } from './fetch';
 import { EncodedRequest, encodeCodeExchange, encodeRefresh } from './tokenRequest';
-import { parseTokenResponse } from './tokenResponse';
+import { REAL_TIMERS, Timers } from '../session/timeLimit';
+import { KeptRefreshToken, parseTokenResponse } from './tokenResponse';
 
 /** The subset of `fetch` the client uses; node-fetch in the extension, anything compatible in tests. */
 export type FetchLike = (
@@ -25,6 +26,8 @@ export interface TokenClientOptions {
   readonly now?: () => number;
   readonly fetch?: FetchLike;
   readonly log?: Logger;
+  /** For the request timeout; a fake clock in tests. */
+  readonly timers?: Timers;
 }
 
 /** Who signed in, from Keap's userinfo (Keap v1 OpenAPI, UserInfoDTO). */
@@ -42,11 +45,13 @@ export class KeapTokenClient {
   private readonly fetch: FetchLike;
   private readonly now: () => number;
   private readonly log: Logger;
+  private readonly timers: Timers;
 
   constructor(private readonly options: TokenClientOptions) {
     this.fetch = options.fetch ?? lazyFetch;
     this.now = options.now ?? Date.now;
     this.log = options.log ?? SILENT_LOGGER;
+    this.timers = options.timers ?? REAL_TIMERS;
   }
 
   /** The token endpoint the user's settings name now (for a new sign-in, and to compare a stored set's endpoint with). */
@@ -69,15 +74,17 @@ export class KeapTokenClient {
   /**
    * Refresh grant (RFC 6749 §6), sent to `tokenUrl`: the token endpoint that issued the refresh
    * token. {@link Refresher} always passes the one stored with the token set; the configured one is
-   * the default only for callers that hold no token set (tests, tools). The
-   * answer holds a NEW refresh token; the one sent is dead from then on (Keap staff,
-   * infusionsoft-php #99).
+   * the default only for callers that hold no token set (tests, tools). The answer holds a NEW
+   * refresh token; the one sent is dead from then on (Keap staff, infusionsoft-php #99). An answer
+   * without a refresh token keeps the one sent, with its issue time `refreshTokenIssuedAt` (epoch
+   * ms; default now), and logs a warning (case K12).
    * @throws KeapError (`bad-configuration` when `tokenUrl` is neither https nor loopback http; nothing is sent).
    */
-  async refresh(p: { clientId: string; clientSecret: string; refreshToken: string; tokenUrl?: string }): Promise<TokenSet> {
+  async refresh(p: { clientId: string; clientSecret: string; refreshToken: string; refreshTokenIssuedAt?: number; tokenUrl?: string }): Promise<TokenSet> {
     const tokenUrl = p.tokenUrl ?? this.options.endpoints().tokenUrl;
-    const req = encodeRefresh({ ...p, tokenUrl });
-    return { ...(await this.tokenRequest(req, 'refresh_token', p.clientId)), tokenUrl };
+    const req = encodeRefresh({ tokenUrl, clientId: p.clientId, clientSecret: p.clientSecret, refreshToken: p.refreshToken });
+    const set = await this.tokenRequest(req, 'refresh_token', p.clientId, { refreshToken: p.refreshToken, refreshTokenIssuedAt: p.refreshTokenIssuedAt ?? this.now() });
+    return { ...set, tokenUrl };
   }
 
   /** `GET …/v1/oauth/connect/userinfo` with the access token. Rejects with KeapError. */
@@ -95,9 +102,15 @@ export class KeapTokenClient {
     return { name, email: s(o.email) };
   }
 
-  private async tokenRequest(req: EncodedRequest, grant: TokenGrant, clientId: string): Promise<TokenSet> {
-    const { text } = await this.send(req.method, req.url, { ...req.headers }, req.body, grant);
-    return parseTokenResponse(text, this.now(), clientId);
+  private async tokenRequest(req: EncodedRequest, grant: TokenGrant, clientId: string, kept?: KeptRefreshToken): Promise<TokenSet> {
+    const { status, text } = await this.send(req.method, req.url, { ...req.headers }, req.body, grant);
+    try {
+      return parseTokenResponse(text, this.now(), clientId, kept, m => this.log.warn(`${urlForLog(req.url)}: ${m}`), status);
+    } catch (e) {
+      // A 2xx that is not a token answer: its first bytes help diagnose a gateway (case K9), tokens cut out.
+      this.log.warn(`${req.method} ${urlForLog(req.url)} → ${status}: ${(e as Error).message}`);
+      throw e;
+    }
   }
 
   private async send(method: string, url: string, headers: Record<string, string>, body: string | undefined, grant: TokenGrant): Promise<{ status: number; text: string }> {
@@ -111,7 +124,7 @@ export class KeapTokenClient {
     const started = Date.now();
     const timeoutMs = this.options.timeoutMs();
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const timer = this.timers.setTimeout(() => controller.abort(), timeoutMs);
     const what = `${method} ${urlForLog(url)}`;
     try {
       let res: Awaited<ReturnType<FetchLike>>;
@@ -135,7 +148,7 @@ export class KeapTokenClient {
       this.log.warn(`${what} → ${res.status} (${ms} ms) ${err.kind}: ${oneLine(err.details.bodySnippet ?? '')}`);
       throw err;
     } finally {
-      clearTimeout(timer);
+      this.timers.clearTimeout(timer);
     }
   }
 }

@@ -3,7 +3,7 @@ import { userInfoUrl } from '../keap/endpoints';
 import { ApiCheck, checkUserInfo, testAccessToken, TokenTest } from '../keap/tokenCheck';
 import { Logger } from '../log';
 import { accessTokenTimeLeft, formatDuration } from '../session/tokenSet';
-import { AutoRefreshers } from './autoRefresh';
+import { AutoRefreshers, healthExplanation } from './autoRefresh';
 import { Settings } from './config';
 import { SessionModel } from './sessionModel';
 
@@ -55,7 +55,7 @@ export class TokenTests implements vscode.Disposable {
       const r = await this.refreshers.refreshNow(key);
       if (r?.kind === 'refreshed' || r?.kind === 'already-refreshed') return r.tokenSet.accessToken;
       const health = this.refreshers.healthOf(key);
-      throw new Error(health.kind === 'ok' ? vscode.l10n.t('no new token') : health.message);
+      throw new Error(healthExplanation(health) ?? vscode.l10n.t('no new token'));
     };
     const test = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: vscode.l10n.t('Testing the Keap token of {0}…', app) }, () =>
       testAccessToken(set.accessToken, { check, refresh }),

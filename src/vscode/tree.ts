@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { accountKey } from '../session/accounts';
 import { accessTokenCountdown, nextCountdownChangeInMs } from '../session/countdown';
 import { accessTokenTimeLeft, refreshTokenDaysLeft, TokenSet } from '../session/tokenSet';
-import { RefreshHealth, troubleOf } from './autoRefresh';
+import { healthExplanation, RefreshHealth, troubleOf } from './autoRefresh';
 import { SessionModel } from './sessionModel';
 import { tokenTestItem, TokenTests } from './testToken';
 
@@ -92,11 +92,13 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
         const custom = this.customEndpoint(set);
         item.description = [trouble, active ? vscode.l10n.t('active') : undefined, who, custom].filter(Boolean).join(' · ');
         item.iconPath =
-          set.refreshTokenRejectedAt || health.kind === 'bad-client-credentials'
+          set.refreshTokenRejectedAt
             ? new vscode.ThemeIcon('error', new vscode.ThemeColor('list.errorForeground'))
-            : trouble
-              ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'))
-              : new vscode.ThemeIcon(active ? 'pass-filled' : 'account');
+            : health.kind === 'paused'
+              ? new vscode.ThemeIcon('debug-pause', new vscode.ThemeColor('list.warningForeground'))
+              : trouble
+                ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'))
+                : new vscode.ThemeIcon(active ? 'pass-filled' : 'account');
         // account | account.active, plus .dead when Keap refused the refresh token (menus offer Sign In Again).
         item.contextValue = (this.model.activeKey === node.account ? 'account.active' : 'account') + (set.refreshTokenRejectedAt ? '.dead' : '');
         const lines = [
@@ -105,7 +107,8 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
             : vscode.l10n.t('Keap app {0} ({1}), scope "full"', set.appName ?? '?', set.scope.split('|')[1] ?? set.scope),
         ];
         if (custom) lines.push(custom);
-        if (health.kind !== 'ok') lines.push(health.message);
+        const explanation = healthExplanation(health);
+        if (explanation) lines.push(explanation);
         if (this.model.accounts.length > 1) {
           lines.push(active ? vscode.l10n.t('Active in this workspace: the status bar, Copy and Refresh use it.') : vscode.l10n.t('Switch Keap App makes it the active one.'));
         }
