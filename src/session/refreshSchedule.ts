@@ -74,7 +74,9 @@ export function outcomeOf(e: unknown): RefreshOutcome {
   const message = (e as Error)?.message ?? String(e);
   if (e instanceof KeapError) {
     if (e.kind === 'throttled' || e.kind === 'transient') return { kind: 'retryable', reason: e.kind, retryAfterMs: e.details.retryAfterMs, message };
-    const resume: ResumeAction = e.kind === 'bad-client-credentials' ? 'set-client-credentials' : e.kind === 'dead-refresh-token' ? 'sign-in' : 'check-settings';
+    // A token set bound to another token endpoint than the one configured now: sign in against the new one (or set it back).
+    const resume: ResumeAction =
+      e.kind === 'bad-client-credentials' ? 'set-client-credentials' : e.kind === 'dead-refresh-token' || e.details.error === 'endpoint-changed' ? 'sign-in' : 'check-settings';
     return { kind: 'refusal', cause: e.kind, resume, message };
   }
   // Another window held the lock too long: nothing reached Keap, so waiting and trying again costs no quota.

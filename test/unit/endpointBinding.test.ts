@@ -8,6 +8,7 @@ import { FetchLike, KeapTokenClient } from '../../src/keap/tokenClient';
 import { SILENT_LOGGER } from '../../src/log';
 import { ClaimRegistry, FileLock } from '../../src/session/fileLock';
 import { Refresher } from '../../src/session/refresher';
+import { outcomeOf } from '../../src/session/refreshSchedule';
 import { parseStoredTokenSet, serializeTokenSet } from '../../src/session/tokenSet';
 import { PendingSignIn } from '../../src/signin/pending';
 import { SignInService } from '../../src/signin/signInService';
@@ -77,6 +78,12 @@ describe('tokens stay bound to the token endpoint that issued them', () => {
       return true;
     });
     assert.equal(other.requests.length, 0, 'the other server received nothing');
+    const refusal = await refresher().refresh(set).catch((e: unknown) => e);
+    assert.deepEqual(
+      { ...(outcomeOf(refusal) as object), message: undefined },
+      { kind: 'refusal', cause: 'bad-configuration', resume: 'sign-in', message: undefined },
+      'automatic refresh pauses until the user signs in again (or sets the endpoint back)',
+    );
     assert.equal(tokenRequests(keap), before, 'the issuing server received nothing either');
     const kept = await store.read();
     assert.equal(kept?.refreshToken, set.refreshToken);
