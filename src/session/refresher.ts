@@ -3,7 +3,7 @@ import { KeapTokenClient } from '../keap/tokenClient';
 import { Logger } from '../log';
 import { accountKey } from './accounts';
 import { LockHandle } from './fileLock';
-import { admitAutomatic, LedgerStore, MemoryLedgerStore, outcomeOf, recordOutcome, recordRequest, RefreshLedger, RefreshPause } from './refreshSchedule';
+import { admitAutomatic, LedgerStore, MemoryLedgerStore, outcomeOf, recordFresh, recordOutcome, recordRequest, RefreshLedger, RefreshPause } from './refreshSchedule';
 import { KeyringError, SessionStore } from './store';
 import { REAL_TIMERS, TimeLimitError, Timers, withTimeLimit } from './timeLimit';
 import { TokenSet } from './tokenSet';
@@ -43,7 +43,7 @@ export type RefreshResult =
   /** Another window stored a newer token set that this window cannot read yet; nothing was sent (its refresh token may be dead). */
   | { readonly kind: 'stale-view'; readonly tokenSet: TokenSet }
   /** An automatic refresh that the schedule holds back until `until` (epoch ms); nothing was sent. */
-  | { readonly kind: 'deferred'; readonly why: 'interval' | 'backoff' | 'budget'; readonly until: number }
+  | { readonly kind: 'deferred'; readonly why: 'interval' | 'fresh' | 'backoff' | 'budget'; readonly until: number }
   /** Automatic refresh of this account is paused until the user acts; nothing was sent. */
   | { readonly kind: 'paused'; readonly pause: RefreshPause }
   /**
@@ -67,8 +67,11 @@ export class Refresher {
   private inFlight: Promise<RefreshResult> | undefined;
   private readonly ledger: LedgerStore;
   private readonly timers: Timers;
-  /** A rotated pair Keap issued that storage refused, and the refresh token it replaced (still stored, dead). */
-  private unsavedPair: { readonly set: TokenSet; readonly replaced: string } | undefined;
+  /**
+   * A rotated pair Keap issued that storage refused, and the stored set it replaces (its refresh
+   * token is dead at Keap, and stays stored until the write succeeds).
+   */
+  private unsavedPair: { readonly set: TokenSet; readonly replaced: string; readonly replacedIssuedAt: number } | undefined;
 
   constructor(private readonly deps: RefresherDeps) {
     this.ledger = deps.ledger ?? new MemoryLedgerStore();
@@ -193,7 +196,7 @@ export class Refresher {
         return { kind: 'superseded' };
       }
       if (automatic) {
-        const admission = admitAutomatic(ledger, now(), current.refreshTokenIssuedAt, automatic.resumedAt);
+        const admission = admitAutomatic(ledger, now(), current, automatic.resumedAt);
         if (!admission.admit) {
           if (admission.why === 'paused') return { kind: 'paused', pause: admission.pause };
           if (admission.why === 'superseded') return { kind: 'superseded' };
@@ -210,6 +213,9 @@ export class Refresher {
   private async send(current: TokenSet, before: RefreshLedger, app: string): Promise<RefreshResult> {
     const { store, log, now } = this.deps;
     const issuedAt = current.refreshTokenIssuedAt;
+    // What storage holds: `current` itself, or the dead set an unsaved pair replaces.
+    const pair = this.unsavedPair?.set === current ? this.unsavedPair : undefined;
+    const stored = pair ? { refreshToken: pair.replaced, issuedAt: pair.replacedIssuedAt } : { refreshToken: current.refreshToken, issuedAt };
     let ledger = before;
     let next: TokenSet;
     try {
@@ -221,12 +227,12 @@ export class Refresher {
       next = await this.deps.tokenClient.refresh({ ...creds, refreshToken: current.refreshToken, refreshTokenIssuedAt: current.refreshTokenIssuedAt });
     } catch (e) {
       await this.writeLedger(() => recordOutcome(ledger, outcomeOf(e), now(), issuedAt));
-      if (e instanceof KeapError && e.kind === 'dead-refresh-token') return this.onDeadRefreshToken(current, app, e);
+      if (e instanceof KeapError && e.kind === 'dead-refresh-token') return this.onDeadRefreshToken(current, stored.refreshToken, app, e);
       throw e;
     }
     // The old refresh token is dead from now on: store the rotated pair before anything else.
     const merged: TokenSet = { ...next, user: current.user };
-    ledger = recordOutcome(ledger, { kind: 'success' }, now(), issuedAt);
+    ledger = recordFresh(recordOutcome(ledger, { kind: 'success' }, now(), issuedAt), merged, now());
     const rotated = merged.refreshToken !== current.refreshToken;
     const expiry = merged.accessTokenExpiresAt ? new Date(merged.accessTokenExpiresAt).toISOString() : 'unknown';
     try {
@@ -237,23 +243,27 @@ export class Refresher {
       return { kind: 'refreshed', tokenSet: merged };
     } catch (e) {
       // Keap has already killed the stored refresh token (when it rotated): keep the new pair, tell other windows not to send the old one.
-      if (rotated) this.unsavedPair = { set: merged, replaced: current.refreshToken };
-      await this.writeLedger(() => ({ ...ledger, supersededIssuedAt: rotated ? issuedAt : ledger.supersededIssuedAt }));
+      if (rotated) this.unsavedPair = { set: merged, replaced: stored.refreshToken, replacedIssuedAt: stored.issuedAt };
+      else if (pair) this.unsavedPair = { ...pair, set: merged };
+      await this.writeLedger(() => ({ ...ledger, supersededIssuedAt: rotated || pair ? stored.issuedAt : ledger.supersededIssuedAt }));
       log.error(`refreshed Keap app ${app} (access token valid until ${expiry}) but could not store the new tokens; this window keeps them in memory and stores them again later: ${(e as Error).message}`);
       return { kind: 'refreshed', tokenSet: merged, unsaved: e as Error };
     }
   }
 
   /**
-   * Keap refused the refresh token. Another window may have rotated it meanwhile: re-read once.
+   * Keap refused the refresh token of `current` (`storedRefreshToken`: what storage held when it
+   * was sent). Another window may have rotated it meanwhile: re-read once.
    * Otherwise mark the stored set dead; a failure while marking it is logged and never hides
    * Keap's refusal, which is rethrown.
    */
-  private async onDeadRefreshToken(current: TokenSet, app: string, refusal: KeapError): Promise<RefreshResult> {
+  private async onDeadRefreshToken(current: TokenSet, storedRefreshToken: string, app: string, refusal: KeapError): Promise<RefreshResult> {
     const { store, log, now } = this.deps;
+    // Keap refused even the newest pair this window holds: it is dead too.
+    this.unsavedPair = undefined;
     try {
       const again = await this.limited(store.read(), 'reading the stored session');
-      if (again && again.refreshToken !== current.refreshToken) {
+      if (again && again.refreshToken !== storedRefreshToken) {
         log.info(`refresh token of Keap app ${app} refused, but storage already holds a newer one: using it`);
         return { kind: 'already-refreshed', tokenSet: again };
       }

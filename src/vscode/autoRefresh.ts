@@ -171,9 +171,9 @@ export function pauseExplanation(pause: RefreshPause): string {
     case 'set-client-credentials':
       return vscode.l10n.t('Automatic refresh is paused: {0} Set the client credentials again to resume.', pause.message);
     case 'unlock-keyring':
-      return vscode.l10n.t('Automatic refresh is paused: {0} Unlock the system keyring, then click to refresh.', pause.message);
+      return vscode.l10n.t('Automatic refresh is paused: {0} Unlock the system keyring, then run Refresh Token.', pause.message);
     case 'check-settings':
-      return vscode.l10n.t('Automatic refresh is paused: {0} Check the infusionsoft settings, then click to refresh.', pause.message);
+      return vscode.l10n.t('Automatic refresh is paused: {0} Check the infusionsoft settings, then run Refresh Token.', pause.message);
   }
 }
 

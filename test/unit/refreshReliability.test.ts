@@ -199,9 +199,28 @@ describe('automatic refresh never hammers Keap and never loses a rotated token (
     const t0 = 1_800_000_000_000;
     for (let i = 0; i < DAILY_REQUEST_BUDGET; i++) l = recordRequest(l, t0 + i * MIN_REQUEST_INTERVAL_MS);
     const last = t0 + (DAILY_REQUEST_BUDGET - 1) * MIN_REQUEST_INTERVAL_MS;
-    const a = admitAutomatic(l, last + 60 * MIN, 1);
+    const set = { refreshTokenIssuedAt: 1, accessTokenExpiresAt: undefined };
+    const a = admitAutomatic(l, last + 60 * MIN, set);
     assert.deepEqual(a, { admit: false, why: 'budget', until: t0 + DAY_MS });
-    assert.deepEqual(admitAutomatic(l, t0 + DAY_MS + 1, 1), { admit: true });
+    assert.deepEqual(admitAutomatic(l, t0 + DAY_MS + 1, set), { admit: true });
+  });
+
+  it('a token Keap has just issued is left alone for half its life, in every window (a 3600-second token is due the moment it arrives)', async () => {
+    fake.setExpiresIn(3600);
+    const a = window({ fake, clock, store, lock, ledger, log });
+    const b = window({ fake, clock, store, lock, ledger, log });
+    store.set = signedIn;
+    a.scheduler.schedule('start');
+    await clock.advance(1000);
+    assert.equal(refreshRequests().length, 1);
+    b.setView(store.set);
+    b.scheduler.schedule('session changed');
+    await clock.advance(30 * MIN - 2000);
+    assert.equal(refreshRequests().length, 1, 'nothing for half the token\'s life, from either window');
+    await clock.advance(2000);
+    assert.equal(refreshRequests().length, 2, 'then one refresh');
+    await clock.advance(24 * 60 * MIN);
+    assert.ok(refreshRequests().length <= 2 + 48, `${refreshRequests().length} requests in a day of one-hour tokens: one per half hour at most`);
   });
 
   describe('K11: a rotated pair that storage refuses is never lost', () => {

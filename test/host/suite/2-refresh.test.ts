@@ -87,6 +87,32 @@ describe('Refresh in a real VS Code', function () {
     assert.match(a.statusText(), /\$\(key\) Keap ab123 · 23h 59m/);
   });
 
+  it('K10: a refusal that will not fix itself gets one automatic request, then the status bar and the row say "refresh paused", why, and what resumes it', async () => {
+    const a = await api();
+    await fake.reset();
+    await fake.fault({ status: 400, body: '{"error":"invalid_request","error_description":"Missing parameter: refresh_token"}', times: 100_000 });
+    // A token set issued 23.5 hours ago: inside the refresh window, so the automatic refresh is due at once.
+    const current = (await a.model.store.read())!;
+    await a.model.store.write({ ...current, refreshTokenIssuedAt: Date.now() - 23.5 * 3_600_000, accessTokenExpiresAt: Date.now() + 30 * 60_000 });
+    // The previous test's requests were under 30 s ago: the first automatic one may wait for that.
+    await waitFor(() => a.autoRefresher.health.kind === 'paused', 45_000, 'automatic refresh paused');
+    await new Promise(r => setTimeout(r, 5000));
+    assert.equal((await tokenRequests('refresh_token')).length, 1, 'exactly one automatic request, however long Keap keeps refusing');
+    assert.match(a.statusText(), /\$\(debug-pause\) Keap ab123 · refresh paused/);
+    const shown = await waitFor(async () => (await harness.statusBar()).find(t => /refresh paused/.test(t)), 10_000, 'the status bar says "refresh paused"');
+    assert.ok(shown);
+    const [row] = a.tree.getChildren();
+    const item = a.tree.getTreeItem(row);
+    assert.match(String(item.description), /refresh paused: Keap refused/);
+    assert.match(String(item.tooltip), /Automatic refresh is paused: .*Missing parameter: refresh_token.* Check the infusionsoft settings, then run Refresh Token\./);
+    await harness.screenshot('refresh-paused');
+    // Keap accepts again; the user's Refresh Token resumes.
+    await fake.reset();
+    assert.equal(await vscode.commands.executeCommand<string>('infusionsoft.refreshToken'), 'refreshed');
+    assert.equal(a.autoRefresher.health.kind, 'ok');
+    assert.match(a.statusText(), /\$\(key\) Keap ab123 · 23h 59m/);
+  });
+
   it('a dead refresh token turns the status bar to "Sign in again" and keeps the account visible', async () => {
     const a = await api();
     const current = (await a.model.store.read())!;
