@@ -26,6 +26,12 @@ export const MIN_REQUEST_INTERVAL_MS = 30_000;
 /** Most token requests for one app in any 24 hours before automatic ones wait. */
 export const DAILY_REQUEST_BUDGET = 100;
 export const DAY_MS = 86_400_000;
+/**
+ * How long Refresh Token respects another window's unsaved pair (ms). That window stores it within
+ * seconds once the keyring answers; if it was closed meanwhile the pair is gone, and only trying
+ * the stored token (and, if Keap refuses it, signing in) gets the user out.
+ */
+export const SUPERSEDED_HOLD_MS = 10 * 60_000;
 /** How long a token of unknown expiry is left alone after Keap issued it (ms). */
 export const UNKNOWN_EXPIRY_REFRESH_MS = 3_600_000;
 
@@ -65,6 +71,8 @@ export interface RefreshLedger {
    * window that holds the new pair could not store it (case K11): no automatic request may send it.
    */
   readonly supersededIssuedAt?: number;
+  /** When `supersededIssuedAt` was recorded: after {@link SUPERSEDED_HOLD_MS} the user's own Refresh Token may try the stored token anyway. */
+  readonly supersededAt?: number;
   /**
    * The access token Keap issued last (its expiry, `null` when unknown) and until when it is left
    * alone: a stored set with that expiry is not refreshed automatically before `until`.
@@ -140,7 +148,7 @@ export function recordRequest(ledger: RefreshLedger, nowMs: number): RefreshLedg
 
 /** Records how a request ended: success clears backoff and pause; a retryable failure backs off; a refusal pauses. */
 export function recordOutcome(ledger: RefreshLedger, outcome: RefreshOutcome, nowMs: number, issuedAt: number): RefreshLedger {
-  const base = { requests: recent(ledger, nowMs), supersededIssuedAt: ledger.supersededIssuedAt, fresh: ledger.fresh };
+  const base = { requests: recent(ledger, nowMs), supersededIssuedAt: ledger.supersededIssuedAt, supersededAt: ledger.supersededAt, fresh: ledger.fresh };
   switch (outcome.kind) {
     case 'success':
       return { ...base, attempt: 0 };
@@ -174,7 +182,7 @@ export function parseLedger(json: string | undefined): RefreshLedger {
         : undefined;
     const f = o.fresh as { accessTokenExpiresAt?: unknown; until?: unknown } | undefined;
     const fresh = f && typeof f === 'object' && num(f.until) !== undefined && (f.accessTokenExpiresAt === null || num(f.accessTokenExpiresAt) !== undefined) ? { accessTokenExpiresAt: f.accessTokenExpiresAt as number | null, until: f.until as number } : undefined;
-    return { requests, attempt: num(o.attempt) ?? 0, retryAt: num(o.retryAt), paused, supersededIssuedAt: num(o.supersededIssuedAt), fresh };
+    return { requests, attempt: num(o.attempt) ?? 0, retryAt: num(o.retryAt), paused, supersededIssuedAt: num(o.supersededIssuedAt), supersededAt: num(o.supersededAt), fresh };
   } catch {
     return EMPTY_LEDGER;
   }

@@ -3,7 +3,7 @@ import { KeapTokenClient } from '../keap/tokenClient';
 import { Logger } from '../log';
 import { accountKey } from './accounts';
 import { LockHandle } from './fileLock';
-import { admitAutomatic, LedgerStore, MemoryLedgerStore, outcomeOf, recordFresh, recordOutcome, recordRequest, RefreshLedger, RefreshPause } from './refreshSchedule';
+import { admitAutomatic, LedgerStore, SUPERSEDED_HOLD_MS, MemoryLedgerStore, outcomeOf, recordFresh, recordOutcome, recordRequest, RefreshLedger, RefreshPause } from './refreshSchedule';
 import { KeyringError, SessionStore } from './store';
 import { REAL_TIMERS, TimeLimitError, Timers, withTimeLimit } from './timeLimit';
 import { TokenSet } from './tokenSet';
@@ -48,8 +48,8 @@ export type RefreshResult =
   | { readonly kind: 'paused'; readonly pause: RefreshPause }
   /**
    * Another window holds the rotated pair and could not store it yet; the stored refresh token is
-   * dead, so nothing was sent (not even for Refresh Token: Keap would refuse it and the session
-   * would be marked dead). Ends when that window stores it, or with a new sign-in.
+   * dead, so nothing was sent (Refresh Token too, for {@link SUPERSEDED_HOLD_MS}: Keap would refuse
+   * it and the session would be marked dead). Ends when that window stores it, or with a sign-in.
    */
   | { readonly kind: 'superseded' };
 
@@ -148,7 +148,7 @@ export class Refresher {
       await this.limited(this.deps.store.write(pair.set), 'storing the session');
       this.unsavedPair = undefined;
       this.deps.log.info(`stored the rotated token pair of Keap app ${pair.set.appName ?? pair.set.clientId} that could not be stored before`);
-      await this.writeLedger(l => ({ ...l, supersededIssuedAt: undefined }));
+      await this.writeLedger(l => ({ ...l, supersededIssuedAt: undefined, supersededAt: undefined }));
     } catch (e) {
       this.deps.log.warn(`the rotated token pair of Keap app ${pair.set.appName ?? pair.set.clientId} is still only in this window's memory: ${(e as Error).message}`);
     }
@@ -190,7 +190,7 @@ export class Refresher {
         throw new KeapError('dead-refresh-token', 'Keap no longer accepts this refresh token; sign in again.');
       }
       const ledger = await this.ledger.read();
-      if (ledger.supersededIssuedAt === current.refreshTokenIssuedAt) {
+      if (ledger.supersededIssuedAt === current.refreshTokenIssuedAt && (automatic || now() - (ledger.supersededAt ?? now()) < SUPERSEDED_HOLD_MS)) {
         // Keap has rotated this refresh token; the window holding the new pair could not store it yet (case K11).
         log.warn(`refresh of Keap app ${app} skipped: another window holds the rotated tokens and has not stored them yet`);
         return { kind: 'superseded' };
@@ -238,14 +238,14 @@ export class Refresher {
     try {
       await this.limited(store.write(merged), 'storing the session');
       this.unsavedPair = undefined;
-      await this.writeLedger(() => ({ ...ledger, supersededIssuedAt: undefined }));
+      await this.writeLedger(() => ({ ...ledger, supersededIssuedAt: undefined, supersededAt: undefined }));
       log.info(`refreshed Keap app ${app}: access token valid until ${expiry}`);
       return { kind: 'refreshed', tokenSet: merged };
     } catch (e) {
       // Keap has already killed the stored refresh token (when it rotated): keep the new pair, tell other windows not to send the old one.
       if (rotated) this.unsavedPair = { set: merged, replaced: stored.refreshToken, replacedIssuedAt: stored.issuedAt };
       else if (pair) this.unsavedPair = { ...pair, set: merged };
-      await this.writeLedger(() => ({ ...ledger, supersededIssuedAt: rotated || pair ? stored.issuedAt : ledger.supersededIssuedAt }));
+      await this.writeLedger(() => (rotated || pair ? { ...ledger, supersededIssuedAt: stored.issuedAt, supersededAt: now() } : ledger));
       log.error(`refreshed Keap app ${app} (access token valid until ${expiry}) but could not store the new tokens; this window keeps them in memory and stores them again later: ${(e as Error).message}`);
       return { kind: 'refreshed', tokenSet: merged, unsaved: e as Error };
     }

@@ -84,6 +84,11 @@ export class AutoRefresher implements vscode.Disposable {
   /** Infusionsoft: Refresh Token, or a click on the status bar: refreshes now (the user's own request). */
   async refreshNow(): Promise<RefreshResult | undefined> {
     const r = await this.scheduler.refreshNow();
+    if (r?.kind === 'superseded') {
+      void vscode.window.showWarningMessage(
+        vscode.l10n.t('Keap app {0}: another window refreshed the token but could not store the new one yet (the keyring refused). Try again in a few minutes; if that window was closed, sign in again.', this.label),
+      );
+    }
     // Keap refused the refresh token: the refresher marked the stored set; show it before answering.
     if (!r && this.health.kind === 'paused' && this.health.pause.cause === 'dead-refresh-token') await this.model.reload();
     if (r?.kind === 'refreshed' && !r.unsaved) vscode.window.setStatusBarMessage(`$(check) ${vscode.l10n.t('Keap app {0}: token refreshed', this.label)}`, 4000);

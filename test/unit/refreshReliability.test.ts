@@ -271,6 +271,28 @@ describe('automatic refresh never hammers Keap and never loses a rotated token (
       assert.equal(fake.requests.filter(q => q.status === 400).length, 0, 'no invalid_grant');
     });
 
+    it('after 10 minutes Refresh Token in the other window may try the stored token; Keap refuses it, and the pair still gets stored', async () => {
+      const a = window({ fake, clock, store, lock, ledger, log });
+      const b = window({ fake, clock, store, lock, ledger, log });
+      // The refresh's write and the next four tries fail (30, 90, 210, 450 s); the one at 930 s succeeds.
+      store.writeFaults.push('throw', 'throw', 'throw', 'throw', 'throw');
+      a.scheduler.schedule('start');
+      await clock.advance(1000);
+      const pair = a.refresher.unsaved!;
+      assert.ok(pair);
+      assert.equal((await b.scheduler.refreshNow())?.kind, 'superseded', 'within 10 minutes the user\'s Refresh Token waits too');
+      assert.equal(refreshRequests().length, 1);
+      await clock.advance(10 * MIN);
+      assert.equal(await b.scheduler.refreshNow(), undefined, 'after 10 minutes it goes out, and Keap refuses the dead token');
+      assert.equal(refreshRequests().length, 2);
+      assert.equal(refreshRequests()[1].status, 400);
+      assert.ok(store.set?.refreshTokenRejectedAt, 'the stored set is marked dead');
+      await clock.advance(10 * MIN);
+      assert.equal(store.set?.refreshToken, pair.refreshToken, 'the window holding the pair stored it over the dead one');
+      assert.equal(store.set?.refreshTokenRejectedAt, undefined);
+      assert.ok(fake.liveTokens().some(t => t.refreshToken === store.set?.refreshToken));
+    });
+
     it('a failure while recording a dead refresh token never hides Keap\'s refusal', async () => {
       const w = window({ fake, clock, store, lock, ledger, log });
       store.set = { ...signedIn, refreshToken: 'a-refresh-token-keap-no-longer-knows' };
