@@ -2,6 +2,7 @@ import { KeapError, KeapErrorKind } from '../keap/errors';
 import { LockTimeoutError } from './fileLock';
 import { retryDelayMs } from './policy';
 import { KeyringError } from './store';
+import { TokenSet } from './tokenSet';
 
 /**
  * The schedule of automatic token requests for one Keap app, as pure functions of (ledger, outcome,
@@ -12,6 +13,9 @@ import { KeyringError } from './store';
  *   user's own Refresh Token may go over, that is their choice);
  * - throttled and transient failures back off exponentially (30 s doubling to 15 minutes) and
  *   honour Retry-After;
+ * - a token Keap has just issued is not refreshed automatically before half its life (an hour when
+ *   its expiry is unknown): Keap issued 3600-second tokens in earlier years, which a 60-minute
+ *   refresh window would otherwise call due the moment they arrive;
  * - any other failure pauses automatic refresh until the user acts (Refresh Token, Sign In, Set
  *   Client Credentials, a change of `infusionsoft.*` settings).
  * All times are epoch milliseconds; all durations milliseconds.
@@ -22,6 +26,14 @@ export const MIN_REQUEST_INTERVAL_MS = 30_000;
 /** Most token requests for one app in any 24 hours before automatic ones wait. */
 export const DAILY_REQUEST_BUDGET = 100;
 export const DAY_MS = 86_400_000;
+/**
+ * How long Refresh Token respects another window's unsaved pair (ms). That window stores it within
+ * seconds once the keyring answers; if it was closed meanwhile the pair is gone, and only trying
+ * the stored token (and, if Keap refuses it, signing in) gets the user out.
+ */
+export const SUPERSEDED_HOLD_MS = 10 * 60_000;
+/** How long a token of unknown expiry is left alone after Keap issued it (ms). */
+export const UNKNOWN_EXPIRY_REFRESH_MS = 3_600_000;
 
 /** What the user does to resume a paused automatic refresh. */
 export type ResumeAction = 'sign-in' | 'set-client-credentials' | 'unlock-keyring' | 'check-settings';
@@ -59,7 +71,17 @@ export interface RefreshLedger {
    * window that holds the new pair could not store it (case K11): no automatic request may send it.
    */
   readonly supersededIssuedAt?: number;
+  /** When `supersededIssuedAt` was recorded: after {@link SUPERSEDED_HOLD_MS} the user's own Refresh Token may try the stored token anyway. */
+  readonly supersededAt?: number;
+  /**
+   * The access token Keap issued last (its expiry, `null` when unknown) and until when it is left
+   * alone: a stored set with that expiry is not refreshed automatically before `until`.
+   */
+  readonly fresh?: { readonly accessTokenExpiresAt: number | null; readonly until: number };
 }
+
+/** The parts of a token set the schedule looks at. */
+export type ScheduledSet = Pick<TokenSet, 'refreshTokenIssuedAt' | 'accessTokenExpiresAt'>;
 
 export const EMPTY_LEDGER: RefreshLedger = { requests: [], attempt: 0 };
 
@@ -97,20 +119,22 @@ export function pauseHolds(pause: RefreshPause | undefined, issuedAt: number, re
 
 export type Admission =
   | { readonly admit: true }
-  | { readonly admit: false; readonly why: 'interval' | 'backoff' | 'budget'; readonly until: number }
+  | { readonly admit: false; readonly why: 'interval' | 'fresh' | 'backoff' | 'budget'; readonly until: number }
   | { readonly admit: false; readonly why: 'paused'; readonly pause: RefreshPause }
   | { readonly admit: false; readonly why: 'superseded' };
 
 /**
- * May an automatic token request for the stored set (`issuedAt` = its `refreshTokenIssuedAt`) go
- * out at `nowMs`? Otherwise: until when to wait, or why not at all.
+ * May an automatic token request for the stored set go out at `nowMs`? Otherwise: until when to
+ * wait, or why not at all.
  * @param resumedAt when the user last acted in this window (a pause recorded before it is over).
  */
-export function admitAutomatic(ledger: RefreshLedger, nowMs: number, issuedAt: number, resumedAt?: number): Admission {
+export function admitAutomatic(ledger: RefreshLedger, nowMs: number, set: ScheduledSet, resumedAt?: number): Admission {
+  const issuedAt = set.refreshTokenIssuedAt;
   if (ledger.supersededIssuedAt === issuedAt) return { admit: false, why: 'superseded' };
   if (pauseHolds(ledger.paused, issuedAt, resumedAt)) return { admit: false, why: 'paused', pause: ledger.paused };
   const times = recent(ledger, nowMs);
-  const candidates: Array<{ why: 'interval' | 'backoff' | 'budget'; until: number }> = [];
+  const candidates: Array<{ why: 'interval' | 'fresh' | 'backoff' | 'budget'; until: number }> = [];
+  if (ledger.fresh && ledger.fresh.accessTokenExpiresAt === (set.accessTokenExpiresAt ?? null)) candidates.push({ why: 'fresh', until: ledger.fresh.until });
   if (times.length > 0) candidates.push({ why: 'interval', until: times[times.length - 1] + MIN_REQUEST_INTERVAL_MS });
   // A pause the user ended also ends the backoff it came with.
   if (ledger.retryAt !== undefined) candidates.push({ why: 'backoff', until: ledger.retryAt });
@@ -126,7 +150,7 @@ export function recordRequest(ledger: RefreshLedger, nowMs: number): RefreshLedg
 
 /** Records how a request ended: success clears backoff and pause; a retryable failure backs off; a refusal pauses. */
 export function recordOutcome(ledger: RefreshLedger, outcome: RefreshOutcome, nowMs: number, issuedAt: number): RefreshLedger {
-  const base = { requests: recent(ledger, nowMs), supersededIssuedAt: ledger.supersededIssuedAt };
+  const base = { requests: recent(ledger, nowMs), supersededIssuedAt: ledger.supersededIssuedAt, supersededAt: ledger.supersededAt, fresh: ledger.fresh };
   switch (outcome.kind) {
     case 'success':
       return { ...base, attempt: 0 };
@@ -137,6 +161,13 @@ export function recordOutcome(ledger: RefreshLedger, outcome: RefreshOutcome, no
     case 'refusal':
       return { ...base, attempt: 0, paused: { cause: outcome.cause, message: outcome.message, resume: outcome.resume, at: nowMs, issuedAt } };
   }
+}
+
+/** Records the token set Keap has just issued (at `nowMs`): it is left alone for half its life. */
+export function recordFresh(ledger: RefreshLedger, set: ScheduledSet, nowMs: number): RefreshLedger {
+  const expiresAt = set.accessTokenExpiresAt;
+  const until = expiresAt === undefined ? nowMs + UNKNOWN_EXPIRY_REFRESH_MS : nowMs + Math.max(0, expiresAt - nowMs) / 2;
+  return { ...ledger, fresh: { accessTokenExpiresAt: expiresAt ?? null, until } };
 }
 
 /** Reads a stored ledger; anything unreadable is the empty ledger (it holds no token, only times). */
@@ -151,7 +182,9 @@ export function parseLedger(json: string | undefined): RefreshLedger {
       p && typeof p === 'object' && typeof p.cause === 'string' && typeof p.message === 'string' && typeof p.resume === 'string' && num(p.at) !== undefined && num(p.issuedAt) !== undefined
         ? (p as RefreshPause)
         : undefined;
-    return { requests, attempt: num(o.attempt) ?? 0, retryAt: num(o.retryAt), paused, supersededIssuedAt: num(o.supersededIssuedAt) };
+    const f = o.fresh as { accessTokenExpiresAt?: unknown; until?: unknown } | undefined;
+    const fresh = f && typeof f === 'object' && num(f.until) !== undefined && (f.accessTokenExpiresAt === null || num(f.accessTokenExpiresAt) !== undefined) ? { accessTokenExpiresAt: f.accessTokenExpiresAt as number | null, until: f.until as number } : undefined;
+    return { requests, attempt: num(o.attempt) ?? 0, retryAt: num(o.retryAt), paused, supersededIssuedAt: num(o.supersededIssuedAt), supersededAt: num(o.supersededAt), fresh };
   } catch {
     return EMPTY_LEDGER;
   }

@@ -251,7 +251,7 @@ export class RefreshScheduler {
         return;
       case 'deferred':
         this.notBefore = r.until;
-        if (r.why !== 'interval') {
+        if (r.why === 'backoff' || r.why === 'budget') {
           const set = this.deps.tokenSet();
           const nextAt = set ? (nextAutomaticAt(set, now, this.deps.policy(), r.until) ?? r.until) : r.until;
           this.setHealth({ kind: 'retrying', attempt: this.attempt, nextAt, reason: r.why === 'budget' ? 'budget' : 'transient', message: r.why === 'budget' ? 'daily request budget used up' : 'backing off after a failure in another window' });
@@ -267,7 +267,9 @@ export class RefreshScheduler {
     if (!this.paused) this.deps.log.warn(`automatic refresh of Keap app ${this.deps.label()} paused until you act (${p.resume}): ${p.message}`);
     this.paused = p;
     this.notBefore = undefined;
-    this.setHealth({ kind: 'paused', pause: p });
+    // Tokens only in memory matter more than the pause (both mean: make the keyring work); storing them goes on.
+    if (this.deps.refresher.unsaved && this.saveAt !== undefined) this.setHealth({ kind: 'unsaved', nextAt: this.saveAt, message: p.message });
+    else this.setHealth({ kind: 'paused', pause: p });
   }
 
   private onError(e: unknown, manual: boolean): void {

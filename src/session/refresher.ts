@@ -4,7 +4,7 @@ import { sameEndpoint } from '../keap/endpoints';
 import { Logger, urlForLog } from '../log';
 import { accountKey } from './accounts';
 import { LockHandle } from './fileLock';
-import { admitAutomatic, LedgerStore, MemoryLedgerStore, outcomeOf, recordOutcome, recordRequest, RefreshLedger, RefreshPause } from './refreshSchedule';
+import { admitAutomatic, LedgerStore, SUPERSEDED_HOLD_MS, MemoryLedgerStore, outcomeOf, recordFresh, recordOutcome, recordRequest, RefreshLedger, RefreshPause } from './refreshSchedule';
 import { KeyringError, SessionStore } from './store';
 import { REAL_TIMERS, TimeLimitError, Timers, withTimeLimit } from './timeLimit';
 import { TokenSet } from './tokenSet';
@@ -44,13 +44,13 @@ export type RefreshResult =
   /** Another window stored a newer token set that this window cannot read yet; nothing was sent (its refresh token may be dead). */
   | { readonly kind: 'stale-view'; readonly tokenSet: TokenSet }
   /** An automatic refresh that the schedule holds back until `until` (epoch ms); nothing was sent. */
-  | { readonly kind: 'deferred'; readonly why: 'interval' | 'backoff' | 'budget'; readonly until: number }
+  | { readonly kind: 'deferred'; readonly why: 'interval' | 'fresh' | 'backoff' | 'budget'; readonly until: number }
   /** Automatic refresh of this account is paused until the user acts; nothing was sent. */
   | { readonly kind: 'paused'; readonly pause: RefreshPause }
   /**
    * Another window holds the rotated pair and could not store it yet; the stored refresh token is
-   * dead, so nothing was sent (not even for Refresh Token: Keap would refuse it and the session
-   * would be marked dead). Ends when that window stores it, or with a new sign-in.
+   * dead, so nothing was sent (Refresh Token too, for {@link SUPERSEDED_HOLD_MS}: Keap would refuse
+   * it and the session would be marked dead). Ends when that window stores it, or with a sign-in.
    */
   | { readonly kind: 'superseded' };
 
@@ -68,8 +68,11 @@ export class Refresher {
   private inFlight: Promise<RefreshResult> | undefined;
   private readonly ledger: LedgerStore;
   private readonly timers: Timers;
-  /** A rotated pair Keap issued that storage refused, and the refresh token it replaced (still stored, dead). */
-  private unsavedPair: { readonly set: TokenSet; readonly replaced: string } | undefined;
+  /**
+   * A rotated pair Keap issued that storage refused, and the stored set it replaces (its refresh
+   * token is dead at Keap, and stays stored until the write succeeds).
+   */
+  private unsavedPair: { readonly set: TokenSet; readonly replaced: string; readonly replacedIssuedAt: number } | undefined;
 
   constructor(private readonly deps: RefresherDeps) {
     this.ledger = deps.ledger ?? new MemoryLedgerStore();
@@ -146,7 +149,7 @@ export class Refresher {
       await this.limited(this.deps.store.write(pair.set), 'storing the session');
       this.unsavedPair = undefined;
       this.deps.log.info(`stored the rotated token pair of Keap app ${pair.set.appName ?? pair.set.clientId} that could not be stored before`);
-      await this.writeLedger(l => ({ ...l, supersededIssuedAt: undefined }));
+      await this.writeLedger(l => ({ ...l, supersededIssuedAt: undefined, supersededAt: undefined }));
     } catch (e) {
       this.deps.log.warn(`the rotated token pair of Keap app ${pair.set.appName ?? pair.set.clientId} is still only in this window's memory: ${(e as Error).message}`);
     }
@@ -188,13 +191,13 @@ export class Refresher {
         throw new KeapError('dead-refresh-token', 'Keap no longer accepts this refresh token; sign in again.');
       }
       const ledger = await this.ledger.read();
-      if (ledger.supersededIssuedAt === current.refreshTokenIssuedAt) {
+      if (ledger.supersededIssuedAt === current.refreshTokenIssuedAt && (automatic || now() - (ledger.supersededAt ?? now()) < SUPERSEDED_HOLD_MS)) {
         // Keap has rotated this refresh token; the window holding the new pair could not store it yet (case K11).
         log.warn(`refresh of Keap app ${app} skipped: another window holds the rotated tokens and has not stored them yet`);
         return { kind: 'superseded' };
       }
       if (automatic) {
-        const admission = admitAutomatic(ledger, now(), current.refreshTokenIssuedAt, automatic.resumedAt);
+        const admission = admitAutomatic(ledger, now(), current, automatic.resumedAt);
         if (!admission.admit) {
           if (admission.why === 'paused') return { kind: 'paused', pause: admission.pause };
           if (admission.why === 'superseded') return { kind: 'superseded' };
@@ -211,6 +214,9 @@ export class Refresher {
   private async send(current: TokenSet, before: RefreshLedger, app: string): Promise<RefreshResult> {
     const { store, log, now } = this.deps;
     const issuedAt = current.refreshTokenIssuedAt;
+    // What storage holds: `current` itself, or the dead set an unsaved pair replaces.
+    const pair = this.unsavedPair?.set === current ? this.unsavedPair : undefined;
+    const stored = pair ? { refreshToken: pair.replaced, issuedAt: pair.replacedIssuedAt } : { refreshToken: current.refreshToken, issuedAt };
     let ledger = before;
     let next: TokenSet;
     try {
@@ -233,39 +239,43 @@ export class Refresher {
       next = await this.deps.tokenClient.refresh({ ...creds, refreshToken: current.refreshToken, refreshTokenIssuedAt: current.refreshTokenIssuedAt, tokenUrl });
     } catch (e) {
       await this.writeLedger(() => recordOutcome(ledger, outcomeOf(e), now(), issuedAt));
-      if (e instanceof KeapError && e.kind === 'dead-refresh-token') return this.onDeadRefreshToken(current, app, e);
+      if (e instanceof KeapError && e.kind === 'dead-refresh-token') return this.onDeadRefreshToken(current, stored.refreshToken, app, e);
       throw e;
     }
     // The old refresh token is dead from now on: store the rotated pair before anything else.
     const merged: TokenSet = { ...next, user: current.user };
-    ledger = recordOutcome(ledger, { kind: 'success' }, now(), issuedAt);
+    ledger = recordFresh(recordOutcome(ledger, { kind: 'success' }, now(), issuedAt), merged, now());
     const rotated = merged.refreshToken !== current.refreshToken;
     const expiry = merged.accessTokenExpiresAt ? new Date(merged.accessTokenExpiresAt).toISOString() : 'unknown';
     try {
       await this.limited(store.write(merged), 'storing the session');
       this.unsavedPair = undefined;
-      await this.writeLedger(() => ({ ...ledger, supersededIssuedAt: undefined }));
+      await this.writeLedger(() => ({ ...ledger, supersededIssuedAt: undefined, supersededAt: undefined }));
       log.info(`refreshed Keap app ${app}: access token valid until ${expiry}`);
       return { kind: 'refreshed', tokenSet: merged };
     } catch (e) {
       // Keap has already killed the stored refresh token (when it rotated): keep the new pair, tell other windows not to send the old one.
-      if (rotated) this.unsavedPair = { set: merged, replaced: current.refreshToken };
-      await this.writeLedger(() => ({ ...ledger, supersededIssuedAt: rotated ? issuedAt : ledger.supersededIssuedAt }));
+      if (rotated) this.unsavedPair = { set: merged, replaced: stored.refreshToken, replacedIssuedAt: stored.issuedAt };
+      else if (pair) this.unsavedPair = { ...pair, set: merged };
+      await this.writeLedger(() => (rotated || pair ? { ...ledger, supersededIssuedAt: stored.issuedAt, supersededAt: now() } : ledger));
       log.error(`refreshed Keap app ${app} (access token valid until ${expiry}) but could not store the new tokens; this window keeps them in memory and stores them again later: ${(e as Error).message}`);
       return { kind: 'refreshed', tokenSet: merged, unsaved: e as Error };
     }
   }
 
   /**
-   * Keap refused the refresh token. Another window may have rotated it meanwhile: re-read once.
+   * Keap refused the refresh token of `current` (`storedRefreshToken`: what storage held when it
+   * was sent). Another window may have rotated it meanwhile: re-read once.
    * Otherwise mark the stored set dead; a failure while marking it is logged and never hides
    * Keap's refusal, which is rethrown.
    */
-  private async onDeadRefreshToken(current: TokenSet, app: string, refusal: KeapError): Promise<RefreshResult> {
+  private async onDeadRefreshToken(current: TokenSet, storedRefreshToken: string, app: string, refusal: KeapError): Promise<RefreshResult> {
     const { store, log, now } = this.deps;
+    // Keap refused even the newest pair this window holds: it is dead too.
+    this.unsavedPair = undefined;
     try {
       const again = await this.limited(store.read(), 'reading the stored session');
-      if (again && again.refreshToken !== current.refreshToken) {
+      if (again && again.refreshToken !== storedRefreshToken) {
         log.info(`refresh token of Keap app ${app} refused, but storage already holds a newer one: using it`);
         return { kind: 'already-refreshed', tokenSet: again };
       }

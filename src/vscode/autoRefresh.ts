@@ -84,6 +84,11 @@ export class AutoRefresher implements vscode.Disposable {
   /** Infusionsoft: Refresh Token, or a click on the status bar: refreshes now (the user's own request). */
   async refreshNow(): Promise<RefreshResult | undefined> {
     const r = await this.scheduler.refreshNow();
+    if (r?.kind === 'superseded') {
+      void vscode.window.showWarningMessage(
+        vscode.l10n.t('Keap app {0}: another window refreshed the token but could not store the new one yet (the keyring refused). Try again in a few minutes; if that window was closed, sign in again.', this.label),
+      );
+    }
     // Keap refused the refresh token: the refresher marked the stored set; show it before answering.
     if (!r && this.health.kind === 'paused' && this.health.pause.cause === 'dead-refresh-token') await this.model.reload();
     if (r?.kind === 'refreshed' && !r.unsaved) vscode.window.setStatusBarMessage(`$(check) ${vscode.l10n.t('Keap app {0}: token refreshed', this.label)}`, 4000);
@@ -171,9 +176,9 @@ export function pauseExplanation(pause: RefreshPause): string {
     case 'set-client-credentials':
       return vscode.l10n.t('Automatic refresh is paused: {0} Set the client credentials again to resume.', pause.message);
     case 'unlock-keyring':
-      return vscode.l10n.t('Automatic refresh is paused: {0} Unlock the system keyring, then click to refresh.', pause.message);
+      return vscode.l10n.t('Automatic refresh is paused: {0} Unlock the system keyring, then run Refresh Token.', pause.message);
     case 'check-settings':
-      return vscode.l10n.t('Automatic refresh is paused: {0} Check the infusionsoft settings, then click to refresh.', pause.message);
+      return vscode.l10n.t('Automatic refresh is paused: {0} Check the infusionsoft settings, then run Refresh Token.', pause.message);
   }
 }
 

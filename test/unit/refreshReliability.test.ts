@@ -199,9 +199,28 @@ describe('automatic refresh never hammers Keap and never loses a rotated token (
     const t0 = 1_800_000_000_000;
     for (let i = 0; i < DAILY_REQUEST_BUDGET; i++) l = recordRequest(l, t0 + i * MIN_REQUEST_INTERVAL_MS);
     const last = t0 + (DAILY_REQUEST_BUDGET - 1) * MIN_REQUEST_INTERVAL_MS;
-    const a = admitAutomatic(l, last + 60 * MIN, 1);
+    const set = { refreshTokenIssuedAt: 1, accessTokenExpiresAt: undefined };
+    const a = admitAutomatic(l, last + 60 * MIN, set);
     assert.deepEqual(a, { admit: false, why: 'budget', until: t0 + DAY_MS });
-    assert.deepEqual(admitAutomatic(l, t0 + DAY_MS + 1, 1), { admit: true });
+    assert.deepEqual(admitAutomatic(l, t0 + DAY_MS + 1, set), { admit: true });
+  });
+
+  it('a token Keap has just issued is left alone for half its life, in every window (a 3600-second token is due the moment it arrives)', async () => {
+    fake.setExpiresIn(3600);
+    const a = window({ fake, clock, store, lock, ledger, log });
+    const b = window({ fake, clock, store, lock, ledger, log });
+    store.set = signedIn;
+    a.scheduler.schedule('start');
+    await clock.advance(1000);
+    assert.equal(refreshRequests().length, 1);
+    b.setView(store.set);
+    b.scheduler.schedule('session changed');
+    await clock.advance(30 * MIN - 2000);
+    assert.equal(refreshRequests().length, 1, 'nothing for half the token\'s life, from either window');
+    await clock.advance(2000);
+    assert.equal(refreshRequests().length, 2, 'then one refresh');
+    await clock.advance(24 * 60 * MIN);
+    assert.ok(refreshRequests().length <= 2 + 48, `${refreshRequests().length} requests in a day of one-hour tokens: one per half hour at most`);
   });
 
   describe('K11: a rotated pair that storage refuses is never lost', () => {
@@ -250,6 +269,28 @@ describe('automatic refresh never hammers Keap and never loses a rotated token (
       assert.equal(refreshRequests().length, 1, 'window B sent nothing');
       assert.equal(b.scheduler.health.kind, 'superseded');
       assert.equal(fake.requests.filter(q => q.status === 400).length, 0, 'no invalid_grant');
+    });
+
+    it('after 10 minutes Refresh Token in the other window may try the stored token; Keap refuses it, and the pair still gets stored', async () => {
+      const a = window({ fake, clock, store, lock, ledger, log });
+      const b = window({ fake, clock, store, lock, ledger, log });
+      // The refresh's write and the next four tries fail (30, 90, 210, 450 s); the one at 930 s succeeds.
+      store.writeFaults.push('throw', 'throw', 'throw', 'throw', 'throw');
+      a.scheduler.schedule('start');
+      await clock.advance(1000);
+      const pair = a.refresher.unsaved!;
+      assert.ok(pair);
+      assert.equal((await b.scheduler.refreshNow())?.kind, 'superseded', 'within 10 minutes the user\'s Refresh Token waits too');
+      assert.equal(refreshRequests().length, 1);
+      await clock.advance(10 * MIN);
+      assert.equal(await b.scheduler.refreshNow(), undefined, 'after 10 minutes it goes out, and Keap refuses the dead token');
+      assert.equal(refreshRequests().length, 2);
+      assert.equal(refreshRequests()[1].status, 400);
+      assert.ok(store.set?.refreshTokenRejectedAt, 'the stored set is marked dead');
+      await clock.advance(10 * MIN);
+      assert.equal(store.set?.refreshToken, pair.refreshToken, 'the window holding the pair stored it over the dead one');
+      assert.equal(store.set?.refreshTokenRejectedAt, undefined);
+      assert.ok(fake.liveTokens().some(t => t.refreshToken === store.set?.refreshToken));
     });
 
     it('a failure while recording a dead refresh token never hides Keap\'s refusal', async () => {

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import * as path from 'path';
 import * as vscode from 'vscode';
+import { accountFileId, accountKey } from '../../../src/session/accounts';
+import { FileLock } from '../../../src/session/fileLock';
 import { api, fake, harness, tokenRequests, useDemoCredentials, waitFor } from '../util';
 
 /** Makes sure this window is signed in (the sign-in suite leaves a session; alone, this signs in). */
@@ -62,6 +65,41 @@ describe('Refresh in a real VS Code', function () {
     assert.equal((await tokenRequests('refresh_token')).length, 1, 'still exactly one refresh');
   });
 
+  // What a closed tab's extension host does varies: in code-server 4.139.1 it logged nothing after the
+  // close (it seems to end at once, and a dead holder's lock is taken over at once). A holder that
+  // lives on with a SecretStorage that never answers is covered by the unit tests (refreshReliability, fileLock).
+  it('K13: the tab whose Refresh Token waits for the refresh lock is closed; this window refreshes within 15 s', async () => {
+    const a = await api();
+    await harness.openSecondWindow();
+    await waitFor(async () => (await harness.statusBar2()).find(t => /Keap ab123 · 23h/.test(t)), 60_000, 'window 2 shows the session');
+    await fake.reset();
+    const key = accountKey((await a.model.store.read())!);
+    // This test holds the account's refresh lock, so that window 2's Refresh Token waits for it.
+    const held = await new FileLock(path.join(a.storageDir, 'locks', `refresh-${accountFileId(key)}.lock`), { staleMs: 60_000 }).acquire(5000);
+    let released = false;
+    try {
+      await harness.runCommandInSecondWindow('Infusionsoft: Refresh Token');
+      await new Promise(r => setTimeout(r, 3000));
+      // The tab goes; its extension host lives on for a while, waiting for the lock, with a SecretStorage that is gone.
+      await harness.closeSecondWindow();
+      await held.release();
+      released = true;
+      // Window 2's refresh takes the lock now, and its SecretStorage never answers.
+      await new Promise(r => setTimeout(r, 1000));
+      const t0 = Date.now();
+      assert.equal(await vscode.commands.executeCommand<string>('infusionsoft.refreshToken'), 'refreshed');
+      const waited = Date.now() - t0;
+      console.log(`      refreshed ${waited} ms after the tab holding the lock was closed`);
+      assert.ok(waited < 15_000, `refreshed after ${waited} ms`);
+      const reqs = await tokenRequests('refresh_token');
+      assert.deepEqual(reqs.map(r => r.status), [200], 'one refresh, no invalid_grant');
+      const live = (await a.model.store.read())!;
+      assert.ok((await fake.tokens()).some(t => t.refreshToken === live.refreshToken), 'the session is alive');
+    } finally {
+      if (!released) await held.release();
+    }
+  });
+
   it('throttled and transient answers keep the session and show a warning state', async () => {
     const a = await api();
     const before = (await a.model.store.read())!;
@@ -82,6 +120,32 @@ describe('Refresh in a real VS Code', function () {
     }
     await harness.screenshot('refresh-warning-state');
     // The next good answer clears the warning.
+    assert.equal(await vscode.commands.executeCommand<string>('infusionsoft.refreshToken'), 'refreshed');
+    assert.equal(a.autoRefresher.health.kind, 'ok');
+    assert.match(a.statusText(), /\$\(key\) Keap ab123 · 23h 59m/);
+  });
+
+  it('K10: a refusal that will not fix itself gets one automatic request, then the status bar and the row say "refresh paused", why, and what resumes it', async () => {
+    const a = await api();
+    await fake.reset();
+    await fake.fault({ status: 400, body: '{"error":"invalid_request","error_description":"Missing parameter: refresh_token"}', times: 100_000 });
+    // A token set issued 23.5 hours ago: inside the refresh window, so the automatic refresh is due at once.
+    const current = (await a.model.store.read())!;
+    await a.model.store.write({ ...current, refreshTokenIssuedAt: Date.now() - 23.5 * 3_600_000, accessTokenExpiresAt: Date.now() + 30 * 60_000 });
+    // The previous test's requests were under 30 s ago: the first automatic one may wait for that.
+    await waitFor(() => a.autoRefresher.health.kind === 'paused', 45_000, 'automatic refresh paused');
+    await new Promise(r => setTimeout(r, 5000));
+    assert.equal((await tokenRequests('refresh_token')).length, 1, 'exactly one automatic request, however long Keap keeps refusing');
+    assert.match(a.statusText(), /\$\(debug-pause\) Keap ab123 · refresh paused/);
+    const shown = await waitFor(async () => (await harness.statusBar()).find(t => /refresh paused/.test(t)), 10_000, 'the status bar says "refresh paused"');
+    assert.ok(shown);
+    const [row] = a.tree.getChildren();
+    const item = a.tree.getTreeItem(row);
+    assert.match(String(item.description), /refresh paused: Keap refused/);
+    assert.match(String(item.tooltip), /Automatic refresh is paused: .*Missing parameter: refresh_token.* Check the infusionsoft settings, then run Refresh Token\./);
+    await harness.screenshot('refresh-paused');
+    // Keap accepts again; the user's Refresh Token resumes.
+    await fake.reset();
     assert.equal(await vscode.commands.executeCommand<string>('infusionsoft.refreshToken'), 'refreshed');
     assert.equal(a.autoRefresher.health.kind, 'ok');
     assert.match(a.statusText(), /\$\(key\) Keap ab123 · 23h 59m/);
