@@ -45,7 +45,7 @@ export class EnvWriter {
    */
   async insert(set: TokenSet | undefined, target?: string): Promise<vscode.Uri | undefined> {
     if (!set) {
-      void vscode.window.showWarningMessage(vscode.l10n.t('Infusionsoft: sign in before inserting the token into .env.'));
+      void vscode.window.showWarningMessage(vscode.l10n.t('Sign in to Keap before inserting the token into .env.'));
       return undefined;
     }
     const s = envSettings();
@@ -55,7 +55,7 @@ export class EnvWriter {
     } else {
       const folders = vscode.workspace.workspaceFolders ?? [];
       if (folders.length === 0) {
-        void vscode.window.showWarningMessage(vscode.l10n.t('Infusionsoft: open a folder first; the .env file goes into a workspace folder.'));
+        void vscode.window.showWarningMessage(vscode.l10n.t('Open a folder first; the .env file goes into a workspace folder.'));
         return undefined;
       }
       const folder = folders.length === 1 ? folders[0] : await vscode.window.showWorkspaceFolderPick({ placeHolder: vscode.l10n.t('Which folder\'s .env?') });
@@ -158,7 +158,7 @@ export class EnvWriter {
       after = upsertEnv(before, values).text;
     } catch (e) {
       if (e instanceof EnvValueError || e instanceof EnvKeyError) {
-        const msg = vscode.l10n.t('Infusionsoft: {0} was not changed: {1}', vscode.workspace.asRelativePath(uri), e.message);
+        const msg = vscode.l10n.t('{0} was not changed: {1}', vscode.workspace.asRelativePath(uri), e.message);
         if (quiet) this.log.warn(msg);
         else void vscode.window.showErrorMessage(msg);
         return false;

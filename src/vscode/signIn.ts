@@ -64,7 +64,7 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
       resp = readAuthorizationResponse(new URLSearchParams(uri.query));
     } catch (e) {
       this.log.warn(`ignored a malformed callback: ${(e as Error).message}`);
-      void vscode.window.showWarningMessage(vscode.l10n.t('Infusionsoft: ignored a sign-in callback without a code or error.'));
+      void vscode.window.showWarningMessage(vscode.l10n.t('Ignored a Keap sign-in callback without a code or error.'));
       return;
     }
     void this.complete(resp, 'uri-handler');
@@ -98,18 +98,18 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
         break;
       case 'unknown-state':
         if (source !== 'uri-handler' || this.active) {
-          void vscode.window.showWarningMessage(vscode.l10n.t('Infusionsoft: this sign-in answer does not belong to a sign-in started in VS Code (unknown or expired state); it was ignored.'));
+          void vscode.window.showWarningMessage(vscode.l10n.t('This Keap sign-in answer does not belong to a sign-in started in VS Code (unknown or expired state); it was ignored.'));
         }
         break;
       case 'rejected-code':
         void vscode.window.showWarningMessage(
-          vscode.l10n.t('Infusionsoft: Keap did not accept that code. Paste the whole address the browser landed on; the sign-in is still waiting.'),
+          vscode.l10n.t('Keap did not accept that code. Paste the whole address the browser landed on; the sign-in is still waiting.'),
         );
         break;
       case 'duplicate':
         // A second delivery of the same answer (K8) is normal for the URI handler; a pasted one is a mistake worth saying.
         if (source === 'paste') {
-          void vscode.window.showWarningMessage(vscode.l10n.t('Infusionsoft: this sign-in answer was already used. Paste the address the browser landed on for the sign-in that is waiting now.'));
+          void vscode.window.showWarningMessage(vscode.l10n.t('This Keap sign-in answer was already used. Paste the address the browser landed on for the sign-in that is waiting now.'));
         }
         break;
     }
@@ -141,7 +141,7 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
       resp = parsePastedCallback(input);
     } catch (e) {
       const msg = e instanceof CallbackParseError ? e.message : String(e);
-      void vscode.window.showErrorMessage(vscode.l10n.t('Infusionsoft: {0}', msg));
+      void vscode.window.showErrorMessage(msg);
       return undefined;
     }
     return this.complete(resp, 'paste');
@@ -181,7 +181,7 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
     const endpoints = this.settings.endpoints();
     const problem = endpointProblem(endpoints.authorizeUrl) ?? endpointProblem(endpoints.tokenUrl);
     if (problem) {
-      void vscode.window.showErrorMessage(vscode.l10n.t('Infusionsoft: the authorize or token URL setting {0}.', problem));
+      void vscode.window.showErrorMessage(vscode.l10n.t('The Keap authorize or token URL setting {0}.', problem));
       return undefined;
     }
     let clientId = options?.clientId?.trim() || this.settings.clientId();
@@ -206,7 +206,7 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
     if (flow.id === 'relay') {
       const problemRelay = endpointProblem(env.relayUrl!);
       if (problemRelay || new URL(env.relayUrl!).search) {
-        void vscode.window.showErrorMessage(vscode.l10n.t('Infusionsoft: the redirect URI setting {0}.', problemRelay ?? vscode.l10n.t('must not have a query string (Keap rejects it)')));
+        void vscode.window.showErrorMessage(vscode.l10n.t('The redirect URI setting {0}.', problemRelay ?? vscode.l10n.t('must not have a query string (Keap rejects it)')));
         return undefined;
       }
       redirectUri = env.relayUrl!;
@@ -248,11 +248,11 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
     }
     if (outcome.kind === 'bad-client-credentials' || outcome.kind === 'no-credentials') {
       const reenter = vscode.l10n.t('Re-enter Credentials');
-      void vscode.window.showErrorMessage(vscode.l10n.t('Infusionsoft: {0}', outcome.message), reenter).then(c => {
+      void vscode.window.showErrorMessage(outcome.message, reenter).then(c => {
         if (c === reenter) void vscode.commands.executeCommand('infusionsoft.setClientCredentials', { clientId });
       });
     } else if (outcome.kind !== 'cancelled') {
-      void vscode.window.showErrorMessage(vscode.l10n.t('Infusionsoft: {0}', outcome.message));
+      void vscode.window.showErrorMessage(outcome.message);
     }
     return undefined;
   }
@@ -300,7 +300,7 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
 
     try {
       return await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Infusionsoft: waiting for you to approve access in the browser…'), cancellable: true },
+        { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Keap: waiting for you to approve access in the browser…'), cancellable: true },
         (progress, token) => {
           const back = vscode.l10n.t('Browser did not come back? Click "Keap: waiting for sign-in" in the status bar to paste the address it landed on.');
           progress.report({ message: appName ? `${vscode.l10n.t('On Keap\'s page, choose the Keap app {0}.', appName)} ${back}` : back });
