@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Every test: installs what is missing (npm packages, Debian chromium, Node 24 and code-server for
 # the host), builds, checks the architecture rule and the localisation (fresh l10n bundle,
-# package.nls.json, no raw user-facing strings), runs the unit tests, packages the .vsix, runs
-# the host tests inside a real VS Code (code-server) and drives `npm run demo` as a user would
-# (scripts/host/demo-check.js). Exit code 0 only if all passed.
+# package.nls.json, no raw user-facing strings) and the bundle's size budget (120 KB), runs the
+# unit tests, packages the .vsix, runs the host tests inside a real VS Code (code-server) and drives
+# `npm run demo` as a user would (scripts/host/demo-check.js). Exit code 0 only if all passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 T0=$(date +%s); lap() { echo "=== [$(( $(date +%s) - T0 ))s] $*"; }
@@ -22,13 +22,14 @@ rm -rf out dist
 npm run --silent build
 node scripts/check-architecture.js
 node scripts/check-l10n.js
+node scripts/check-bundle-size.js
 
 lap "unit tests"
 npx mocha --config .mocharc.json 2>&1 | tee "$ARTIFACTS/unit-tests.log"
 
 lap "package"
 npm run --silent package >/dev/null
-ls -l dist/extension.js dist/*.vsix | awk '{print $5, $9}' | tee "$ARTIFACTS/sizes.txt"
+ls -l dist/extension.js dist/fetch.js dist/*.vsix | awk '{print $5, $9}' | tee "$ARTIFACTS/sizes.txt"
 
 lap "host tests in code-server"
 node scripts/host/run-host-tests.js 2>&1 | tee "$ARTIFACTS/host-run.log"

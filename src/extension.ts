@@ -5,19 +5,23 @@ import { KeapTokenClient } from './keap/tokenClient';
 import { accountFileId, accountKey, AccountStore, StaleViewError } from './session/accounts';
 import { ChangeSignal } from './session/changeSignal';
 import { ClaimRegistry, FileLock } from './session/fileLock';
+import { FileLedgerStore } from './session/ledgerFile';
 import { Refresher } from './session/refresher';
 import { SignInService } from './signin/signInService';
 import { AutoRefreshers } from './vscode/autoRefresh';
 import { ALL_ACCOUNTS, resolveAccount, switchAccount } from './vscode/accountPicker';
 import { KeapAuthenticationProvider } from './vscode/authProvider';
 import { EnvWriter } from './vscode/envWriter';
-import { Settings } from './vscode/config';
+import { customEndpointNote, Settings } from './vscode/config';
 import { setClientCredentials } from './vscode/credentials';
 import { RedactingLogger } from './vscode/log';
-import { OutcomeChannel, SecretPendingStore, Secrets } from './vscode/secrets';
+import { OutcomeChannel, SECRET_KEYS, SecretPendingStore, Secrets } from './vscode/secrets';
 import { accountListSignal, SessionModel } from './vscode/sessionModel';
+import { saveRelayPage } from './vscode/relayPage';
 import { offerReload, SignInController } from './vscode/signIn';
 import { TokenStatusBar } from './vscode/statusBar';
+import { TerminalTokenExport } from './vscode/terminalEnv';
+import { TokenTests } from './vscode/testToken';
 import { isSessionNode, SessionTreeProvider } from './vscode/tree';
 
 /** What the extension returns from `activate`, only in development and test mode (it can read the status). */
@@ -30,6 +34,8 @@ export interface TestApi {
   authProvider: KeapAuthenticationProvider;
   /** The folder of lock and signal files shared by every window (globalStorageUri). */
   storageDir: string;
+  /** What new integrated terminals get (infusionsoft.terminal.exportTokens). */
+  terminalEnv: vscode.EnvironmentVariableCollection;
 }
 
 /** Builds the object graph and registers disposables; nothing else. */
@@ -81,24 +87,33 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     publishOutcome: o => outcomes.publish(o).catch(e => log.warn(`could not publish the sign-in outcome: ${(e as Error).message}`)),
   });
   // One refresher per account, each with its own single flight and its own user-wide lock file.
+  // A lease the holder renews: one that stops answering (a closed code-server tab) loses it within 15 s (case K13).
   const refreshLock = (account: string) =>
-    new FileLock(path.join(storageDir, 'locks', `refresh-${accountFileId(account)}.lock`), {
-      staleMs: settings.requestTimeoutMs() * 2 + 10_000,
-    }).acquire(settings.requestTimeoutMs() * 3 + 15_000);
-  const refresherFor = (key: string) => new Refresher({ store: model.storeFor(key), tokenClient, credentials, now, log, lock: refreshLock });
+    new FileLock(path.join(storageDir, 'locks', `refresh-${accountFileId(account)}.lock`), { staleMs: 15_000 }).acquire(settings.requestTimeoutMs() * 3 + 15_000);
+  // Each account's token requests and their outcomes, shared by every window: the schedule that keeps automatic refresh from looping (case K10).
+  const ledgerFor = (key: string) => new FileLedgerStore(path.join(storageDir, 'locks', `refresh-${accountFileId(key)}.ledger.json`));
+  const refresherFor = (key: string) => new Refresher({ store: model.storeFor(key), tokenClient, credentials, now, log, lock: refreshLock, ledger: ledgerFor(key) });
   const autoRefresher = new AutoRefreshers(model, refresherFor, settings, log, now);
+  // Set Client Credentials (in any window) resumes that client's paused refreshes.
+  const resumeOnSecret = secrets.onDidChange(e => {
+    if (e.key.startsWith(SECRET_KEYS.clientSecretPrefix)) autoRefresher.resumeClient(e.key.slice(SECRET_KEYS.clientSecretPrefix.length), 'client credentials set');
+  });
   const statusBar = new TokenStatusBar(model, {
     health: key => autoRefresher.healthOf(key),
     onDidChangeHealth: autoRefresher.onDidChangeHealth,
     refreshTokenLifetimeMs: () => settings.refreshTokenLifetimeMs(),
+    customEndpoint: set => customEndpointNote(set, settings.endpoints()),
   }, now);
   const signIn = new SignInController(service, settings, secrets, outcomes, model, statusBar, log, now);
 
+  const tokenTests = new TokenTests(model, autoRefresher, settings, log, now);
   const tree = new SessionTreeProvider(
     model,
     () => settings.refreshTokenLifetimeMs(),
     { of: key => autoRefresher.healthOf(key), onDidChange: autoRefresher.onDidChangeHealth },
     now,
+    set => customEndpointNote(set, settings.endpoints()),
+    tokenTests,
   );
   const copy = async (which: 'access' | 'refresh', arg: unknown) => {
     const key = await resolveAccount(model, arg, false);
@@ -125,8 +140,12 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     if (seen !== undefined) void envWriter.sync(set).catch(e => log.warn(`.env sync failed: ${(e as Error).message}`));
   });
 
-  /** Signs one account out (`key`), or asks which when several are signed in; `all` signs every one out. */
-  const signOut = async (arg?: unknown) => {
+  /**
+   * Signs one account out (`key`), or asks which when several are signed in; `all` signs every one
+   * out. Then offers to remove what was written into .env files; `options.envFiles` ('remove' or
+   * 'keep') answers that for tests and other extensions.
+   */
+  const signOut = async (arg?: unknown, options?: { envFiles?: unknown }) => {
     try {
       const picked =
         arg === 'all' || (arg && typeof arg === 'object' && (arg as { all?: unknown }).all === true)
@@ -156,6 +175,8 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
         }
         log.info(`signed out of Keap app ${app}`);
       }
+      const envFiles = options?.envFiles === 'remove' || options?.envFiles === 'keep' ? options.envFiles : undefined;
+      if (keys.length > 0) await envWriter.afterSignOut(keys, envFiles);
     } catch (e) {
       if (e instanceof StaleViewError) offerReload(vscode.l10n.t('Another window changed the Keap sign-ins and this window has not caught up. Reload it, then sign out.'));
       else void vscode.window.showErrorMessage((e as Error).message);
@@ -190,15 +211,19 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     vscode.commands.registerCommand('infusionsoft.copyRefreshToken', (arg?: unknown) => copy('refresh', arg)),
     model,
     autoRefresher,
+    resumeOnSecret,
     statusBar,
     signIn,
     vscode.window.registerUriHandler(signIn),
     vscode.commands.registerCommand('infusionsoft.signIn', (arg?: unknown) => {
       // From an app's row or "Sign In Again": that app's client ID, and its name as a hint for Keap's page.
-      const o = (isSessionNode(arg) ? model.get(arg.account) : arg && typeof arg === 'object' ? arg : undefined) as { clientId?: unknown; appName?: unknown } | undefined;
+      const o = (isSessionNode(arg) ? model.get(arg.account) : arg && typeof arg === 'object' ? arg : undefined) as { clientId?: unknown; appName?: unknown; signInAgain?: unknown } | undefined;
       return signIn.signIn({
         clientId: typeof o?.clientId === 'string' ? o.clientId : undefined,
         appName: typeof o?.appName === 'string' ? o.appName : undefined,
+        // The palette, the walkthrough or a view title (no argument) while signed in: ask first. A row, a
+        // button that names the app, or `signInAgain` (tests, scripts) answers it.
+        ifSignedIn: typeof o?.signInAgain === 'boolean' ? (o.signInAgain ? 'proceed' : 'cancel') : arg === undefined ? 'ask' : 'proceed',
       });
     }),
     vscode.commands.registerCommand('infusionsoft.cancelSignIn', () => signIn.cancelActive()),
@@ -212,6 +237,15 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
       return key === undefined ? 'signed-out' : ((await autoRefresher.refreshNow(key))?.kind ?? 'failed');
     }),
     vscode.commands.registerCommand('infusionsoft.showLog', () => log.channel.show()),
+    // `target` (tests, scripts): the folder to write to; otherwise the user picks one.
+    vscode.commands.registerCommand('infusionsoft.saveRelayPage', (target?: unknown) => saveRelayPage(context.extensionUri, target)),
+    tokenTests,
+    // From the palette (the active app) or an app's row; resolves to what Keap answered (src/keap/tokenCheck TokenTest).
+    vscode.commands.registerCommand('infusionsoft.testToken', async (arg?: unknown) => {
+      const key = await resolveAccount(model, arg, false);
+      return key === undefined ? void vscode.window.showWarningMessage(vscode.l10n.t('Not signed in to Keap.')) : tokenTests.run(key);
+    }),
+    new TerminalTokenExport(context.environmentVariableCollection, model, log),
   );
   // The first read publishes the session, which schedules the first refresh decision; a window that
   // starts with a fresh token makes no request at all.
@@ -219,7 +253,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
   log.info(`activated (${vscode.env.appName} ${vscode.version}, ${vscode.env.uiKind === vscode.UIKind.Web ? 'web' : 'desktop'}${vscode.env.remoteName ? `, remote ${vscode.env.remoteName}` : ''})`);
 
   if (context.extensionMode !== vscode.ExtensionMode.Production) {
-    return { statusText: () => statusBar.text, signIn, model, autoRefresher, tree, authProvider, storageDir };
+    return { statusText: () => statusBar.text, signIn, model, autoRefresher, tree, authProvider, storageDir, terminalEnv: context.environmentVariableCollection };
   }
   return undefined;
 }

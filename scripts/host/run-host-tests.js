@@ -35,6 +35,12 @@ function scanForSecrets(dir, secrets, skip) {
   return { files, secrets: list.length, hits };
 }
 
+/** How many files are under `dir` (0 when it does not exist). */
+function countFiles(dir) {
+  if (!fs.existsSync(dir)) return 0;
+  return fs.readdirSync(dir, { withFileTypes: true, recursive: true }).filter(e => e.isFile()).length;
+}
+
 (async () => {
   const t0 = Date.now();
   fs.mkdirSync(ARTIFACTS, { recursive: true });
@@ -92,7 +98,9 @@ function scanForSecrets(dir, secrets, skip) {
   cs.stop();
   const scan = scanForSecrets(stateDir, fake.issuedSecrets(), [workspace]);
   fs.writeFileSync(path.join(ARTIFACTS, 'secret-scan.json'), JSON.stringify({ ...scan, hits: scan.hits.map(h => ({ file: h.file, secretLength: h.secretLength })) }, null, 1));
-  console.log(`[host] secret scan of ${scan.files} files (logs, settings, globalStorage, code-server state; the workspace .env excluded) for ${scan.secrets} tokens, codes and secrets the fake Keap issued or received: ${scan.hits.length} hits`);
+  // VS Code's own copies of files: Local History (a copy per save) and hot-exit backups (unsaved editors).
+  const copies = ['History', 'Backups'].map(d => `${d} ${countFiles(path.join(stateDir, 'ud', 'User', d))}`).join(', ');
+  console.log(`[host] secret scan of ${scan.files} files (logs, settings, globalStorage, code-server state, VS Code's copies: ${copies} files; the workspace .env excluded) for ${scan.secrets} tokens, codes and secrets the fake Keap issued or received: ${scan.hits.length} hits`);
   for (const hit of scan.hits) console.log(`[host]   leak in ${hit.file}`);
   await fake.close();
   let summary = {};

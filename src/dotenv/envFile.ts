@@ -397,3 +397,51 @@ export function listEnvKeys(text: string): string[] {
     }
     return keys;
 }
+
+export interface EnvRemoveResult {
+    text: string;
+    /** keys that were defined and are gone now (order of first appearance in the text) */
+    removed: string[];
+}
+
+/**
+ * Removes the variables `keys` from .env text: each line that defines one of them as dotenv reads
+ * it (every occurrence; with its `export ` prefix, a quoted value spanning several lines, an inline
+ * comment on the same line, and the line's own line break). Every other byte stays identical.
+ *
+ * The result is re-read with dotenv's rules: the other variables must read exactly as before, in
+ * the same order, and none of `keys` may remain.
+ * @throws EnvValueError when that check fails (possible only where dotenv reads a line together
+ *   with the following ones, e.g. `EMPTY=` followed by a quoted line, or an unterminated quote);
+ *   nothing is changed then.
+ */
+export function removeEnvKeys(text: string, keys: Iterable<string>): EnvRemoveResult {
+    const drop = new Set(keys);
+    const { norm, map, entries } = parse(text);
+    const out: string[] = [];
+    const removed: string[] = [];
+    let pos = 0; // in norm
+    for (const e of entries) {
+        if (!drop.has(e.key)) continue;
+        if (!removed.includes(e.key)) removed.push(e.key);
+        let lineStart = e.keyStart;
+        while (lineStart > pos && !LINE_BREAK.test(norm[lineStart - 1])) lineStart--;
+        const br = norm.slice(e.valueEnd).search(LINE_BREAK);
+        const lineEnd = br < 0 ? norm.length : e.valueEnd + br + 1;
+        out.push(text.slice(map[pos], map[lineStart]));
+        pos = lineEnd;
+    }
+    out.push(text.slice(map[pos]));
+    const result = out.join('');
+    const others = (t: string) => parse(t).entries.filter((e) => !drop.has(e.key)).map((e) => [e.key, e.value]);
+    const left = parse(result).entries.find((e) => drop.has(e.key));
+    if (left || JSON.stringify(others(result)) !== JSON.stringify(others(text))) {
+        const key = left?.key ?? removed[0] ?? '';
+        throw new EnvValueError(
+            key,
+            `Cannot remove ${key} from this .env: other variables would read differently (dotenv reads a ` +
+                'neighbouring line together with the next ones, e.g. after an empty value or an unterminated quote).',
+        );
+    }
+    return { text: result, removed };
+}

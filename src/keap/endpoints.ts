@@ -46,3 +46,43 @@ export function isLoopbackHost(hostname: string): boolean {
   const h = hostname.toLowerCase();
   return h === 'localhost' || h === '[::1]' || h === '::1' || /^127(?:\.\d{1,3}){3}$/.test(h);
 }
+
+/**
+ * Keap's own hosts for the OAuth 2.0 endpoints and the REST API (keap-oauth.md, "Endpoints": the
+ * authorize page on accounts.infusionsoft.com or the older signin.infusionsoft.com; the token
+ * endpoint and REST API on api.infusionsoft.com).
+ */
+const KEAP_HOSTS: ReadonlySet<string> = new Set(['accounts.infusionsoft.com', 'signin.infusionsoft.com', 'api.infusionsoft.com']);
+
+/**
+ * The host (with port, if any) of an endpoint that is not one of Keap's own hosts over HTTPS, or
+ * undefined for Keap's own. The status bar and tree show it ("custom Keap endpoint: <host>") so a
+ * local test server or anything else that receives the user's tokens is never missed.
+ */
+export function customEndpointHost(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return url.slice(0, 80);
+  }
+  return parsed.protocol === 'https:' && KEAP_HOSTS.has(parsed.hostname.toLowerCase()) && parsed.port === '' ? undefined : parsed.host;
+}
+
+/**
+ * Compares two token endpoint URLs as the same endpoint: scheme, host, port and path, ignoring a
+ * trailing slash and letter case of scheme and host (WHATWG URL normalisation). A refresh token is
+ * sent only to the token endpoint that issued it (RFC 9700 §4.4, mix-up attacks).
+ */
+export function sameEndpoint(a: string, b: string): boolean {
+  const norm = (u: string) => {
+    try {
+      const p = new URL(u);
+      return `${p.protocol}//${p.host}${p.pathname.replace(/\/+$/, '')}${p.search}`;
+    } catch {
+      return u.trim();
+    }
+  };
+  return norm(a) === norm(b);
+}

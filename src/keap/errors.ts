@@ -53,6 +53,16 @@ export class KeapError extends Error {
   }
 }
 
+/**
+ * The first bytes of a body, on one line and bounded, for messages and the log. Long runs of
+ * token-like characters are cut out: a truncated token answer must not put a token on screen.
+ */
+export function bodyPreview(text: string, max = 80): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  const redacted = line.replace(/[A-Za-z0-9._~+/=-]{24,}/g, '…');
+  return redacted.length > max ? `${redacted.slice(0, max)}…` : redacted;
+}
+
 /** Which request failed: the classification of an `invalid_grant` depends on it. */
 export type TokenGrant = 'authorization_code' | 'refresh_token' | 'api';
 
@@ -127,7 +137,8 @@ export function classifyKeapError(status: number, bodyText: string, grant: Token
   }
   if (status >= 500 || body === undefined) {
     // 5xx, HTML gateway pages, empty or non-JSON bodies (Keap sends an empty 400 on refresh at times).
-    return new KeapError('transient', `${where} answered ${status} without a usable error body; this is usually temporary.`, base);
+    const preview = bodyPreview(bodyText);
+    return new KeapError('transient', `${where} answered ${status} without a usable error body (${preview ? `"${preview}"` : 'empty'}); this is usually temporary.`, base);
   }
   const error = (body.error ?? '').toLowerCase();
   const description = body.description ?? '';

@@ -1,10 +1,11 @@
-import nodeFetch from 'node-fetch';
 import { Logger, SILENT_LOGGER, urlForLog } from '../log';
 import { TokenSet } from '../session/tokenSet';
-import { KeapEndpoints, userInfoUrl } from './endpoints';
+import { endpointProblem, KeapEndpoints, userInfoUrl } from './endpoints';
 import { classifyKeapError, HeaderReader, KeapError, TokenGrant } from './errors';
+import { lazyFetch } from './fetch';
 import { EncodedRequest, encodeCodeExchange, encodeRefresh } from './tokenRequest';
-import { parseTokenResponse } from './tokenResponse';
+import { REAL_TIMERS, Timers } from '../session/timeLimit';
+import { KeptRefreshToken, parseTokenResponse } from './tokenResponse';
 
 /** The subset of `fetch` the client uses; node-fetch in the extension, anything compatible in tests. */
 export type FetchLike = (
@@ -13,7 +14,11 @@ export type FetchLike = (
 ) => Promise<{ status: number; headers: HeaderReader; text(): Promise<string> }>;
 
 export interface TokenClientOptions {
-  /** Current endpoints (read on every request, so a settings change applies at once). */
+  /**
+   * Current endpoints from the user's settings (read on every request, so a change applies at
+   * once). The token endpoint here is used only for a new sign-in; a refresh goes to the endpoint
+   * stored with the token set.
+   */
   readonly endpoints: () => KeapEndpoints;
   /** Request timeout in milliseconds; every request has one. */
   readonly timeoutMs: () => number;
@@ -21,6 +26,8 @@ export interface TokenClientOptions {
   readonly now?: () => number;
   readonly fetch?: FetchLike;
   readonly log?: Logger;
+  /** For the request timeout; a fake clock in tests. */
+  readonly timers?: Timers;
 }
 
 /** Who signed in, from Keap's userinfo (Keap v1 OpenAPI, UserInfoDTO). */
@@ -38,29 +45,46 @@ export class KeapTokenClient {
   private readonly fetch: FetchLike;
   private readonly now: () => number;
   private readonly log: Logger;
+  private readonly timers: Timers;
 
   constructor(private readonly options: TokenClientOptions) {
-    this.fetch = options.fetch ?? (nodeFetch as unknown as FetchLike);
+    this.fetch = options.fetch ?? lazyFetch;
     this.now = options.now ?? Date.now;
     this.log = options.log ?? SILENT_LOGGER;
+    this.timers = options.timers ?? REAL_TIMERS;
+  }
+
+  /** The token endpoint the user's settings name now (for a new sign-in, and to compare a stored set's endpoint with). */
+  configuredTokenUrl(): string {
+    return this.options.endpoints().tokenUrl;
   }
 
   /**
    * Exchanges an authorization code (RFC 6749 §4.1.3). `redirectUri` must be the exact string sent
-   * to the authorize page. Resolves to the new token set; rejects with KeapError.
+   * to the authorize page; `tokenUrl` is the token endpoint paired with the authorize page the
+   * sign-in used (default: the configured one). The token set it resolves to remembers `tokenUrl`.
+   * @throws KeapError (`bad-configuration` when `tokenUrl` is neither https nor loopback http; nothing is sent).
    */
-  async exchangeCode(p: { clientId: string; clientSecret: string; code: string; redirectUri: string }): Promise<TokenSet> {
-    const req = encodeCodeExchange({ tokenUrl: this.options.endpoints().tokenUrl, ...p });
-    return this.tokenRequest(req, 'authorization_code', p.clientId);
+  async exchangeCode(p: { clientId: string; clientSecret: string; code: string; redirectUri: string; tokenUrl?: string }): Promise<TokenSet> {
+    const tokenUrl = p.tokenUrl ?? this.options.endpoints().tokenUrl;
+    const req = encodeCodeExchange({ ...p, tokenUrl });
+    return { ...(await this.tokenRequest(req, 'authorization_code', p.clientId)), tokenUrl };
   }
 
   /**
-   * Refresh grant (RFC 6749 §6). The answer holds a NEW refresh token; the one sent is dead from
-   * then on (Keap staff, infusionsoft-php #99). Rejects with KeapError.
+   * Refresh grant (RFC 6749 §6), sent to `tokenUrl`: the token endpoint that issued the refresh
+   * token. {@link Refresher} always passes the one stored with the token set; the configured one is
+   * the default only for callers that hold no token set (tests, tools). The answer holds a NEW
+   * refresh token; the one sent is dead from then on (Keap staff, infusionsoft-php #99). An answer
+   * without a refresh token keeps the one sent, with its issue time `refreshTokenIssuedAt` (epoch
+   * ms; default now), and logs a warning (case K12).
+   * @throws KeapError (`bad-configuration` when `tokenUrl` is neither https nor loopback http; nothing is sent).
    */
-  async refresh(p: { clientId: string; clientSecret: string; refreshToken: string }): Promise<TokenSet> {
-    const req = encodeRefresh({ tokenUrl: this.options.endpoints().tokenUrl, ...p });
-    return this.tokenRequest(req, 'refresh_token', p.clientId);
+  async refresh(p: { clientId: string; clientSecret: string; refreshToken: string; refreshTokenIssuedAt?: number; tokenUrl?: string }): Promise<TokenSet> {
+    const tokenUrl = p.tokenUrl ?? this.options.endpoints().tokenUrl;
+    const req = encodeRefresh({ tokenUrl, clientId: p.clientId, clientSecret: p.clientSecret, refreshToken: p.refreshToken });
+    const set = await this.tokenRequest(req, 'refresh_token', p.clientId, { refreshToken: p.refreshToken, refreshTokenIssuedAt: p.refreshTokenIssuedAt ?? this.now() });
+    return { ...set, tokenUrl };
   }
 
   /** `GET …/v1/oauth/connect/userinfo` with the access token. Rejects with KeapError. */
@@ -78,16 +102,29 @@ export class KeapTokenClient {
     return { name, email: s(o.email) };
   }
 
-  private async tokenRequest(req: EncodedRequest, grant: TokenGrant, clientId: string): Promise<TokenSet> {
-    const { text } = await this.send(req.method, req.url, { ...req.headers }, req.body, grant);
-    return parseTokenResponse(text, this.now(), clientId);
+  private async tokenRequest(req: EncodedRequest, grant: TokenGrant, clientId: string, kept?: KeptRefreshToken): Promise<TokenSet> {
+    const { status, text } = await this.send(req.method, req.url, { ...req.headers }, req.body, grant);
+    try {
+      return parseTokenResponse(text, this.now(), clientId, kept, m => this.log.warn(`${urlForLog(req.url)}: ${m}`), status);
+    } catch (e) {
+      // A 2xx that is not a token answer: its first bytes help diagnose a gateway (case K9), tokens cut out.
+      this.log.warn(`${req.method} ${urlForLog(req.url)} → ${status}: ${(e as Error).message}`);
+      throw e;
+    }
   }
 
   private async send(method: string, url: string, headers: Record<string, string>, body: string | undefined, grant: TokenGrant): Promise<{ status: number; text: string }> {
+    // Checked before every request, not only at sign-in: a secret never travels in clear text to a
+    // host that is not this machine.
+    const problem = endpointProblem(url);
+    if (problem) {
+      this.log.warn(`${method} ${urlForLog(url)} not sent: the endpoint ${problem}`);
+      throw new KeapError('bad-configuration', `The Keap endpoint ${urlForLog(url)} ${problem}; nothing was sent.`);
+    }
     const started = Date.now();
     const timeoutMs = this.options.timeoutMs();
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const timer = this.timers.setTimeout(() => controller.abort(), timeoutMs);
     const what = `${method} ${urlForLog(url)}`;
     try {
       let res: Awaited<ReturnType<FetchLike>>;
@@ -111,7 +148,7 @@ export class KeapTokenClient {
       this.log.warn(`${what} → ${res.status} (${ms} ms) ${err.kind}: ${oneLine(err.details.bodySnippet ?? '')}`);
       throw err;
     } finally {
-      clearTimeout(timer);
+      this.timers.clearTimeout(timer);
     }
   }
 }

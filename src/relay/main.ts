@@ -4,13 +4,17 @@
  * the VS Code window to return to is inside `state` (see src/signin/relayState.ts).
  *
  * - Allowed target → `location.replace(target + Keap's parameters)`, and, for custom schemes the
- *   browser may not open by itself, an "Open VS Code" link and the address to paste.
+ *   browser may not open by itself, an "Open VS Code" link and the address to paste. Browser-hosted
+ *   VS Code on a host other than loopback is allowed only when the person hosting this page listed
+ *   it in `relay-hosts.json` beside index.html (case S6).
  * - Anything else → no navigation at all; the page shows why, the code, and the full address the
  *   user landed on with a Copy button, for "Infusionsoft: Paste Callback URL".
  *
- * Everything is written with textContent (never HTML), and nothing is loaded or sent anywhere.
+ * Everything is written with textContent (never HTML); Keap's words are shown as one bounded line.
+ * The only request the page makes is for its own relay-hosts.json (same origin, no credentials).
  */
-import { buildForwardUrl, decodeStateTarget, pickForwardedParams } from '../signin/relayState';
+import { keapSays, oneLine } from '../signin/keapText';
+import { buildForwardUrl, decodeStateTarget, parseRelayHosts, pickForwardedParams, RELAY_HOSTS_FILE, RelayHost } from '../signin/relayState';
 
 const PASTE_COMMAND = 'Infusionsoft: Paste Callback URL';
 
@@ -80,7 +84,17 @@ async function copyAddress(address: string): Promise<void> {
   setText('copy-status', copied ? 'Copied. Now paste it into VS Code.' : 'Selected: press Ctrl+C (⌘C on a Mac) to copy it.');
 }
 
-function run(): void {
+/** The host list beside this page; empty when it is missing or unreadable (only loopback and desktop editors then). */
+async function loadHosts(): Promise<RelayHost[]> {
+  try {
+    const res = await fetch(RELAY_HOSTS_FILE, { cache: 'no-store', credentials: 'omit', redirect: 'error' });
+    return res.ok ? parseRelayHosts(await res.json()) : [];
+  } catch {
+    return [];
+  }
+}
+
+async function run(): Promise<void> {
   const address = location.href;
   const query = new URLSearchParams(location.search);
   const code = query.get('code') ?? '';
@@ -99,7 +113,8 @@ function run(): void {
   }
 
   const target = state ? decodeStateTarget(state) : undefined;
-  const forward = target !== undefined ? buildForwardUrl(target, pickForwardedParams(query)) : undefined;
+  const hosts = target !== undefined && /^https:/.test(target) ? await loadHosts() : [];
+  const forward = target !== undefined ? buildForwardUrl(target, pickForwardedParams(query), hosts) : undefined;
 
   if (forward !== undefined) {
     setText('title', 'Returning to VS Code…');
@@ -119,7 +134,7 @@ function run(): void {
 
   if (error) {
     setText('title', 'Keap did not grant access');
-    setText('error', errorDescription && errorDescription !== error ? `${errorDescription} (${error})` : errorDescription || error);
+    setText('error', keapSays(errorDescription && errorDescription !== error ? `${errorDescription} (${error})` : errorDescription || error));
     reveal('error');
     reveal('hint', error === 'access_denied');
     setText(
@@ -142,14 +157,15 @@ function run(): void {
       'message',
       'This page only returns to VS Code addresses it trusts, and the return address in this answer is not one of them, so it was not followed.',
     );
-    setText('refused', target);
+    // The target came from a link anyone can write: one bounded line, no bidi tricks.
+    setText('refused', oneLine(target, 300));
     reveal('refused-line');
   }
   showFallback('In VS Code, run {command} and paste this address (or just the code below):', address, code);
 }
 
 if (document.readyState === 'loading') {
-  document.addEventListener('DOMContentLoaded', run);
+  document.addEventListener('DOMContentLoaded', () => void run());
 } else {
-  run();
+  void run();
 }

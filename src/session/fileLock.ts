@@ -5,14 +5,16 @@ import * as path from 'path';
 
 /**
  * An exclusive lock shared by every window and process of the user: a file linked into place
- * (atomic and exclusive, like `O_CREAT|O_EXCL`) in a folder they all see (VS Code's globalStorageUri). A lock whose
- * holder died (same host, process gone) or that is older than `staleMs` is taken over.
+ * (atomic and exclusive, like `O_CREAT|O_EXCL`) in a folder they all see (VS Code's globalStorageUri).
+ * It is a lease: the holder renews it (touches the file) every third of `staleMs`; a lock whose
+ * holder died (same host, process gone) or that nobody renewed for `staleMs` is taken over, so a
+ * holder that stops answering loses it within `staleMs` (case K13).
  *
  * Takeover renames the stale file to a unique name first, so of two processes that find the same
  * stale lock only one removes it.
  */
 export interface FileLockOptions {
-  /** A lock older than this (milliseconds) is stale. Must exceed the longest time a holder keeps it. */
+  /** A lock not renewed for this long (milliseconds) is stale; the holder renews it every third of it. */
   readonly staleMs: number;
   /** How often to retry while another process holds the lock, in milliseconds. */
   readonly retryMs?: number;
@@ -22,6 +24,8 @@ export interface FileLockOptions {
 export interface LockHandle {
   /** Releases the lock; safe to call twice. */
   release(): Promise<void>;
+  /** What the caller waited for before it got the lock, when it waited over a second (for the log). */
+  readonly waited?: string;
 }
 
 interface LockContent {
@@ -49,10 +53,13 @@ export class FileLock {
   async acquire(timeoutMs: number): Promise<LockHandle> {
     const started = Date.now();
     await fs.mkdir(path.dirname(this.lockPath), { recursive: true });
+    let holder: string | undefined;
     for (;;) {
       const handle = await this.tryAcquire();
-      if (handle) return handle;
-      if (Date.now() - started >= timeoutMs) throw new LockTimeoutError(this.lockPath, timeoutMs);
+      const waitedMs = Date.now() - started;
+      if (handle) return waitedMs > 1000 ? { ...handle, waited: `${(waitedMs / 1000).toFixed(1)} s for the lock ${path.basename(this.lockPath)}${holder ? `, held by ${holder}` : ''}` } : handle;
+      holder ??= await describeHolder(this.lockPath);
+      if (waitedMs >= timeoutMs) throw new LockTimeoutError(this.lockPath, timeoutMs);
       await sleep((this.options.retryMs ?? 50) * (0.5 + Math.random()));
     }
   }
@@ -78,10 +85,16 @@ export class FileLock {
 
   private handle(token: string): LockHandle {
     let released = false;
+    // Renew the lease while held; touching a file another process took over only lengthens its lease.
+    const renew = setInterval(() => {
+      void readLock(this.lockPath).then(c => (c?.token === token ? fs.utimes(this.lockPath, new Date(), new Date()) : undefined)).catch(() => undefined);
+    }, Math.max(50, Math.floor(this.options.staleMs / 3)));
+    renew.unref?.();
     return {
       release: async () => {
         if (released) return;
         released = true;
+        clearInterval(renew);
         // Only remove the file if it is still ours (a takeover after staleness may have replaced it).
         const current = await readLock(this.lockPath);
         if (current?.token === token) await fs.rm(this.lockPath, { force: true });
@@ -98,7 +111,9 @@ export class FileLock {
       const st = await fs.stat(this.lockPath).catch(() => undefined);
       stale = st !== undefined && this.now() - st.mtimeMs > this.options.staleMs;
     } else {
-      stale = this.now() - current.at > this.options.staleMs || (current.host === os.hostname() && !processAlive(current.pid));
+      const st = await fs.stat(this.lockPath).catch(() => undefined);
+      const renewedAt = Math.max(current.at, st?.mtimeMs ?? 0);
+      stale = this.now() - renewedAt > this.options.staleMs || (current.host === os.hostname() && !processAlive(current.pid));
     }
     if (!stale) return;
     const aside = `${this.lockPath}.stale-${randomBytes(6).toString('hex')}`;
@@ -125,6 +140,14 @@ async function readLock(p: string): Promise<LockContent | undefined | null> {
   } catch {
     return undefined;
   }
+}
+
+/** "process 123 on host, since 12:00:01" for the log, from a lock file's content. */
+async function describeHolder(p: string): Promise<string | undefined> {
+  const c = await readLock(p);
+  if (!c) return undefined;
+  const st = await fs.stat(p).catch(() => undefined);
+  return `process ${c.pid} on ${c.host === os.hostname() ? 'this host' : c.host}, taken ${new Date(c.at).toISOString()}${st ? `, last renewed ${new Date(st.mtimeMs).toISOString()}` : ''}`;
 }
 
 function processAlive(pid: number): boolean {

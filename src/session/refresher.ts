@@ -1,10 +1,16 @@
 import { KeapError } from '../keap/errors';
 import { KeapTokenClient } from '../keap/tokenClient';
-import { Logger } from '../log';
+import { sameEndpoint } from '../keap/endpoints';
+import { Logger, urlForLog } from '../log';
 import { accountKey } from './accounts';
 import { LockHandle } from './fileLock';
-import { SessionStore } from './store';
+import { admitAutomatic, LedgerStore, MemoryLedgerStore, outcomeOf, recordOutcome, recordRequest, RefreshLedger, RefreshPause } from './refreshSchedule';
+import { KeyringError, SessionStore } from './store';
+import { REAL_TIMERS, TimeLimitError, Timers, withTimeLimit } from './timeLimit';
 import { TokenSet } from './tokenSet';
+
+/** Default time limit of one SecretStorage read or write under the refresh lock (ms, case K13). */
+export const STORE_TIME_LIMIT_MS = 10_000;
 
 export interface RefresherDeps {
   readonly store: SessionStore;
@@ -14,49 +20,159 @@ export interface RefresherDeps {
   readonly credentials: (clientId: string) => Promise<{ clientId: string; clientSecret: string } | undefined>;
   readonly now: () => number;
   readonly log: Logger;
+  /** This account's request ledger, shared by every window (default: one in memory, this window's only). */
+  readonly ledger?: LedgerStore;
+  /** Time limit of each secret read or write under the lock, in milliseconds (default {@link STORE_TIME_LIMIT_MS}). */
+  readonly storeTimeLimitMs?: number;
+  readonly timers?: Timers;
+}
+
+/** What an automatic refresh passes: it is held to the ledger's schedule (case K10). */
+export interface AutomaticRefresh {
+  /** Re-checked under the lock against the stored set. */
+  stillNeeded(current: TokenSet): boolean;
+  /** When the user last acted in this window (epoch ms): a pause recorded before then no longer holds. */
+  readonly resumedAt?: number;
 }
 
 export type RefreshResult =
-  | { readonly kind: 'refreshed'; readonly tokenSet: TokenSet }
+  /** `unsaved`: Keap rotated the pair but storing it failed; this window holds it in memory and uses it (case K11). */
+  | { readonly kind: 'refreshed'; readonly tokenSet: TokenSet; readonly unsaved?: Error }
   /** Another window or process refreshed first (or no refresh was needed); nothing was sent. */
   | { readonly kind: 'already-refreshed'; readonly tokenSet: TokenSet }
   | { readonly kind: 'signed-out' }
   /** Another window stored a newer token set that this window cannot read yet; nothing was sent (its refresh token may be dead). */
-  | { readonly kind: 'stale-view'; readonly tokenSet: TokenSet };
+  | { readonly kind: 'stale-view'; readonly tokenSet: TokenSet }
+  /** An automatic refresh that the schedule holds back until `until` (epoch ms); nothing was sent. */
+  | { readonly kind: 'deferred'; readonly why: 'interval' | 'backoff' | 'budget'; readonly until: number }
+  /** Automatic refresh of this account is paused until the user acts; nothing was sent. */
+  | { readonly kind: 'paused'; readonly pause: RefreshPause }
+  /**
+   * Another window holds the rotated pair and could not store it yet; the stored refresh token is
+   * dead, so nothing was sent (not even for Refresh Token: Keap would refuse it and the session
+   * would be marked dead). Ends when that window stores it, or with a new sign-in.
+   */
+  | { readonly kind: 'superseded' };
 
 /**
  * Single-flight refresh across every window and process of the user (case K1): take the lock,
- * re-read storage, skip the request if another window already rotated the refresh token, send the
- * refresh grant, write the rotated pair to storage before anything else, release.
+ * re-read storage, skip the request if another window already rotated the refresh token, ask the
+ * shared ledger whether an automatic request may go out now (case K10), send the refresh grant,
+ * write the rotated pair to storage before anything else, release.
  * On `invalid_grant` storage is re-read once before the refresh token is declared dead.
+ * Every secret read and write under the lock has a time limit (case K13). A rotated pair that
+ * cannot be stored is kept in memory, used by every later refresh of this window and written again
+ * by {@link retrySave}; the dead refresh token it replaced is never sent again (case K11).
  */
 export class Refresher {
   private inFlight: Promise<RefreshResult> | undefined;
+  private readonly ledger: LedgerStore;
+  private readonly timers: Timers;
+  /** A rotated pair Keap issued that storage refused, and the refresh token it replaced (still stored, dead). */
+  private unsavedPair: { readonly set: TokenSet; readonly replaced: string } | undefined;
 
-  constructor(private readonly deps: RefresherDeps) {}
+  constructor(private readonly deps: RefresherDeps) {
+    this.ledger = deps.ledger ?? new MemoryLedgerStore();
+    this.timers = deps.timers ?? REAL_TIMERS;
+  }
+
+  /** The rotated pair this window holds but could not store, if any. */
+  get unsaved(): TokenSet | undefined {
+    return this.unsavedPair?.set;
+  }
+
+  /**
+   * What this window must use in place of the stored set `stored`: the rotated pair it holds
+   * unsaved while storage still has the refresh token that pair replaced; otherwise undefined.
+   */
+  inPlaceOf(stored: TokenSet): TokenSet | undefined {
+    const pair = this.unsavedPair;
+    return pair && stored.refreshToken === pair.replaced ? pair.set : undefined;
+  }
 
   /**
    * @param seen the token set the caller decided on; if storage holds another refresh token by the
    *   time the lock is taken, someone else refreshed and nothing is sent.
-   * @param stillNeeded re-checked under the lock against the stored set (for automatic refreshes).
-   * @throws KeapError (any kind; `dead-refresh-token` only after the re-read), KeyringError, LockTimeoutError.
+   * @param automatic for automatic refreshes: re-checked under the lock, and held to the ledger's
+   *   schedule (interval, backoff, daily budget, pause). A bare function is `stillNeeded`.
+   *   Without it the refresh is the user's own and goes out now.
+   * @throws KeapError (any kind; `dead-refresh-token` only after the re-read), KeyringError,
+   *   TimeLimitError, LockTimeoutError.
    */
-  refresh(seen: TokenSet | undefined, stillNeeded?: (current: TokenSet) => boolean): Promise<RefreshResult> {
+  refresh(seen: TokenSet | undefined, automatic?: AutomaticRefresh | ((current: TokenSet) => boolean)): Promise<RefreshResult> {
+    const auto = typeof automatic === 'function' ? { stillNeeded: automatic } : automatic;
     // One refresh per window at a time; callers in the same window share it.
-    this.inFlight ??= this.run(seen, stillNeeded).finally(() => (this.inFlight = undefined));
+    this.inFlight ??= this.run(seen, auto).finally(() => (this.inFlight = undefined));
     return this.inFlight;
   }
 
-  private async run(seen: TokenSet | undefined, stillNeeded?: (current: TokenSet) => boolean): Promise<RefreshResult> {
-    const { store, log } = this.deps;
-    const first = seen ?? (await store.read());
+  /**
+   * Writes the rotated pair this window holds in memory again (under the lock). Resolves to true
+   * when it is stored (or no longer needed), rejects with the store's error otherwise.
+   */
+  async retrySave(): Promise<boolean> {
+    const pair = this.unsavedPair;
+    if (!pair) return true;
+    const handle = await this.deps.lock(accountKey(pair.set));
+    try {
+      await this.current();
+      return this.unsavedPair === undefined;
+    } finally {
+      await handle.release();
+    }
+  }
+
+  private limited<T>(work: Promise<T>, what: string): Promise<T> {
+    return withTimeLimit(work, this.deps.storeTimeLimitMs ?? STORE_TIME_LIMIT_MS, what, this.timers).catch(e => {
+      // A store that never answers is a keyring fault like any other (case K13): say which call hung.
+      throw e instanceof TimeLimitError ? new KeyringError(`SecretStorage: ${e.message}`, e) : e;
+    });
+  }
+
+  /**
+   * The stored set as this window must use it: the unsaved rotated pair while storage still holds
+   * the refresh token it replaced (written again first), else what storage holds.
+   */
+  private async current(): Promise<TokenSet | undefined> {
+    const stored = await this.limited(this.deps.store.read(), 'reading the stored session');
+    const pair = this.unsavedPair;
+    if (!pair) return stored;
+    if (!stored || stored.refreshToken !== pair.replaced) {
+      // Signed out, signed in again, or stored meanwhile: storage is the newer truth.
+      this.unsavedPair = undefined;
+      return stored;
+    }
+    try {
+      await this.limited(this.deps.store.write(pair.set), 'storing the session');
+      this.unsavedPair = undefined;
+      this.deps.log.info(`stored the rotated token pair of Keap app ${pair.set.appName ?? pair.set.clientId} that could not be stored before`);
+      await this.writeLedger(l => ({ ...l, supersededIssuedAt: undefined }));
+    } catch (e) {
+      this.deps.log.warn(`the rotated token pair of Keap app ${pair.set.appName ?? pair.set.clientId} is still only in this window's memory: ${(e as Error).message}`);
+    }
+    return pair.set;
+  }
+
+  /** Changes the ledger; a ledger that cannot be written is logged, never a reason to lose tokens. */
+  private async writeLedger(change: (l: RefreshLedger) => RefreshLedger): Promise<void> {
+    try {
+      await this.ledger.write(change(await this.ledger.read()));
+    } catch (e) {
+      this.deps.log.warn(`could not update the refresh ledger: ${(e as Error).message}`);
+    }
+  }
+
+  private async run(seen: TokenSet | undefined, automatic: AutomaticRefresh | undefined): Promise<RefreshResult> {
+    const { log, now } = this.deps;
+    const first = this.unsavedPair?.set ?? seen ?? (await this.limited(this.deps.store.read(), 'reading the stored session'));
     if (!first) return { kind: 'signed-out' };
     const app = first.appName ?? first.clientId;
     const handle = await this.deps.lock(accountKey(first));
+    if (handle.waited) log.info(`refresh of Keap app ${app} waited ${handle.waited}`);
     try {
-      const current = await store.read();
+      const current = await this.current();
       if (!current) return { kind: 'signed-out' };
-      if (store.isCurrent && !(await store.isCurrent(current))) {
+      if (current !== this.unsavedPair?.set && this.deps.store.isCurrent && !(await this.limited(this.deps.store.isCurrent(current), 'checking the stored session'))) {
         log.warn(`refresh of Keap app ${app} skipped: another window stored a newer session that this window does not see yet`);
         return { kind: 'stale-view', tokenSet: current };
       }
@@ -64,37 +180,110 @@ export class Refresher {
         log.info(`refresh of Keap app ${app} skipped: another window already rotated the refresh token`);
         return { kind: 'already-refreshed', tokenSet: current };
       }
-      if (stillNeeded && !stillNeeded(current)) {
+      if (automatic && !automatic.stillNeeded(current)) {
         log.info(`refresh of Keap app ${app} skipped: no longer needed`);
         return { kind: 'already-refreshed', tokenSet: current };
       }
       if (current.refreshTokenRejectedAt !== undefined) {
         throw new KeapError('dead-refresh-token', 'Keap no longer accepts this refresh token; sign in again.');
       }
-      const creds = await this.deps.credentials(current.clientId);
-      if (!creds) throw new KeapError('bad-client-credentials', 'No client secret is stored for this client ID; set the client credentials.');
-      let next: TokenSet;
-      try {
-        next = await this.deps.tokenClient.refresh({ ...creds, refreshToken: current.refreshToken });
-      } catch (e) {
-        if (e instanceof KeapError && e.kind === 'dead-refresh-token') {
-          const again = await store.read();
-          if (again && again.refreshToken !== current.refreshToken) {
-            log.info(`refresh token of Keap app ${app} refused, but storage already holds a newer one: using it`);
-            return { kind: 'already-refreshed', tokenSet: again };
-          }
-          // Mark it dead only from a current view: a lagging view must never overwrite a newer set.
-          if (again && (!store.isCurrent || (await store.isCurrent(again)))) await store.write({ ...again, refreshTokenRejectedAt: this.deps.now() });
-        }
-        throw e;
+      const ledger = await this.ledger.read();
+      if (ledger.supersededIssuedAt === current.refreshTokenIssuedAt) {
+        // Keap has rotated this refresh token; the window holding the new pair could not store it yet (case K11).
+        log.warn(`refresh of Keap app ${app} skipped: another window holds the rotated tokens and has not stored them yet`);
+        return { kind: 'superseded' };
       }
-      // The old refresh token is dead from now on: store the rotated pair before anything else.
-      const merged: TokenSet = { ...next, user: current.user };
-      await store.write(merged);
-      log.info(`refreshed Keap app ${app}: access token valid until ${merged.accessTokenExpiresAt ? new Date(merged.accessTokenExpiresAt).toISOString() : 'unknown'}`);
-      return { kind: 'refreshed', tokenSet: merged };
+      if (automatic) {
+        const admission = admitAutomatic(ledger, now(), current.refreshTokenIssuedAt, automatic.resumedAt);
+        if (!admission.admit) {
+          if (admission.why === 'paused') return { kind: 'paused', pause: admission.pause };
+          if (admission.why === 'superseded') return { kind: 'superseded' };
+          return { kind: 'deferred', why: admission.why, until: admission.until };
+        }
+      }
+      return await this.send(current, ledger, app);
     } finally {
       await handle.release();
     }
+  }
+
+  /** Sends the refresh grant for `current` (under the lock) and records it and its outcome in the ledger. */
+  private async send(current: TokenSet, before: RefreshLedger, app: string): Promise<RefreshResult> {
+    const { store, log, now } = this.deps;
+    const issuedAt = current.refreshTokenIssuedAt;
+    let ledger = before;
+    let next: TokenSet;
+    try {
+      // Bound to the endpoint that issued it (a 0.1 set without one: to the user's configured endpoint).
+      const configured = this.deps.tokenClient.configuredTokenUrl();
+      const tokenUrl = current.tokenUrl ?? configured;
+      if (!sameEndpoint(tokenUrl, configured)) {
+        log.warn(`refresh of Keap app ${app} not sent: its tokens came from ${urlForLog(tokenUrl)}, the token endpoint setting now says ${urlForLog(configured)}`);
+        throw new KeapError(
+          'bad-configuration',
+          `The tokens of Keap app ${app} were issued by ${hostOf(tokenUrl)}, but the token endpoint setting now points at ${hostOf(configured)}. Nothing was sent; the tokens are kept. Sign in again to use the new endpoint, or set infusionsoft.tokenUrl back.`,
+          { error: 'endpoint-changed' },
+        );
+      }
+      const creds = await this.limited(this.deps.credentials(current.clientId), 'reading the client secret');
+      if (!creds) throw new KeapError('bad-client-credentials', 'No client secret is stored for this client ID; set the client credentials.');
+      // Recorded before it is sent, so a request cut short still counts against the budget.
+      ledger = recordRequest(ledger, now());
+      await this.ledger.write(ledger);
+      next = await this.deps.tokenClient.refresh({ ...creds, refreshToken: current.refreshToken, refreshTokenIssuedAt: current.refreshTokenIssuedAt, tokenUrl });
+    } catch (e) {
+      await this.writeLedger(() => recordOutcome(ledger, outcomeOf(e), now(), issuedAt));
+      if (e instanceof KeapError && e.kind === 'dead-refresh-token') return this.onDeadRefreshToken(current, app, e);
+      throw e;
+    }
+    // The old refresh token is dead from now on: store the rotated pair before anything else.
+    const merged: TokenSet = { ...next, user: current.user };
+    ledger = recordOutcome(ledger, { kind: 'success' }, now(), issuedAt);
+    const rotated = merged.refreshToken !== current.refreshToken;
+    const expiry = merged.accessTokenExpiresAt ? new Date(merged.accessTokenExpiresAt).toISOString() : 'unknown';
+    try {
+      await this.limited(store.write(merged), 'storing the session');
+      this.unsavedPair = undefined;
+      await this.writeLedger(() => ({ ...ledger, supersededIssuedAt: undefined }));
+      log.info(`refreshed Keap app ${app}: access token valid until ${expiry}`);
+      return { kind: 'refreshed', tokenSet: merged };
+    } catch (e) {
+      // Keap has already killed the stored refresh token (when it rotated): keep the new pair, tell other windows not to send the old one.
+      if (rotated) this.unsavedPair = { set: merged, replaced: current.refreshToken };
+      await this.writeLedger(() => ({ ...ledger, supersededIssuedAt: rotated ? issuedAt : ledger.supersededIssuedAt }));
+      log.error(`refreshed Keap app ${app} (access token valid until ${expiry}) but could not store the new tokens; this window keeps them in memory and stores them again later: ${(e as Error).message}`);
+      return { kind: 'refreshed', tokenSet: merged, unsaved: e as Error };
+    }
+  }
+
+  /**
+   * Keap refused the refresh token. Another window may have rotated it meanwhile: re-read once.
+   * Otherwise mark the stored set dead; a failure while marking it is logged and never hides
+   * Keap's refusal, which is rethrown.
+   */
+  private async onDeadRefreshToken(current: TokenSet, app: string, refusal: KeapError): Promise<RefreshResult> {
+    const { store, log, now } = this.deps;
+    try {
+      const again = await this.limited(store.read(), 'reading the stored session');
+      if (again && again.refreshToken !== current.refreshToken) {
+        log.info(`refresh token of Keap app ${app} refused, but storage already holds a newer one: using it`);
+        return { kind: 'already-refreshed', tokenSet: again };
+      }
+      // Mark it dead only from a current view: a lagging view must never overwrite a newer set.
+      if (again && (!store.isCurrent || (await this.limited(store.isCurrent(again), 'checking the stored session')))) {
+        await this.limited(store.write({ ...again, refreshTokenRejectedAt: now() }), 'storing the session');
+      }
+    } catch (e) {
+      log.error(`Keap refused the refresh token of Keap app ${app}, and recording that failed: ${(e as Error).message}`);
+    }
+    throw refusal;
+  }
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url.slice(0, 80);
   }
 }

@@ -20,6 +20,13 @@ export interface TokenSet {
   readonly appName: string | undefined;
   /** The OAuth client ID the tokens belong to (the refresh grant must use the same client). */
   readonly clientId: string;
+  /**
+   * The token endpoint that issued these tokens (e.g. `https://api.infusionsoft.com/token`). The
+   * refresh token and the client secret are only ever sent there (RFC 9700 §4.4, mix-up attacks);
+   * if the configured endpoint differs, refresh refuses and asks for a new sign-in. Undefined only
+   * for a set stored by 0.1, which is bound to the user's configured endpoint at its first refresh.
+   */
+  readonly tokenUrl?: string;
   /** The signed-in user, from userinfo, when known. */
   readonly user?: { readonly name?: string; readonly email?: string };
   /**
@@ -100,6 +107,7 @@ export function parseStoredTokenSet(json: string, nowMs: number): TokenSet {
     scope,
     appName: str('appName') ?? appNameFromScope(scope),
     clientId,
+    ...(str('tokenUrl') ? { tokenUrl: str('tokenUrl') } : {}),
     refreshTokenRejectedAt: typeof o.refreshTokenRejectedAt === 'number' ? o.refreshTokenRejectedAt : undefined,
     generation: typeof o.generation === 'string' ? o.generation : undefined,
     user: user

@@ -11,6 +11,12 @@ export interface PendingSignIn {
   /** Byte-for-byte the `redirect_uri` sent to the authorize page. */
   readonly redirectUri: string;
   readonly clientId: string;
+  /**
+   * The token endpoint paired with the authorize page this sign-in opened (user settings at its
+   * start). The code is exchanged there and the token set remembers it; a settings change while
+   * the browser is open cannot redirect the code and the client secret elsewhere.
+   */
+  readonly tokenUrl?: string;
   /** Which flow was chosen (relay, loopback, paste). */
   readonly flow: string;
   /** Epoch ms. */
@@ -36,8 +42,10 @@ export type PendingMatch =
 
 /**
  * Finds the pending sign-in a callback belongs to. With a `state`, only an exact match counts.
- * Without one (a pasted bare code, or Keap's denial with an empty state), the single live pending
- * sign-in is taken if there is exactly one.
+ * Without one (a pasted bare code, or Keap's denial with an empty state, pasted), the single live
+ * pending sign-in is taken if there is exactly one. Callers must use this stateless match only for
+ * what the user typed: SignInService.handle refuses stateless answers from the URI handler and the
+ * loopback listener before it gets here (cases S2, S3).
  */
 export function matchPending(list: readonly PendingSignIn[], state: string | undefined, nowMs: number): PendingMatch {
   if (state !== undefined) {

@@ -181,11 +181,62 @@ function isLoopbackHostname(hostname: string): boolean {
   return m !== null && m.slice(1).every(o => Number(o) <= 255 && String(Number(o)) === o);
 }
 
+/** The name of the host list the relay page reads from its own folder (beside index.html). */
+export const RELAY_HOSTS_FILE = 'relay-hosts.json';
+
+/**
+ * One entry of the relay page's host list, as {@link parseRelayHosts} reads it: `hostname` in the
+ * WHATWG URL parser's canonical form (lower case, punycode), `port` ('' for 443), and whether the
+ * entry was `*.hostname` (any subdomain of it, not the name itself).
+ */
+export interface RelayHost {
+  readonly hostname: string;
+  readonly port: string;
+  readonly subdomains: boolean;
+}
+
+/**
+ * Reads one entry of the host list: `host`, `host:port`, or `*.host[:port]` (e.g. `vscode.dev`,
+ * `code.example.com:8443`, `*.app.github.dev`). Anything with a scheme, path, userinfo, query,
+ * fragment or white space is refused (undefined), as is a wildcard over a bare top-level name.
+ */
+export function parseRelayHost(entry: unknown): RelayHost | undefined {
+  if (typeof entry !== 'string') return undefined;
+  const text = entry.trim();
+  const wildcard = text.startsWith('*.');
+  const rest = wildcard ? text.slice(2) : text;
+  if (!rest || /[^A-Za-z0-9.:[\]_-]/.test(rest)) return undefined;
+  let url: URL;
+  try {
+    url = new URL(`https://${rest}/`);
+  } catch {
+    return undefined;
+  }
+  if (url.pathname !== '/' || url.search || url.hash || url.username || url.password || !url.hostname) return undefined;
+  if (wildcard && !url.hostname.includes('.')) return undefined;
+  return { hostname: url.hostname, port: url.port, subdomains: wildcard };
+}
+
+/**
+ * The host list from the contents of {@link RELAY_HOSTS_FILE}: `{"hosts": ["vscode.dev", …]}`
+ * (other keys, such as `$comment`, are ignored). Entries {@link parseRelayHost} refuses are dropped;
+ * anything that is not such an object gives an empty list. Never throws.
+ */
+export function parseRelayHosts(json: unknown): RelayHost[] {
+  if (!json || typeof json !== 'object' || !Array.isArray((json as { hosts?: unknown }).hosts)) return [];
+  return ((json as { hosts: unknown[] }).hosts.map(parseRelayHost).filter(Boolean) as RelayHost[]).slice(0, 100);
+}
+
+function isListedHost(url: URL, hosts: readonly RelayHost[]): boolean {
+  return hosts.some(h => h.port === url.port && (h.subdomains ? url.hostname.endsWith(`.${h.hostname}`) : url.hostname === h.hostname));
+}
+
 /**
  * Whether the relay page may forward Keap's answer (which holds the authorization code) to
- * `target`. `authority` is the extension's `<publisher>.<name>`, compared case-insensitively.
+ * `target`. `authority` is the extension's `<publisher>.<name>`, compared case-insensitively;
+ * `hosts` is the list the person hosting the relay page wrote beside it ({@link parseRelayHosts}).
  *
- * Allowed — exactly two shapes:
+ * Allowed — exactly these shapes:
  *
  * (a) Desktop editors: `<scheme>://<authority>[/path][?query]` where `<scheme>` is one of
  *     {@link EDITOR_SCHEMES} and the authority is exactly this extension's: no userinfo, no port.
@@ -193,10 +244,12 @@ function isLoopbackHostname(hostname: string): boolean {
  *
  * (b) Browser-hosted VS Code (code-server, vscode.dev, Codespaces…), whose `asExternalUri` answer is
  *     an http(s) URL that routes back to the window:
- *     `https://<any host>[:port]/…/callback?…&vscode-authority=<authority>&…`, or `http://` only
- *     when the host is `localhost`, `[::1]` or in 127.0.0.0/8 (plain http elsewhere would send the
- *     code in clear text). No userinfo; the path ends in `/callback`; exactly one
- *     `vscode-authority` query parameter, equal to the extension's authority.
+ *     `https://<host>[:port]/…/callback?…&vscode-authority=<authority>&…` where the host is
+ *     loopback (`localhost`, `[::1]`, 127.0.0.0/8) or listed in `hosts`; or `http://` on a
+ *     loopback host only (plain http elsewhere would send the code in clear text). No userinfo;
+ *     the path ends in `/callback`; exactly one `vscode-authority` query parameter, equal to the
+ *     extension's authority. Any other https host is refused (case S6): a page anyone can link to
+ *     must not hand codes to a server the person hosting it never named.
  *
  * Refused — everything else, including: other schemes (`javascript:`, `data:`, `file:`, `blob:`,
  * unknown custom schemes), other authorities (`vscode://evil`), http on non-loopback hosts and
@@ -209,7 +262,7 @@ function isLoopbackHostname(hostname: string): boolean {
  *
  * Never throws.
  */
-export function isAllowedRelayTarget(target: string, authority: string = EXTENSION_AUTHORITY): boolean {
+export function isAllowedRelayTarget(target: string, authority: string = EXTENSION_AUTHORITY, hosts: readonly RelayHost[] = []): boolean {
   try {
     if (typeof target !== 'string' || typeof authority !== 'string' || authority.length === 0) return false;
     if (target.length === 0 || target.length > MAX_TARGET_LENGTH) return false;
@@ -234,7 +287,7 @@ export function isAllowedRelayTarget(target: string, authority: string = EXTENSI
       return url.port === '' && m[2].toLowerCase() === wanted && url.host.toLowerCase() === wanted;
     }
     if (scheme === 'https') {
-      if (url.hostname === '') return false;
+      if (url.hostname === '' || !(isLoopbackHostname(url.hostname) || isListedHost(url, hosts))) return false;
     } else if (scheme === 'http') {
       if (!isLoopbackHostname(url.hostname)) return false;
     } else {
@@ -255,13 +308,13 @@ export function isAllowedRelayTarget(target: string, authority: string = EXTENSI
  * is kept verbatim, so its scheme, authority, path and query are unchanged.
  *
  * Returns `undefined` when the target is not allowed ({@link isAllowedRelayTarget}, with the
- * default authority) or when a parameter name starts with `vscode-` (case-insensitive), which could
- * re-route code-server's callback. Pass only {@link FORWARDED_PARAMS} (see {@link pickForwardedParams}).
- * Never throws.
+ * default authority and `hosts`) or when a parameter name starts with `vscode-` (case-insensitive),
+ * which could re-route code-server's callback. Pass only {@link FORWARDED_PARAMS} (see
+ * {@link pickForwardedParams}). Never throws.
  */
-export function buildForwardUrl(target: string, params: URLSearchParams): string | undefined {
+export function buildForwardUrl(target: string, params: URLSearchParams, hosts: readonly RelayHost[] = []): string | undefined {
   try {
-    if (!isAllowedRelayTarget(target)) return undefined;
+    if (!isAllowedRelayTarget(target, EXTENSION_AUTHORITY, hosts)) return undefined;
     for (const name of params.keys()) {
       if (name.toLowerCase().startsWith('vscode-')) return undefined;
     }

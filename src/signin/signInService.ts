@@ -5,6 +5,7 @@ import { accountKey, StaleViewError } from '../session/accounts';
 import { KeyringError } from '../session/store';
 import { TokenSet } from '../session/tokenSet';
 import { AuthorizationResponse } from './callback';
+import { keapSays, oneLine } from './keapText';
 import { matchPending, PendingSignIn, prunePending } from './pending';
 
 /** The list of pending sign-ins, shared by every window (SecretStorage in VS Code). */
@@ -34,14 +35,30 @@ export interface SignInDeps {
   readonly publishOutcome: (outcome: SignInOutcome) => Promise<void>;
 }
 
+/**
+ * Where an authorization response came from. Only `paste` is typed by the user's own hands; the
+ * UriHandler and the loopback listener receive whatever any web page opens (cases S2, S3).
+ */
+export type CallbackSource = 'uri-handler' | 'loopback' | 'paste';
+
 /** What handling one callback did. */
 export type CallbackResult =
   | { readonly kind: 'signed-in'; readonly state: string; readonly tokenSet: TokenSet }
   | { readonly kind: 'failed'; readonly state: string; readonly outcome: SignInOutcome & { ok: false } }
   | { readonly kind: 'duplicate' }
   | { readonly kind: 'unknown-state' }
+  /** A callback without `state` from the UriHandler or the loopback listener: refused, nothing ends (S2, S3). */
+  | { readonly kind: 'no-state' }
   /** A pasted bare code Keap refused: likely mistyped; the sign-in keeps waiting for the right answer. */
   | { readonly kind: 'rejected-code'; readonly state: string };
+
+/**
+ * Whether a result answered a sign-in this extension started (its `state` matched, whatever the
+ * outcome): after one such answer a loopback listener has served its purpose and closes (S4).
+ */
+export function answeredSignIn(result: CallbackResult): boolean {
+  return result.kind === 'signed-in' || result.kind === 'failed' || result.kind === 'duplicate';
+}
 
 /** Keap's hint for a denial nobody clicked (keap-oauth.md: a Keap ID with no Keap app gets access_denied after Allow). */
 export const DENIAL_HINT = 'If you clicked Allow, check that your Keap ID is attached to a Keap app.';
@@ -69,19 +86,30 @@ export class SignInService {
     if (rest.length !== list.length) await this.deps.pending.write(rest);
   }
 
-  /** Handles one authorization response, from whichever window or path received it. */
   /**
+   * Handles one authorization response, from whichever window or path received it.
+   *
+   * A response without `state` is refused unless the user pasted it: anyone can open the
+   * UriHandler's URI or the loopback address, but only a matching `state` proves that Keap's answer
+   * belongs to a sign-in this user started (RFC 6749 §10.12; cases S2, S3). Keap's own denial comes
+   * with an empty state (case K7), so through those paths it ends nothing: the relay or loopback
+   * page shows it in the browser, and pasting it here ends the sign-in.
+   * @param source where it came from; a bare code or a stateless denial counts only from `paste`.
    * @param onStored called right after the token set is in storage (before userinfo), for timing.
    */
-  async handle(resp: AuthorizationResponse, source: string, onStored?: (tokenSet: TokenSet) => void): Promise<CallbackResult> {
+  async handle(resp: AuthorizationResponse, source: CallbackSource, onStored?: (tokenSet: TokenSet) => void): Promise<CallbackResult> {
     const { log, now } = this.deps;
+    if (resp.state === undefined && source !== 'paste') {
+      log.warn(`refused a callback from ${source} without state (${resp.kind === 'error' ? `error "${oneLine(resp.error, 40)}"` : 'a code'}); any sign-in keeps waiting`);
+      return { kind: 'no-state' };
+    }
     const all = await this.deps.pending.read();
 
-    // Keap's denial comes with an empty state (case K7): it ends every live sign-in.
+    // Pasted by the user, Keap's denial with its empty state (case K7) ends every live sign-in.
     if (resp.kind === 'error' && resp.state === undefined) {
       const live = prunePending(all, now());
       if (live.length === 0) {
-        log.warn(`authorization error "${resp.error}" from ${source} with no state and no sign-in waiting; ignored`);
+        log.warn(`authorization error "${oneLine(resp.error, 40)}" from ${source} with no state and no sign-in waiting; ignored`);
         return { kind: 'unknown-state' };
       }
       await this.deps.pending.write([]);
@@ -130,7 +158,7 @@ export class SignInService {
     let tokenSet: TokenSet;
     try {
       log.info(`exchanging the authorization code (flow ${pending.flow}, via ${source}${bare ? ', a bare code' : ''})`);
-      tokenSet = await this.deps.tokenClient.exchangeCode({ ...creds, code: resp.code, redirectUri: pending.redirectUri });
+      tokenSet = await this.deps.tokenClient.exchangeCode({ ...creds, code: resp.code, redirectUri: pending.redirectUri, tokenUrl: pending.tokenUrl });
     } catch (e) {
       const err = e instanceof KeapError ? e : new KeapError('transient', String((e as Error)?.message ?? e));
       if (bare && err.kind === 'invalid-code') {
@@ -183,25 +211,40 @@ export class SignInService {
   }
 }
 
+/** Words for Keap's answer on the authorize page; Keap's own text is one bounded, labelled line. */
 function denialError(error: string, description: string | undefined): { kind: 'denied' | 'bad-configuration'; message: string } {
+  const says = keapSays(description ?? error);
   if (error === 'access_denied') {
-    return { kind: 'denied', message: `Keap denied access: ${description ?? 'access_denied'}. ${DENIAL_HINT}` };
+    return { kind: 'denied', message: `Keap denied access. ${says}. ${DENIAL_HINT}` };
   }
-  return { kind: 'bad-configuration', message: `Keap's authorize page answered "${error}"${description ? `: ${description}` : ''}.` };
+  return { kind: 'bad-configuration', message: `Keap's authorize page refused the sign-in (${oneLine(error, 60)}). ${says}.` };
 }
 
-/** Words for a failed code exchange; a rejected client is not an expired code (case K5). */
-function codeExchangeMessage(err: KeapError): string {
+const SIGN_IN_AGAIN = 'An authorization code works only once: run Infusionsoft: Sign In again.';
+
+/**
+ * Words for a failed code exchange. The code is spent whatever the cause, so every message says to
+ * sign in again (never "usually temporary"); a rejected client is not an expired code (case K5).
+ * Keap's own text is one bounded, labelled line.
+ */
+export function codeExchangeMessage(err: KeapError): string {
+  const says = keapSays(err.details.description ?? err.details.bodySnippet);
+  const status = err.details.status === undefined ? '' : ` (HTTP ${err.details.status})`;
+  const tail = says ? ` ${says}.` : '';
   switch (err.kind) {
     case 'bad-client-credentials':
-      return 'Keap rejected the client ID or client secret. Check them in the Keap developer portal (keys.developer.keap.com) and set them again.';
+      return `Keap rejected the client ID or client secret${status}. Check them in the Keap developer portal (keys.developer.keap.com) and set them again.${tail}`;
     case 'invalid-code':
-      return 'Keap did not accept the authorization code (it was already used or expired). Sign in again.';
+      return `Keap did not accept the authorization code (it was already used or expired)${status}. Run Infusionsoft: Sign In again.${tail}`;
     case 'bad-configuration':
-      return err.message;
+      return `Keap refused the code exchange${status}; check the redirect URI and token URL settings. ${SIGN_IN_AGAIN}${tail}`;
     case 'throttled':
-      return `Keap is throttling requests; try again in a minute. (${err.details.description ?? '429'})`;
-    default:
-      return `The sign-in could not be completed: ${err.message}`;
+      return `Keap is throttling requests${status}. Wait a minute, then run Infusionsoft: Sign In again (an authorization code works only once).${tail}`;
+    default: {
+      // Never Keap-side words such as "usually temporary": a retry would need a new code.
+      const s = err.details.status;
+      const what = s !== undefined && s !== 200 ? `Keap's token endpoint answered HTTP ${s} without a usable answer.` : oneLine(err.message, 160);
+      return `The code exchange failed: ${what} ${SIGN_IN_AGAIN}${tail}`;
+    }
   }
 }

@@ -2,64 +2,62 @@ import * as vscode from 'vscode';
 import { KeapError } from '../keap/errors';
 import { Logger } from '../log';
 import { accountKey } from '../session/accounts';
-import { decideRefresh, retryDelayMs } from '../session/policy';
 import { Refresher, RefreshResult } from '../session/refresher';
+import { RefreshOutcome, RefreshPause, ResumeAction } from '../session/refreshSchedule';
+import { RefreshHealth, RefreshScheduler } from '../session/refreshScheduler';
 import { TokenSet } from '../session/tokenSet';
 import { Settings } from './config';
 import { SessionModel } from './sessionModel';
 
-/** What the last refresh attempt left behind, for the status bar and tree. */
-export type RefreshHealth =
-  | { readonly kind: 'ok' }
-  | { readonly kind: 'retrying'; readonly attempt: number; readonly nextAt: number; readonly reason: 'throttled' | 'transient'; readonly message: string }
-  | { readonly kind: 'bad-client-credentials'; readonly message: string }
-  | { readonly kind: 'failed'; readonly message: string }
-  /** Another window refreshed; this window's SecretStorage view has not caught up (seen in code-server). */
-  | { readonly kind: 'stale-view'; readonly message: string };
-
-/** Minimum time between two automatic refreshes (ms), so a token set Keap keeps answering without a usable expiry cannot loop. */
-const MIN_AUTO_INTERVAL_MS = 5 * 60_000;
-
-/** Longest single timer, so a keep-alive 30 days out is re-decided from the wall clock now and then (ms). */
-const MAX_TIMER_MS = 6 * 3_600_000;
+export type { RefreshHealth };
 
 /**
- * Keeps the session alive: decides from the wall clock whenever its timer fires, the session
- * changes, or the window regains focus (laptops sleep, case V4), and refreshes through the
- * user-wide lock. Throttled and transient failures keep the tokens and retry with exponential
- * backoff honouring Retry-After; a dead refresh token is left to the status bar ("Sign in again").
+ * Keeps one account's session alive in this window: a thin adapter around the core
+ * {@link RefreshScheduler}. It turns VS Code events into decisions (the session changed, the window
+ * regained focus: re-decide; an `infusionsoft.*` setting changed: resume a paused refresh), real
+ * timers into the scheduler's clock, and the scheduler's results into the model, notifications and
+ * the health the status bar and tree show.
  */
 export class AutoRefresher implements vscode.Disposable {
-  private timer: NodeJS.Timeout | undefined;
-  private attempt = 0;
-  private retryAt: number | undefined;
-  private healthValue: RefreshHealth = { kind: 'ok' };
+  private readonly scheduler: RefreshScheduler;
   private readonly emitter = new vscode.EventEmitter<RefreshHealth>();
   readonly onDidChangeHealth = this.emitter.event;
   private readonly disposables: vscode.Disposable[] = [this.emitter];
-  private credentialsPromptShown = false;
-  private lastRefreshAt = -Infinity;
-  /** The expiry Keap's last answer to this window gave; a set still carrying it that asks for a refresh again is Keap's doing, not ours to loop on. */
-  private lastRefreshedExpiry: number | undefined | null = null;
+  /** The pause this window has told the user about (one notification per pause). */
+  private toldPause: RefreshPause | undefined;
 
   /** @param key the account this refresher keeps alive (src/session/accounts `accountKey`). */
   constructor(
     readonly key: string,
     private readonly model: SessionModel,
-    private readonly refresher: Refresher,
-    private readonly settings: Settings,
+    refresher: Refresher,
+    settings: Settings,
     private readonly log: Logger,
-    private readonly now: () => number = Date.now,
+    now: () => number = Date.now,
   ) {
+    this.scheduler = new RefreshScheduler({
+      refresher,
+      tokenSet: () => model.get(key),
+      policy: () => settings.refreshPolicy(),
+      enabled: () => settings.autoRefresh(),
+      clock: { now, setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: h => clearTimeout(h as NodeJS.Timeout) },
+      log,
+      label: () => this.label,
+      onTokenSet: set => model.set(key, set),
+      onHealth: h => this.onHealth(h),
+      onFailure: (e, outcome, manual) => void this.tell(e, outcome, manual),
+    });
     this.disposables.push(
+      // While storage refuses the rotated pair, every view of this window shows (and uses) the one in memory.
+      model.overlay(key, stored => refresher.inPlaceOf(stored)),
       model.onDidChangeAccount(e => {
-        if (e.key === key) this.schedule('session changed');
+        if (e.key === key) this.scheduler.schedule('session changed');
       }),
       vscode.window.onDidChangeWindowState(s => {
-        if (s.focused) this.schedule('window focused');
+        if (s.focused) this.scheduler.schedule('window focused');
       }),
       vscode.workspace.onDidChangeConfiguration(e => {
-        if (e.affectsConfiguration('infusionsoft')) this.schedule('settings changed');
+        if (e.affectsConfiguration('infusionsoft')) this.scheduler.resume('settings changed');
       }),
     );
   }
@@ -70,125 +68,112 @@ export class AutoRefresher implements vscode.Disposable {
   }
 
   get health(): RefreshHealth {
-    return this.healthValue;
+    return this.scheduler.health;
   }
 
   /** Re-decides now; arms one timer for the next decision. */
   schedule(why: string): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    const set = this.model.get(this.key);
-    if (!set || !this.settings.autoRefresh()) return;
-    const now = this.now();
-    if (this.retryAt !== undefined && now < this.retryAt) {
-      this.arm(this.retryAt - now);
-      return;
-    }
-    const d = decideRefresh(set, now, this.settings.refreshPolicy());
-    if (d.action === 'wait') {
-      this.arm(d.untilMs - now);
-      return;
-    }
-    if (d.action === 'none') return;
-    if (now - this.lastRefreshAt < MIN_AUTO_INTERVAL_MS && set.accessTokenExpiresAt === this.lastRefreshedExpiry) {
-      this.arm(this.lastRefreshAt + MIN_AUTO_INTERVAL_MS - now);
-      return;
-    }
-    this.log.info(`automatic refresh of Keap app ${this.label} (${d.reason}; ${why})`);
-    void this.run(false);
+    this.scheduler.schedule(why);
   }
 
-  /** Infusionsoft: Refresh Token, or a click on the status bar: refreshes now. */
-  refreshNow(): Promise<RefreshResult | undefined> {
-    return this.run(true);
+  /** A user action (Set Client Credentials, a settings change) ends a pause. */
+  resume(why: string): void {
+    this.scheduler.resume(why);
   }
 
-  private arm(ms: number): void {
-    this.timer = setTimeout(() => this.schedule('timer'), Math.max(1000, Math.min(ms, MAX_TIMER_MS)));
+  /** Infusionsoft: Refresh Token, or a click on the status bar: refreshes now (the user's own request). */
+  async refreshNow(): Promise<RefreshResult | undefined> {
+    const r = await this.scheduler.refreshNow();
+    // Keap refused the refresh token: the refresher marked the stored set; show it before answering.
+    if (!r && this.health.kind === 'paused' && this.health.pause.cause === 'dead-refresh-token') await this.model.reload();
+    if (r?.kind === 'refreshed' && !r.unsaved) vscode.window.setStatusBarMessage(`$(check) ${vscode.l10n.t('Keap app {0}: token refreshed', this.label)}`, 4000);
+    return r;
   }
 
-  private setHealth(h: RefreshHealth): void {
-    this.healthValue = h;
+  private onHealth(h: RefreshHealth): void {
+    if (h.kind === 'unsaved' && this.lastHealthKind !== 'unsaved') void this.tellUnsaved(h.message);
+    this.lastHealthKind = h.kind;
     this.emitter.fire(h);
   }
 
-  private async run(manual: boolean): Promise<RefreshResult | undefined> {
-    const seen = this.model.get(this.key);
-    const policy = this.settings.refreshPolicy();
-    try {
-      const r = await this.refresher.refresh(seen, manual ? undefined : current => decideRefresh(current, this.now(), policy).action === 'refresh');
-      this.attempt = 0;
-      this.retryAt = undefined;
-      if (r.kind === 'stale-view') {
-        this.attempt++;
-        this.retryAt = this.now() + retryDelayMs(this.attempt);
-        this.setHealth({ kind: 'stale-view', message: vscode.l10n.t('Another window refreshed the token. Reload this window (Developer: Reload Window) to use the new one.') });
-        return r;
-      }
-      if (r.kind === 'refreshed') {
-        this.lastRefreshAt = this.now();
-        this.lastRefreshedExpiry = r.tokenSet.accessTokenExpiresAt;
-        if (manual) vscode.window.setStatusBarMessage(`$(check) ${vscode.l10n.t('Keap app {0}: token refreshed', this.label)}`, 4000);
-      }
-      this.setHealth({ kind: 'ok' });
-      if (r.kind === 'signed-out') this.model.set(this.key, undefined);
-      else this.model.set(this.key, r.tokenSet);
-      return r;
-    } catch (e) {
-      await this.onFailure(e, manual);
-      return undefined;
-    } finally {
-      if (!this.timer) this.schedule('after refresh');
-    }
+  private lastHealthKind: RefreshHealth['kind'] = 'ok';
+
+  /** Case K11: the new pair is only in memory. Says how to make the keyring work (case V3). */
+  private async tellUnsaved(reason: string): Promise<void> {
+    void vscode.window.showWarningMessage(
+      vscode.l10n.t(
+        'Keap app {0}: the refreshed tokens could not be stored ({1}). VS Code keeps using them from memory and stores them again shortly. On Linux, install and unlock gnome-keyring (or another Secret Service), or set VS Code\'s "password-store" option.',
+        this.label,
+        reason,
+      ),
+    );
   }
 
-  private async onFailure(e: unknown, manual: boolean): Promise<void> {
-    const err = e instanceof KeapError ? e : undefined;
+  /** Turns a failure into words and buttons: every manual failure, and each automatic pause once. */
+  private async tell(e: unknown, outcome: RefreshOutcome, manual: boolean): Promise<void> {
     const message = (e as Error)?.message ?? String(e);
-    if (err?.isRetryable) {
-      this.attempt++;
-      const delay = retryDelayMs(this.attempt, err.details.retryAfterMs);
-      this.retryAt = this.now() + delay;
-      this.log.warn(`refresh of Keap app ${this.label} failed (${err.kind}); tokens kept; retry ${this.attempt} in ${Math.round(delay / 1000)} s`);
-      this.setHealth({ kind: 'retrying', attempt: this.attempt, nextAt: this.retryAt, reason: err.kind as 'throttled' | 'transient', message });
-      if (manual) void vscode.window.showWarningMessage(vscode.l10n.t('Keap app {0}: {1} Your tokens are kept; VS Code retries in {2} seconds.', this.label, message, Math.round(delay / 1000)));
+    if (outcome.kind === 'retryable') {
+      if (!manual) return;
+      const h = this.health;
+      void vscode.window.showWarningMessage(
+        h.kind === 'retrying'
+          ? vscode.l10n.t('Keap app {0}: {1} Your tokens are kept; the next automatic refresh is at {2}.', this.label, message, new Date(h.nextAt).toLocaleTimeString())
+          : vscode.l10n.t('Keap app {0}: {1} Your tokens are kept.', this.label, message),
+      );
       return;
     }
-    this.retryAt = undefined;
-    this.attempt = 0;
-    if (err?.kind === 'dead-refresh-token') {
+    if (e instanceof KeapError && e.kind === 'dead-refresh-token') {
       // The refresher marked the stored set; every window shows "Sign in again".
       await this.model.reload();
-      this.setHealth({ kind: 'ok' });
-      if (manual) void this.offerSignIn(message);
+      if (manual) void this.offer(message, 'sign-in');
       return;
     }
-    if (err?.kind === 'bad-client-credentials') {
-      this.setHealth({ kind: 'bad-client-credentials', message });
-      if (manual || !this.credentialsPromptShown) {
-        this.credentialsPromptShown = true;
-        const reenter = vscode.l10n.t('Re-enter Credentials');
-        void vscode.window.showErrorMessage(vscode.l10n.t('Keap app {0}: Keap rejected the client ID or client secret while refreshing. {1}', this.label, message), reenter).then(c => {
-          if (c === reenter) void vscode.commands.executeCommand('infusionsoft.setClientCredentials', { clientId: this.model.get(this.key)?.clientId });
-        });
-      }
-      return;
-    }
-    this.setHealth({ kind: 'failed', message });
+    const h = this.health;
+    if (!manual && h.kind === 'paused' && this.toldPause === h.pause) return;
+    if (h.kind === 'paused') this.toldPause = h.pause;
     this.log.error(`refresh of Keap app ${this.label} failed: ${message}`);
-    if (manual) void vscode.window.showErrorMessage(vscode.l10n.t('Keap app {0}: {1}', this.label, message));
+    void this.offer(vscode.l10n.t('{0} Automatic refresh is paused until you act.', message), outcome.kind === 'refusal' ? outcome.resume : 'check-settings');
   }
 
-  private async offerSignIn(message: string): Promise<void> {
-    const signIn = vscode.l10n.t('Sign In Again');
-    if ((await vscode.window.showErrorMessage(vscode.l10n.t('Keap app {0}: {1}', this.label, message), signIn)) === signIn) {
-      void vscode.commands.executeCommand('infusionsoft.signIn', { clientId: this.model.get(this.key)?.clientId, appName: this.model.get(this.key)?.appName });
-    }
+  /** Shows an error with the button that resumes refresh. */
+  private async offer(message: string, resume: ResumeAction): Promise<void> {
+    const set = this.model.get(this.key);
+    const action = resumeCommand(resume, set);
+    const picked = await vscode.window.showErrorMessage(vscode.l10n.t('Keap app {0}: {1}', this.label, message), action.title);
+    if (picked === action.title) void vscode.commands.executeCommand(action.command, ...(action.arguments ?? []));
   }
 
   dispose(): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.scheduler.dispose();
     for (const d of this.disposables) d.dispose();
+  }
+}
+
+/** The command that resumes a paused automatic refresh, as a status-bar or notification action. */
+export function resumeCommand(resume: ResumeAction, set: TokenSet | undefined): vscode.Command {
+  const args = set ? [{ clientId: set.clientId, appName: set.appName }] : [];
+  switch (resume) {
+    case 'sign-in':
+      return { command: 'infusionsoft.signIn', title: vscode.l10n.t('Sign In Again'), arguments: args };
+    case 'set-client-credentials':
+      return { command: 'infusionsoft.setClientCredentials', title: vscode.l10n.t('Set Client Credentials'), arguments: args };
+    case 'unlock-keyring':
+    case 'check-settings':
+      return { command: 'infusionsoft.refreshToken', title: vscode.l10n.t('Refresh Token'), arguments: set ? [accountKey(set)] : [] };
+  }
+}
+
+/** Why automatic refresh is paused and what resumes it, in words, for tooltips. */
+export function pauseExplanation(pause: RefreshPause): string {
+  switch (pause.resume) {
+    case 'sign-in':
+      return vscode.l10n.t('Automatic refresh is paused: {0} Sign in again to resume.', pause.message);
+    case 'set-client-credentials':
+      return vscode.l10n.t('Automatic refresh is paused: {0} Set the client credentials again to resume.', pause.message);
+    case 'unlock-keyring':
+      return vscode.l10n.t('Automatic refresh is paused: {0} Unlock the system keyring, then click to refresh.', pause.message);
+    case 'check-settings':
+      return vscode.l10n.t('Automatic refresh is paused: {0} Check the infusionsoft settings, then click to refresh.', pause.message);
   }
 }
 
@@ -248,6 +233,11 @@ export class AutoRefreshers implements vscode.Disposable {
     return this.get()?.health ?? { kind: 'ok' };
   }
 
+  /** The user set the client secret of `clientId` again: its accounts' paused refreshes resume. */
+  resumeClient(clientId: string, why: string): void {
+    for (const [key, r] of this.byKey) if (this.model.get(key)?.clientId === clientId) r.auto.resume(why);
+  }
+
   /** Refreshes one account (default: the active one) now. */
   async refreshNow(key = this.model.activeKey): Promise<RefreshResult | undefined> {
     return this.get(key)?.refreshNow();
@@ -263,17 +253,50 @@ export class AutoRefreshers implements vscode.Disposable {
   }
 }
 
+/** A sentence on the refresh health for tooltips, or undefined when all is well. */
+export function healthExplanation(health: RefreshHealth): string | undefined {
+  switch (health.kind) {
+    case 'ok':
+      return undefined;
+    case 'retrying':
+      return health.reason === 'budget'
+        ? vscode.l10n.t('{0} token requests in 24 hours: automatic refresh waits until {1}.', 100, new Date(health.nextAt).toLocaleTimeString())
+        : vscode.l10n.t('Refresh failed ({0}); tokens kept; the next automatic refresh is at {1}.', health.message, new Date(health.nextAt).toLocaleTimeString());
+    case 'paused':
+      return pauseExplanation(health.pause);
+    case 'unsaved':
+      return vscode.l10n.t('Keap issued new tokens but they could not be stored ({0}). This window uses them from memory and stores them again at {1}. Unlock the system keyring (gnome-keyring), or set VS Code\'s "password-store" option.', health.message, new Date(health.nextAt).toLocaleTimeString());
+    case 'stale-view':
+      return vscode.l10n.t('Another window refreshed the token. Reload this window (Developer: Reload Window) to use the new one.');
+    case 'superseded':
+      return vscode.l10n.t('Another window refreshed the token and has not stored the new one yet; this window waits for it.');
+  }
+}
+
 /** Words for what is wrong with an account's refresh, or undefined when nothing is. */
 export function troubleOf(set: TokenSet, health: RefreshHealth): string | undefined {
   if (set.refreshTokenRejectedAt !== undefined) return vscode.l10n.t('sign in again');
   switch (health.kind) {
-    case 'bad-client-credentials':
-      return vscode.l10n.t('client credentials rejected');
+    case 'paused':
+      switch (health.pause.resume) {
+        case 'sign-in':
+          return vscode.l10n.t('sign in again');
+        case 'set-client-credentials':
+          return vscode.l10n.t('refresh paused: client credentials rejected');
+        case 'unlock-keyring':
+          return vscode.l10n.t('refresh paused: keyring unavailable');
+        case 'check-settings':
+          return vscode.l10n.t('refresh paused: Keap refused');
+      }
+      break;
     case 'retrying':
-    case 'failed':
-      return vscode.l10n.t('refresh failing');
+      return vscode.l10n.t('refresh failing, next try {0}', new Date(health.nextAt).toLocaleTimeString());
+    case 'unsaved':
+      return vscode.l10n.t('new tokens not stored yet');
     case 'stale-view':
       return vscode.l10n.t('reload window');
+    case 'superseded':
+      return vscode.l10n.t('refreshed in another window');
     default:
       return undefined;
   }

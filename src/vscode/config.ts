@@ -1,6 +1,40 @@
 import * as vscode from 'vscode';
-import { KeapEndpoints } from '../keap/endpoints';
+import { customEndpointHost, KeapEndpoints } from '../keap/endpoints';
+import { TokenSet } from '../session/tokenSet';
 import { RefreshPolicy } from '../session/policy';
+
+/**
+ * The `infusionsoft.*` settings that decide where a secret, a code or a token is sent or written,
+ * or when. They are the user's alone: package.json gives them `"scope": "application"`, and they
+ * are read here from the user's settings only, so a cloned repository's `.vscode/settings.json`
+ * (or a `.code-workspace` file) cannot route the client secret or a refresh token to its own host
+ * (case S1), whatever the VS Code version does with a workspace value for such a scope.
+ */
+export const USER_ONLY_SETTINGS = [
+  'clientId',
+  'authorizeUrl',
+  'tokenUrl',
+  'apiBaseUrl',
+  'redirectUri',
+  'loopbackPort',
+  'requestTimeoutSeconds',
+  'signInTimeoutMinutes',
+  'refreshBeforeExpiryMinutes',
+  'keepAliveAfterDays',
+  'refreshTokenLifetimeDays',
+  'autoRefresh',
+  'env.includeClientCredentials',
+  'env.includeRefreshToken',
+] as const;
+
+/**
+ * Reads `infusionsoft.<key>` from the user's settings (or the default), never from a workspace or
+ * folder. `key` may be dotted (`env.includeClientCredentials`).
+ */
+export function userSetting<T>(key: (typeof USER_ONLY_SETTINGS)[number], fallback: T): T {
+  const i = vscode.workspace.getConfiguration('infusionsoft').inspect<T>(key);
+  return i?.globalValue ?? i?.defaultValue ?? fallback;
+}
 
 /** Reads the `infusionsoft.*` settings, fresh each call (a change applies at once). */
 export class Settings {
@@ -10,15 +44,15 @@ export class Settings {
 
   endpoints(): KeapEndpoints {
     return {
-      authorizeUrl: this.c.get<string>('authorizeUrl', 'https://accounts.infusionsoft.com/app/oauth/authorize').trim(),
-      tokenUrl: this.c.get<string>('tokenUrl', 'https://api.infusionsoft.com/token').trim(),
-      apiBaseUrl: this.c.get<string>('apiBaseUrl', 'https://api.infusionsoft.com/crm/rest').trim(),
+      authorizeUrl: userSetting<string>('authorizeUrl', 'https://accounts.infusionsoft.com/app/oauth/authorize').trim(),
+      tokenUrl: userSetting<string>('tokenUrl', 'https://api.infusionsoft.com/token').trim(),
+      apiBaseUrl: userSetting<string>('apiBaseUrl', 'https://api.infusionsoft.com/crm/rest').trim(),
     };
   }
 
   /** The client ID (the "Key" of the app in the Keap developer portal), trimmed; '' when unset. */
   clientId(): string {
-    return this.c.get<string>('clientId', '').trim();
+    return userSetting<string>('clientId', '').trim();
   }
 
   async setClientId(value: string): Promise<void> {
@@ -27,39 +61,50 @@ export class Settings {
 
   /** The HTTPS relay page used as redirect URI, or undefined when unset. */
   relayUrl(): string | undefined {
-    const v = this.c.get<string>('redirectUri', '').trim();
+    const v = userSetting<string>('redirectUri', '').trim();
     return v ? v : undefined;
   }
 
   /** Loopback port; 0 picks a free one. */
   loopbackPort(): number {
-    return this.c.get<number>('loopbackPort', 0);
+    return userSetting<number>('loopbackPort', 0);
   }
 
   /** Milliseconds. */
   requestTimeoutMs(): number {
-    return Math.max(1, this.c.get<number>('requestTimeoutSeconds', 30)) * 1000;
+    return Math.max(1, userSetting<number>('requestTimeoutSeconds', 30)) * 1000;
   }
 
   /** The refresh policy from settings, in milliseconds. */
   refreshPolicy(): RefreshPolicy {
     return {
-      refreshBeforeExpiryMs: Math.max(1, this.c.get<number>('refreshBeforeExpiryMinutes', 60)) * 60_000,
-      keepAliveAfterMs: Math.max(1, this.c.get<number>('keepAliveAfterDays', 30)) * 86_400_000,
+      refreshBeforeExpiryMs: Math.max(1, userSetting<number>('refreshBeforeExpiryMinutes', 60)) * 60_000,
+      keepAliveAfterMs: Math.max(1, userSetting<number>('keepAliveAfterDays', 30)) * 86_400_000,
     };
   }
 
   /** Assumed refresh-token lifetime in milliseconds (Keap states none; default 45 days). */
   refreshTokenLifetimeMs(): number {
-    return Math.max(1, this.c.get<number>('refreshTokenLifetimeDays', 45)) * 86_400_000;
+    return Math.max(1, userSetting<number>('refreshTokenLifetimeDays', 45)) * 86_400_000;
   }
 
   autoRefresh(): boolean {
-    return this.c.get<boolean>('autoRefresh', true);
+    return userSetting<boolean>('autoRefresh', true);
   }
 
   /** Milliseconds. */
   signInTimeoutMs(): number {
-    return Math.max(1, this.c.get<number>('signInTimeoutMinutes', 5)) * 60_000;
+    return Math.max(1, userSetting<number>('signInTimeoutMinutes', 5)) * 60_000;
   }
+}
+
+/**
+ * "custom Keap endpoint: <host>" when the endpoint that receives this account's refresh token (the
+ * one stored with it), or the authorize page or REST API the settings name, is not Keap's own
+ * host; undefined when all are Keap's. Shown in the status bar tooltip and the tree (issue 10).
+ */
+export function customEndpointNote(set: TokenSet | undefined, endpoints: KeapEndpoints): string | undefined {
+  const hosts = [set?.tokenUrl ?? endpoints.tokenUrl, endpoints.authorizeUrl, endpoints.apiBaseUrl].map(customEndpointHost).filter((h): h is string => !!h);
+  const unique = [...new Set(hosts)];
+  return unique.length > 0 ? vscode.l10n.t('custom Keap endpoint: {0}', unique.join(', ')) : undefined;
 }

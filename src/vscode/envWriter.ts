@@ -1,18 +1,22 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { EnvKeyError, EnvValueError, upsertEnv } from '../dotenv/envFile';
+import { EnvKeyError, EnvValueError, listEnvKeys, removeEnvKeys, upsertEnv } from '../dotenv/envFile';
+import { locateEnvFile, readEnvText, writeOwnerOnly } from '../dotenv/envLocation';
+import { EnvPathError, envFileInFolder, isInsideFolder } from '../dotenv/envPath';
 import { addGitignoreEntry, gitFileStatus } from '../dotenv/gitStatus';
 import { ENV_PRESETS, EnvVariableNames, envValuesFor } from '../dotenv/variables';
 import { Logger } from '../log';
 import { accountKey } from '../session/accounts';
 import { TokenSet } from '../session/tokenSet';
+import { userSetting } from './config';
 import { Secrets } from './secrets';
 
 const SYNCED_FILES_KEY = 'infusionsoft.envFiles';
+const FILE_SETTING = 'infusionsoft.env.file';
 
-/** The `.env` settings. */
-function envSettings() {
-  const c = vscode.workspace.getConfiguration('infusionsoft.env');
+/** The `.env` settings; `folder` for the resource-scoped `file` setting. */
+function envSettings(folder?: vscode.Uri) {
+  const c = vscode.workspace.getConfiguration('infusionsoft.env', folder);
   const preset = c.get<'keap' | 'infusionsoft-php'>('preset', 'keap');
   const base = ENV_PRESETS[preset] ?? ENV_PRESETS.keap;
   const override = c.get<Partial<Record<keyof EnvVariableNames, string>>>('variables', {});
@@ -20,16 +24,33 @@ function envSettings() {
   for (const [k, v] of Object.entries(override ?? {})) if (typeof v === 'string' && v.trim()) (names as Record<string, string>)[k] = v.trim();
   return {
     file: c.get<string>('file', '.env').trim() || '.env',
-    names,
-    includeClientCredentials: c.get<boolean>('includeClientCredentials', false),
+    names: userSetting<boolean>('env.includeRefreshToken', true) ? names : { ...names, refreshToken: undefined },
+    includeClientCredentials: userSetting<boolean>('env.includeClientCredentials', false),
     keepInSync: c.get<boolean>('keepInSync', true),
   };
 }
 
+/** A file this extension wrote tokens into (workspaceState; never a token). */
+interface EnvFileRecord {
+  readonly uri: string;
+  /** The account whose token the file holds; absent in records of version 0.1. */
+  readonly account?: string;
+  /** The variables written; absent in records of version 0.1. */
+  readonly keys?: readonly string[];
+}
+
+/** A file that may be written: `real` (symbolic links resolved, inside the folder) for `file:` folders. */
+interface Target {
+  readonly uri: vscode.Uri;
+  readonly real?: string;
+}
+
 /**
- * Writes the token set into a workspace `.env` as a WorkspaceEdit (undoable; an open editor's
- * unsaved text is what gets edited) and saves it. Every byte not naming a target variable stays
- * as it was (src/dotenv/envFile). Warns before a file git tracks or would not ignore.
+ * Writes the token set into a `.env` file inside a workspace folder and keeps it in sync. The
+ * file is written with fs directly, owner-only (envLocation.ts), never through an editor, so VS
+ * Code keeps no Local History copy or hot-exit backup of a token whatever the file is called.
+ * Every byte not naming a target variable stays as it was (src/dotenv/envFile). Refuses a path
+ * that leads out of its folder (envPath.ts) and warns before a file git tracks or would not ignore.
  */
 export class EnvWriter {
   constructor(
@@ -40,82 +61,189 @@ export class EnvWriter {
   ) {}
 
   /**
-   * Infusionsoft: Insert Token into .env. `target` lets tests name the file (absolute path) and
-   * skip the folder pick. Resolves to the file written, or undefined when the user stopped.
+   * Infusionsoft: Insert Token into .env. `target` (tests, other extensions) names the file as an
+   * absolute path inside a workspace folder and skips the folder pick. Resolves to the file
+   * written, or undefined when the user stopped or the path was refused (after saying why).
    */
   async insert(set: TokenSet | undefined, target?: string): Promise<vscode.Uri | undefined> {
     if (!set) {
       void vscode.window.showWarningMessage(vscode.l10n.t('Sign in to Keap before inserting the token into .env.'));
       return undefined;
     }
-    const s = envSettings();
-    let uri: vscode.Uri;
+    const folders = vscode.workspace.workspaceFolders ?? [];
+    let folder: vscode.WorkspaceFolder | undefined;
     if (target) {
-      uri = vscode.Uri.file(target);
+      folder = folders.find(f => f.uri.scheme === 'file' && isInsideFolder(f.uri.fsPath, path.resolve(target)));
+      if (!folder) {
+        void vscode.window.showErrorMessage(vscode.l10n.t('{0} is outside every workspace folder; nothing was written.', target));
+        return undefined;
+      }
     } else {
-      const folders = vscode.workspace.workspaceFolders ?? [];
       if (folders.length === 0) {
         void vscode.window.showWarningMessage(vscode.l10n.t('Open a folder first; the .env file goes into a workspace folder.'));
         return undefined;
       }
-      const folder = folders.length === 1 ? folders[0] : await vscode.window.showWorkspaceFolderPick({ placeHolder: vscode.l10n.t('Which folder\'s .env?') });
+      folder = folders.length === 1 ? folders[0] : await vscode.window.showWorkspaceFolderPick({ placeHolder: vscode.l10n.t('Which folder\'s .env?') });
       if (!folder) return undefined;
-      uri = vscode.Uri.joinPath(folder.uri, s.file);
     }
-    if (uri.scheme === 'file' && !(await this.confirmGitSafety(uri))) return undefined;
+    const s = envSettings(folder.uri);
+    const located = await this.locate(folder, target ?? s.file, target ? undefined : `the setting ${FILE_SETTING}`);
+    if (!located) return undefined;
+    if (located.real !== undefined && !(await this.confirmGitSafety(located))) return undefined;
     let client: { clientSecret: string; redirectUri?: string } | undefined;
     if (s.includeClientCredentials) {
       const secret = await this.secrets.clientSecret(set.clientId);
       if (secret) client = { clientSecret: secret, redirectUri: this.redirectUri() };
     }
-    const ok = await this.write(uri, envValuesFor(set, s.names, client));
-    if (!ok) return undefined;
-    await this.remember(uri, accountKey(set));
-    void vscode.window.showInformationMessage(vscode.l10n.t('Token of Keap app {0} written to {1}.', set.appName ?? set.clientId, vscode.workspace.asRelativePath(uri)));
-    return uri;
+    const values = envValuesFor(set, s.names, client);
+    if (!(await this.write(located, values))) return undefined;
+    await this.remember(located.uri, accountKey(set), values.map(([k]) => k), true);
+    void vscode.window.showInformationMessage(vscode.l10n.t('Token of Keap app {0} written to {1}.', set.appName ?? set.clientId, vscode.workspace.asRelativePath(located.uri)));
+    return located.uri;
   }
 
   /**
    * After a refresh, once SecretStorage holds the new pair: rewrite the same variables in every file
-   * this account's token was inserted into (a file follows the account inserted last).
+   * this account's token was inserted into (a file follows the account inserted last). Each file is
+   * checked again first (a symbolic link may have appeared); a refused file is skipped and logged.
    */
   async sync(set: TokenSet): Promise<void> {
-    const s = envSettings();
-    if (!s.keepInSync) return;
     const key = accountKey(set);
     for (const f of this.files()) {
       // Files remembered by version 0.1 (one account) have no account: the first one to sync claims them.
       if (f.account !== undefined && f.account !== key) continue;
-      if (f.account === undefined) await this.remember(vscode.Uri.parse(f.uri), key);
       const uri = vscode.Uri.parse(f.uri);
-      const exists = await vscode.workspace.fs.stat(uri).then(() => true, () => false);
-      if (!exists) continue;
+      const folder = vscode.workspace.getWorkspaceFolder(uri);
+      const s = envSettings(folder?.uri);
+      if (!s.keepInSync) continue;
+      if (!folder) {
+        this.log.warn(`not syncing ${uri.fsPath}: it is no longer inside a workspace folder`);
+        continue;
+      }
+      const located = await this.locate(folder, uri.scheme === 'file' ? uri.fsPath : uri.path, undefined, true);
+      if (!located || !(await this.exists(located))) continue;
       let client: { clientSecret: string; redirectUri?: string } | undefined;
       if (s.includeClientCredentials) {
         const secret = await this.secrets.clientSecret(set.clientId).catch(() => undefined);
         if (secret) client = { clientSecret: secret, redirectUri: this.redirectUri() };
       }
-      if (await this.write(uri, envValuesFor(set, s.names, client), true)) this.log.info(`kept ${vscode.workspace.asRelativePath(uri)} in sync with the refreshed token`);
+      const values = envValuesFor(set, s.names, client);
+      if (await this.write(located, values, true)) {
+        await this.remember(uri, key, values.map(([k]) => k));
+        this.log.info(`kept ${vscode.workspace.asRelativePath(uri)} in sync with the refreshed token`);
+      }
     }
   }
 
+  /**
+   * After Sign Out of `accounts`: the files that still hold variables this extension wrote for
+   * them, each with those variables (the rest of the file is not the extension's to touch).
+   */
+  async writtenFor(accounts: readonly string[]): Promise<Array<{ target: Target; keys: string[] }>> {
+    const found: Array<{ target: Target; keys: string[] }> = [];
+    for (const f of this.files()) {
+      if (f.account === undefined || !accounts.includes(f.account)) continue;
+      const uri = vscode.Uri.parse(f.uri);
+      const folder = vscode.workspace.getWorkspaceFolder(uri);
+      if (!folder) continue;
+      const located = await this.locate(folder, uri.scheme === 'file' ? uri.fsPath : uri.path, undefined, true);
+      const text = located && (await this.read(located).catch(() => undefined));
+      if (!located || text === undefined) continue;
+      const written = new Set(f.keys ?? []);
+      const keys = listEnvKeys(text).filter(k => written.has(k));
+      if (keys.length > 0) found.push({ target: located, keys });
+    }
+    return found;
+  }
+
+  /**
+   * Sign Out's offer: lists the files that still hold what this extension wrote for `accounts`
+   * (with those variables) in a non-modal message with Remove / Keep, and removes on Remove.
+   * `choice` answers for the user (tests, other extensions): then the promise ends after the
+   * removal; without it the question is asked and the promise does not wait for the answer.
+   * Resolves to the files changed.
+   */
+  async afterSignOut(accounts: readonly string[], choice?: 'remove' | 'keep'): Promise<vscode.Uri[]> {
+    const found = await this.writtenFor(accounts);
+    if (found.length === 0 || choice === 'keep') return [];
+    if (choice === 'remove') return this.removeWritten(found);
+    const remove = vscode.l10n.t('Remove from .env Files');
+    // Files holding the same variables share one entry: "a/.env, b/.env (KEAP_ACCESS_TOKEN, …)".
+    const groups = new Map<string, string[]>();
+    for (const f of found) groups.set(f.keys.join(', '), [...(groups.get(f.keys.join(', ')) ?? []), vscode.workspace.asRelativePath(f.target.uri)]);
+    const list = [...groups].map(([keys, files]) => `${files.join(', ')} (${keys})`).join('; ');
+    void vscode.window
+      .showInformationMessage(vscode.l10n.t('Signed out. The tokens VS Code wrote are still in {0}. Remove these variables? Nothing else in the files changes.', list), remove, vscode.l10n.t('Keep'))
+      .then(answer => (answer === remove ? this.removeWritten(found) : undefined))
+      .then(undefined, e => this.log.warn(`removing the signed-out tokens from .env failed: ${(e as Error).message}`));
+    return [];
+  }
+
+  private async removeWritten(found: Array<{ target: Target; keys: string[] }>): Promise<vscode.Uri[]> {
+    const changed: vscode.Uri[] = [];
+    for (const { target, keys } of found) {
+      const name = vscode.workspace.asRelativePath(target.uri);
+      try {
+        if (this.dirtyEditorOf(target)) throw new Error(vscode.l10n.t('it has unsaved changes in an editor; save or revert them first'));
+        const text = await this.read(target);
+        if (text === undefined) continue;
+        await this.writeText(target, removeEnvKeys(text, keys).text);
+        await this.forget(target.uri);
+        this.log.info(`removed ${keys.join(', ')} from ${name}`);
+        changed.push(target.uri);
+      } catch (e) {
+        void vscode.window.showErrorMessage(vscode.l10n.t('{0} was not changed: {1}', name, (e as Error).message));
+      }
+    }
+    if (changed.length > 0) void vscode.window.showInformationMessage(vscode.l10n.t('Removed the Keap tokens from {0}.', changed.map(u => vscode.workspace.asRelativePath(u)).join(', ')));
+    return changed;
+  }
+
   /** The files inserted into in this workspace, each with the account whose token it holds (workspaceState; never a token). */
-  private files(): Array<{ uri: string; account?: string }> {
+  private files(): EnvFileRecord[] {
     const raw = this.workspaceState.get<unknown[]>(SYNCED_FILES_KEY, []);
     return (Array.isArray(raw) ? raw : []).flatMap(e =>
-      typeof e === 'string' ? [{ uri: e }] : e && typeof e === 'object' && typeof (e as { uri?: unknown }).uri === 'string' ? [e as { uri: string; account?: string }] : [],
+      typeof e === 'string' ? [{ uri: e }] : e && typeof e === 'object' && typeof (e as { uri?: unknown }).uri === 'string' ? [e as EnvFileRecord] : [],
     );
   }
 
-  private async remember(uri: vscode.Uri, account: string): Promise<void> {
+  /** Records that `uri` holds `account`'s token in `keys` (added to those written before, unless `replace`). */
+  private async remember(uri: vscode.Uri, account: string, keys: readonly string[], replace = false): Promise<void> {
+    const old = this.files().find(f => f.uri === uri.toString());
+    const all = replace || old?.account !== account ? keys : [...new Set([...(old?.keys ?? []), ...keys])];
     const files = this.files().filter(f => f.uri !== uri.toString());
-    files.push({ uri: uri.toString(), account });
+    files.push({ uri: uri.toString(), account, keys: [...all] });
     await this.workspaceState.update(SYNCED_FILES_KEY, files);
   }
 
-  private async confirmGitSafety(uri: vscode.Uri): Promise<boolean> {
-    const status = await gitFileStatus(uri.fsPath);
-    const name = path.basename(uri.fsPath);
+  private async forget(uri: vscode.Uri): Promise<void> {
+    await this.workspaceState.update(SYNCED_FILES_KEY, this.files().filter(f => f.uri !== uri.toString()));
+  }
+
+  /**
+   * Where `given` (relative to `folder`, or absolute) may be written, or undefined after saying
+   * why not (an error message; only the log when `quiet`). `source` names the setting it came from.
+   */
+  private async locate(folder: vscode.WorkspaceFolder, given: string, source?: string, quiet = false): Promise<Target | undefined> {
+    try {
+      if (folder.uri.scheme !== 'file') {
+        // A virtual folder has no symbolic links to follow and no modes: the path alone decides.
+        const file = envFileInFolder(folder.uri.path, given, source, path.posix);
+        return { uri: folder.uri.with({ path: file }) };
+      }
+      const { file, real } = await locateEnvFile(folder.uri.fsPath, given, source);
+      return { uri: vscode.Uri.file(file), real };
+    } catch (e) {
+      if (!(e instanceof EnvPathError)) throw e;
+      if (quiet) this.log.warn(e.message);
+      else void vscode.window.showErrorMessage(e.message);
+      return undefined;
+    }
+  }
+
+  private async confirmGitSafety(target: Target): Promise<boolean> {
+    const status = await gitFileStatus(target.real ?? target.uri.fsPath);
+    const name = vscode.workspace.asRelativePath(target.uri);
     if (status === 'tracked') {
       const write = vscode.l10n.t('Write Anyway');
       const choice = await vscode.window.showWarningMessage(
@@ -129,7 +257,12 @@ export class EnvWriter {
       const add = vscode.l10n.t('Add to .gitignore');
       const write = vscode.l10n.t('Write Anyway');
       const choice = await vscode.window.showWarningMessage(vscode.l10n.t('git does not ignore {0}; the next "git add" would take your Keap token with it.', name), add, write, vscode.l10n.t('Cancel'));
-      if (choice === add) return this.addToGitignore(uri);
+      if (choice === add) return this.addToGitignore(target.uri);
+      return choice === write;
+    }
+    if (status === 'git-failed') {
+      const write = vscode.l10n.t('Write Anyway');
+      const choice = await vscode.window.showWarningMessage(vscode.l10n.t('git could not tell whether it ignores {0} (run "git status" in that folder to see why). Write the token anyway?', name), write, vscode.l10n.t('Cancel'));
       return choice === write;
     }
     return true;
@@ -143,49 +276,44 @@ export class EnvWriter {
     return true;
   }
 
-  /** Applies the upsert as a minimal WorkspaceEdit and saves. Returns false (after saying why) on a value that cannot be written. */
-  private async write(uri: vscode.Uri, values: Array<[string, string]>, quiet = false): Promise<boolean> {
-    const exists = await vscode.workspace.fs.stat(uri).then(() => true, () => false);
-    if (!exists) {
-      const create = new vscode.WorkspaceEdit();
-      create.createFile(uri, { ignoreIfExists: true });
-      await vscode.workspace.applyEdit(create);
-    }
-    const doc = await vscode.workspace.openTextDocument(uri);
-    const before = doc.getText();
-    let after: string;
+  /** An open editor whose unsaved text a write from disk would clash with. */
+  private dirtyEditorOf(target: Target): vscode.TextDocument | undefined {
+    return vscode.workspace.textDocuments.find(
+      d => d.isDirty && (d.uri.toString() === target.uri.toString() || (target.real !== undefined && d.uri.scheme === 'file' && d.uri.fsPath === target.real)),
+    );
+  }
+
+  private async exists(target: Target): Promise<boolean> {
+    return (await this.read(target).catch(() => undefined)) !== undefined;
+  }
+
+  private async read(target: Target): Promise<string | undefined> {
+    if (target.real !== undefined) return readEnvText(target.real);
+    return vscode.workspace.fs.readFile(target.uri).then(b => new TextDecoder().decode(b), () => undefined);
+  }
+
+  private async writeText(target: Target, text: string): Promise<void> {
+    if (target.real !== undefined) await writeOwnerOnly(target.real, text);
+    else await vscode.workspace.fs.writeFile(target.uri, new TextEncoder().encode(text));
+  }
+
+  /** Upserts `values` into the file. Returns false (after saying why; only the log when `quiet`) when it cannot. */
+  private async write(target: Target, values: Array<[string, string]>, quiet = false): Promise<boolean> {
+    const name = vscode.workspace.asRelativePath(target.uri);
+    const refuse = (why: string) => {
+      const msg = vscode.l10n.t('{0} was not changed: {1}', name, why);
+      if (quiet) this.log.warn(msg);
+      else void vscode.window.showErrorMessage(msg);
+      return false;
+    };
+    // Its unsaved text would clash with the new bytes on disk; the user's edits win.
+    if (this.dirtyEditorOf(target)) return refuse(vscode.l10n.t('it has unsaved changes in an editor; save or revert them first'));
     try {
-      after = upsertEnv(before, values).text;
+      await this.writeText(target, upsertEnv((await this.read(target)) ?? '', values).text);
     } catch (e) {
-      if (e instanceof EnvValueError || e instanceof EnvKeyError) {
-        const msg = vscode.l10n.t('{0} was not changed: {1}', vscode.workspace.asRelativePath(uri), e.message);
-        if (quiet) this.log.warn(msg);
-        else void vscode.window.showErrorMessage(msg);
-        return false;
-      }
+      if (e instanceof EnvValueError || e instanceof EnvKeyError) return refuse(e.message);
       throw e;
     }
-    if (after !== before) {
-      // Replace only the span that differs, so the cursor and folding elsewhere stay put.
-      let start = 0;
-      while (start < before.length && start < after.length && before[start] === after[start]) start++;
-      // Never split a CRLF or a surrogate pair: VS Code positions cannot point inside them.
-      while (start > 0 && (before[start - 1] === '\r' || /[\uD800-\uDBFF]/.test(before[start - 1]))) start--;
-      let endB = before.length;
-      let endA = after.length;
-      while (endB > start && endA > start && before[endB - 1] === after[endA - 1]) {
-        endB--;
-        endA--;
-      }
-      while (endB < before.length && (before[endB] === '\n' || /[\uDC00-\uDFFF]/.test(before[endB]))) {
-        endB++;
-        endA++;
-      }
-      const edit = new vscode.WorkspaceEdit();
-      edit.replace(uri, new vscode.Range(doc.positionAt(start), doc.positionAt(endB)), after.slice(start, endA));
-      if (!(await vscode.workspace.applyEdit(edit))) throw new Error(vscode.l10n.t('VS Code refused the edit of {0}.', vscode.workspace.asRelativePath(uri)));
-    }
-    await doc.save();
     return true;
   }
 }

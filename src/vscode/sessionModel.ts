@@ -183,11 +183,29 @@ export class SessionModel implements vscode.Disposable {
       if (stale !== this.stale) this.log.warn(stale ? 'another window changed the Keap sign-ins; this window\'s SecretStorage view is behind' : 'this window\'s view of the Keap sign-ins is current again');
       const staleChanged = stale !== this.stale;
       this.stale = stale;
-      this.publish(sets, staleChanged);
+      this.publish(this.withOverlays(sets), staleChanged);
     } catch (e) {
       this.log.error(`could not read the stored sessions: ${(e as Error).message}`);
     }
     return this.tokenSet;
+  }
+
+  private readonly overlays = new Map<string, (stored: TokenSet) => TokenSet | undefined>();
+
+  /**
+   * Lets this window show and use a token set in place of the stored one of an account: the
+   * rotated pair storage refused (case K11), which `inPlaceOf` returns while the stored set is the
+   * one it replaced. Applied on every reload until disposed.
+   */
+  overlay(key: string, inPlaceOf: (stored: TokenSet) => TokenSet | undefined): vscode.Disposable {
+    this.overlays.set(key, inPlaceOf);
+    return new vscode.Disposable(() => {
+      if (this.overlays.get(key) === inPlaceOf) this.overlays.delete(key);
+    });
+  }
+
+  private withOverlays(sets: TokenSet[]): TokenSet[] {
+    return sets.map(s => this.overlays.get(accountKey(s))?.(s) ?? s);
   }
 
   /** Publishes one account's token set this window has just stored (undefined: signed out). */

@@ -5,10 +5,12 @@ import { endpointProblem } from '../keap/endpoints';
 import { Logger } from '../log';
 import { AuthorizationResponse, CallbackParseError, parsePastedCallback, readAuthorizationResponse } from '../signin/callback';
 import { FlowEnvironment, PASTE_ONLY_REDIRECT_URI, pickFlow } from '../signin/flows';
-import { LoopbackListener, startLoopbackListener } from '../signin/loopback';
+import { keapSays } from '../signin/keapText';
+import { LoopbackListener, LoopbackReply, startLoopbackListener } from '../signin/loopback';
+import { ForeignPasteKind, KnownValues, recognizeForeignPaste } from '../signin/pasteCheck';
 import { newStateNonce, PendingSignIn } from '../signin/pending';
 import { encodeState, EXTENSION_AUTHORITY } from '../signin/relayState';
-import { CallbackResult, SignInOutcome, SignInService } from '../signin/signInService';
+import { answeredSignIn, CallbackResult, CallbackSource, DENIAL_HINT, SignInOutcome, SignInService } from '../signin/signInService';
 import { Settings } from './config';
 import { RedactingLogger } from './log';
 import { OutcomeChannel, SECRET_KEYS, Secrets } from './secrets';
@@ -17,6 +19,12 @@ import { TokenStatusBar } from './statusBar';
 
 /** The path of this extension's URIs: `<uriScheme>://keap-community.infusionsoft-oauth/callback`. */
 export const CALLBACK_PATH = '/callback';
+
+/** What Paste Callback URL did: the callback's result, or a value refused before anything was sent. */
+export type PasteResult = CallbackResult | { readonly kind: 'not-a-callback'; readonly looksLike: ForeignPasteKind };
+
+/** What `infusionsoft.signIn` does when an app of this client ID is already signed in. */
+export type IfSignedIn = 'ask' | 'proceed' | 'cancel';
 
 /**
  * The VS Code side of signing in: picks a flow, opens Keap's authorize page with
@@ -27,8 +35,13 @@ export const CALLBACK_PATH = '/callback';
 export class SignInController implements vscode.UriHandler, vscode.Disposable {
   private readonly waiters = new Map<string, (o: SignInOutcome) => void>();
   private readonly disposables: vscode.Disposable[] = [];
-  private loopback: LoopbackListener | undefined;
-  private active: { state: string; cancel: () => void } | undefined;
+  /** Loopback listeners of sign-ins in this window, each closed when its sign-in ends. */
+  private readonly listeners = new Set<LoopbackListener>();
+  /**
+   * The sign-in this window waits for. `ended` is cancelled when it ends, which closes its paste
+   * box; `finished` resolves once its loopback listener is closed (a new one may need the port).
+   */
+  private active: { state: string; cancel: () => void; ended: vscode.CancellationTokenSource; finished: Promise<void> } | undefined;
   private readonly handled = new vscode.EventEmitter<CallbackResult>();
   /** Fires after each callback was handled (signed in, failed, duplicate or unknown state). */
   readonly onDidHandleCallback = this.handled.event;
@@ -53,7 +66,10 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
     );
   }
 
-  /** UriHandler: `…/callback?code=…&state=…` from the relay page or code-server's callback route. */
+  /**
+   * UriHandler: `…/callback?code=…&state=…` from the relay page or code-server's callback route.
+   * Any web page can open this URI, so what does not match a waiting sign-in is only logged.
+   */
   handleUri(uri: vscode.Uri): void {
     if (uri.path !== CALLBACK_PATH) {
       this.log.warn(`ignored a URI with path ${uri.path}`);
@@ -64,7 +80,6 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
       resp = readAuthorizationResponse(new URLSearchParams(uri.query));
     } catch (e) {
       this.log.warn(`ignored a malformed callback: ${(e as Error).message}`);
-      void vscode.window.showWarningMessage(vscode.l10n.t('Ignored a Keap sign-in callback without a code or error.'));
       return;
     }
     void this.complete(resp, 'uri-handler');
@@ -79,7 +94,7 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
   lastCallbackMs: number | undefined;
 
   /** Feeds one authorization response to the service and reports what happened. */
-  async complete(resp: AuthorizationResponse, source: string): Promise<CallbackResult> {
+  async complete(resp: AuthorizationResponse, source: CallbackSource): Promise<CallbackResult> {
     const started = performance.now();
     if (resp.kind === 'code') this.log.addSecret(resp.code);
     const result = await this.service.handle(resp, source, stored => {
@@ -97,9 +112,12 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
         this.resolveWaiter(result.outcome);
         break;
       case 'unknown-state':
-        if (source !== 'uri-handler' || this.active) {
+        // Only the user's own paste earns words; a page that opens the URI or the loopback address earns a log line (S2, S3).
+        if (source === 'paste') {
           void vscode.window.showWarningMessage(vscode.l10n.t('This Keap sign-in answer does not belong to a sign-in started in VS Code (unknown or expired state); it was ignored.'));
         }
+        break;
+      case 'no-state':
         break;
       case 'rejected-code':
         void vscode.window.showWarningMessage(
@@ -117,25 +135,42 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
     return result;
   }
 
-  /** Infusionsoft: Paste Callback URL. `value` lets tests and other commands pass it directly. */
-  async paste(value?: string): Promise<CallbackResult | undefined> {
+  /**
+   * Infusionsoft: Paste Callback URL. `value` lets tests and other commands pass it directly. The
+   * box closes when the sign-in it serves ends. A value that is recognisably something else (a
+   * client secret, a token, a Keap API key…) is refused here and never sent to Keap.
+   */
+  async paste(value?: string): Promise<PasteResult | undefined> {
+    const known = await this.knownValues();
     const input =
       value ??
-      (await vscode.window.showInputBox({
-        title: vscode.l10n.t('Infusionsoft: Paste Callback URL'),
-        prompt: vscode.l10n.t('Paste the whole address the browser landed on after you clicked Allow (or just the code).'),
-        placeHolder: 'https://…?code=…&state=…', // l10n-ignore: an address pattern, the same in every language
-        ignoreFocusOut: true,
-        validateInput: v => {
-          try {
-            parsePastedCallback(v);
-            return undefined;
-          } catch (e) {
-            return v.trim() ? (e as Error).message : undefined;
-          }
+      (await vscode.window.showInputBox(
+        {
+          title: vscode.l10n.t('Infusionsoft: Paste Callback URL'),
+          prompt: vscode.l10n.t('Paste the whole address the browser landed on after you clicked Allow (or just the code).'),
+          placeHolder: 'https://…?code=…&state=…', // l10n-ignore: an address pattern, the same in every language
+          ignoreFocusOut: true,
+          validateInput: v => {
+            if (!v.trim()) return undefined;
+            const foreign = recognizeForeignPaste(v, known);
+            if (foreign) return foreignPasteMessage(foreign);
+            try {
+              parsePastedCallback(v);
+              return undefined;
+            } catch (e) {
+              return (e as Error).message;
+            }
+          },
         },
-      }));
+        this.active?.ended.token,
+      ));
     if (input === undefined) return undefined;
+    const foreign = recognizeForeignPaste(input, known);
+    if (foreign) {
+      this.log.warn(`refused a pasted value that looks like ${foreign}; nothing was sent to Keap`);
+      void vscode.window.showErrorMessage(foreignPasteMessage(foreign));
+      return { kind: 'not-a-callback', looksLike: foreign };
+    }
     let resp: AuthorizationResponse;
     try {
       resp = parsePastedCallback(input);
@@ -147,19 +182,34 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
     return this.complete(resp, 'paste');
   }
 
+  /** The client IDs, client secrets and tokens this extension holds, to recognise them when pasted. */
+  private async knownValues(): Promise<KnownValues> {
+    const accounts = this.model.accounts;
+    const clientIds = [...new Set([this.settings.clientId(), ...accounts.map(a => a.clientId)].filter(Boolean))];
+    const clientSecrets: string[] = [];
+    for (const id of clientIds) {
+      const secret = await this.secrets.clientSecret(id).catch(() => undefined);
+      if (secret) clientSecrets.push(secret);
+    }
+    return { clientIds, clientSecrets, accessTokens: accounts.map(a => a.accessToken), refreshTokens: accounts.map(a => a.refreshToken) };
+  }
+
   /**
    * Infusionsoft: Sign In. Resolves when the sign-in ended (true when signed in). Never touches the
    * signed-in accounts unless a new token set arrives; signing in to a Keap app already signed in
    * replaces that account's tokens, another app is added beside the others.
    * @param options.clientId the client ID to sign in with (default: the `infusionsoft.clientId` setting).
    * @param options.appName the Keap app the user means to pick on Keap's page (a hint shown while waiting).
+   * @param options.ifSignedIn when an app of this client ID is signed in already: `ask` first (a
+   *   non-modal notification), `proceed` (the default, for Add Another Keap App and other
+   *   extensions), or `cancel`.
    */
-  async signIn(options?: { clientId?: string; appName?: string }): Promise<boolean> {
+  async signIn(options?: { clientId?: string; appName?: string; ifSignedIn?: IfSignedIn }): Promise<boolean> {
     return (await this.signInAccount(options)) !== undefined;
   }
 
   /** {@link signIn}, resolving to the signed-in account's key (src/session/accounts), made active in this window. */
-  async signInAccount(options?: { clientId?: string; appName?: string }): Promise<string | undefined> {
+  async signInAccount(options?: { clientId?: string; appName?: string; ifSignedIn?: IfSignedIn }): Promise<string | undefined> {
     if (this.model.staleView) {
       // Adding an account from a view that is behind would rewrite the list without the others' changes.
       offerReload(vscode.l10n.t('Another window changed the Keap sign-ins and this window has not caught up. Reload it, then sign in.'));
@@ -176,7 +226,9 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
         return r?.kind === 'signed-in' ? accountKey(r.tokenSet) : undefined;
       }
       if (choice !== vscode.l10n.t('Start Over')) return undefined;
-      this.active.cancel();
+      const previous = this.active;
+      previous?.cancel();
+      await previous?.finished;
     }
     const endpoints = this.settings.endpoints();
     const problem = endpointProblem(endpoints.authorizeUrl) ?? endpointProblem(endpoints.tokenUrl);
@@ -185,6 +237,7 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
       return undefined;
     }
     let clientId = options?.clientId?.trim() || this.settings.clientId();
+    if (!(await this.confirmAnotherSignIn(clientId, options?.ifSignedIn ?? 'proceed'))) return undefined;
     let secret = clientId ? await this.secrets.clientSecret(clientId) : undefined;
     if (!clientId || !secret) {
       // Straight to the input boxes (their titles say what is asked), rather than a notification first.
@@ -203,6 +256,7 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
     const nonce = newStateNonce();
     let state = nonce;
     let redirectUri: string;
+    let listener: LoopbackListener | undefined;
     if (flow.id === 'relay') {
       const problemRelay = endpointProblem(env.relayUrl!);
       if (problemRelay || new URL(env.relayUrl!).search) {
@@ -216,13 +270,10 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
       state = encodeState(nonce, external.toString(true));
     } else if (flow.id === 'loopback') {
       try {
-        this.loopback ??= await startLoopbackListener(this.settings.loopbackPort(), async r => {
-          const res = await this.complete(r, 'loopback');
-          return res.kind === 'signed-in'
-            ? { ok: true, message: vscode.l10n.t('Signed in to Keap app {0}.', res.tokenSet.appName ?? '') }
-            : { ok: false, message: res.kind === 'failed' ? res.outcome.message : vscode.l10n.t('This answer does not belong to a sign-in that is waiting.') };
-        });
-        redirectUri = this.loopback.redirectUri;
+        // One listener per sign-in: it answers once and closes when this sign-in ends (S4).
+        listener = await startLoopbackListener(this.settings.loopbackPort(), async r => loopbackReply(r, await this.complete(r, 'loopback')));
+        this.listeners.add(listener);
+        redirectUri = listener.redirectUri;
       } catch (e) {
         this.log.warn(`loopback listener could not start (${(e as Error).message}); falling back to paste`);
         redirectUri = PASTE_ONLY_REDIRECT_URI;
@@ -232,12 +283,19 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
     }
 
     const timeoutMs = this.settings.signInTimeoutMs();
-    const pending: PendingSignIn = { state, redirectUri, clientId, flow: flow.id, createdAt: this.now(), expiresAt: this.now() + timeoutMs };
-    await this.service.begin(pending);
+    const pending: PendingSignIn = { state, redirectUri, clientId, tokenUrl: endpoints.tokenUrl, flow: flow.id, createdAt: this.now(), expiresAt: this.now() + timeoutMs };
+    try {
+      await this.service.begin(pending);
+    } catch (e) {
+      // The sign-in never started: its listener must not outlive it.
+      if (listener) this.listeners.delete(listener);
+      await listener?.close();
+      throw e;
+    }
     const authorizeUrl = buildAuthorizeUrl({ authorizeUrl: endpoints.authorizeUrl, clientId, redirectUri, state });
     this.log.info(`opening Keap's authorize page (flow ${flow.id}: ${flow.description})`);
 
-    const outcome = await this.wait(state, timeoutMs, flow.id, authorizeUrl, options?.appName);
+    const outcome = await this.wait(state, timeoutMs, flow.id, authorizeUrl, options?.appName, listener);
     if (outcome.ok) {
       const key = accountKey({ clientId, appName: outcome.appName });
       // The callback may have landed in another window: read what it stored.
@@ -257,7 +315,31 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
     return undefined;
   }
 
-  private async wait(state: string, timeoutMs: number, flow: string, authorizeUrl: string, appName?: string): Promise<SignInOutcome | { ok: false; kind: 'cancelled'; message: string }> {
+  /**
+   * Asks before another sign-in to a client ID that has a signed-in app (`ask`), with a non-modal
+   * notification (test windows refuse modal dialogs). True when the sign-in may start.
+   */
+  private async confirmAnotherSignIn(clientId: string, ifSignedIn: IfSignedIn): Promise<boolean> {
+    const apps = this.model.accounts.filter(a => a.clientId === clientId && clientId);
+    if (apps.length === 0 || ifSignedIn === 'proceed') return true;
+    if (ifSignedIn === 'cancel') return false;
+    const again = vscode.l10n.t('Sign In Again');
+    const names = apps.map(a => a.appName ?? a.clientId).join(', ');
+    const choice = await vscode.window.showInformationMessage(
+      vscode.l10n.t('Already signed in to Keap app {0}. Start another sign-in? Keap lets you pick the app again; signing in to the same app replaces its tokens.', names),
+      again,
+    );
+    return choice === again;
+  }
+
+  private async wait(
+    state: string,
+    timeoutMs: number,
+    flow: string,
+    authorizeUrl: string,
+    appName?: string,
+    listener?: LoopbackListener,
+  ): Promise<SignInOutcome | { ok: false; kind: 'cancelled'; message: string }> {
     const done = new Promise<SignInOutcome>(resolve => this.waiters.set(state, resolve));
     let cancel!: () => void;
     const cancelled = new Promise<{ ok: false; kind: 'cancelled'; message: string }>(resolve => {
@@ -266,7 +348,10 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
         resolve({ ok: false, kind: 'cancelled', message: vscode.l10n.t('Sign-in cancelled.') });
       };
     });
-    this.active = { state, cancel };
+    const ended = new vscode.CancellationTokenSource();
+    let markFinished!: () => void;
+    const finished = new Promise<void>(resolve => (markFinished = resolve));
+    this.active = { state, cancel, ended, finished };
     void vscode.commands.executeCommand('setContext', 'infusionsoft.signingIn', true);
     this.statusBar.setSigningIn(true);
 
@@ -318,8 +403,15 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
       if (this.active?.state === state) this.active = undefined;
       void vscode.commands.executeCommand('setContext', 'infusionsoft.signingIn', false);
       this.statusBar.setSigningIn(false);
+      // Closes this sign-in's paste box and loopback listener (cancel, timeout, or success anywhere).
+      ended.cancel();
+      ended.dispose();
       await this.service.abandon(state).catch(() => undefined);
-      await this.closeLoopback();
+      if (listener) {
+        this.listeners.delete(listener);
+        await listener.close();
+      }
+      markFinished();
     }
   }
 
@@ -331,16 +423,59 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
     }
   }
 
-  private async closeLoopback(): Promise<void> {
-    const l = this.loopback;
-    this.loopback = undefined;
-    await l?.close();
-  }
-
   dispose(): void {
     this.active?.cancel();
-    void this.closeLoopback();
+    for (const l of this.listeners) void l.close();
+    this.listeners.clear();
     for (const d of this.disposables) d.dispose();
+  }
+}
+
+/** Words for a pasted value that is recognisably not Keap's answer: what it looks like, and what to paste instead. */
+function foreignPasteMessage(kind: ForeignPasteKind): string {
+  const instead = vscode.l10n.t('Nothing was sent to Keap. Paste the address the browser landed on after you clicked Allow.');
+  switch (kind) {
+    case 'client-secret':
+      return `${vscode.l10n.t('That is your client secret, not Keap\'s answer.')} ${instead}`;
+    case 'client-id':
+      return `${vscode.l10n.t('That is your client ID, not Keap\'s answer.')} ${instead}`;
+    case 'access-token':
+      return `${vscode.l10n.t('That is an access token VS Code already holds, not Keap\'s answer.')} ${instead}`;
+    case 'refresh-token':
+      return `${vscode.l10n.t('That is a refresh token VS Code already holds, not Keap\'s answer.')} ${instead}`;
+    case 'keap-api-key':
+      return `${vscode.l10n.t('That looks like a Keap Personal Access Token or Service Account Key (KeapAK-…), not Keap\'s answer.')} ${instead}`;
+    case 'authorization-header':
+      return `${vscode.l10n.t('That looks like an HTTP Authorization header (Bearer or Basic), not Keap\'s answer.')} ${instead}`;
+    case 'token-response':
+      return `${vscode.l10n.t('That looks like a token response (JSON), not Keap\'s answer to the sign-in.')} ${instead}`;
+  }
+}
+
+/** What the loopback page tells the browser for each result; only an answer that belonged to the sign-in settles the listener. */
+function loopbackReply(r: AuthorizationResponse, res: CallbackResult): LoopbackReply {
+  const settled = answeredSignIn(res);
+  switch (res.kind) {
+    case 'signed-in':
+      return { ok: true, settled, message: vscode.l10n.t('Signed in to Keap app {0}.', res.tokenSet.appName ?? '') };
+    case 'failed':
+      return { ok: false, settled, message: res.outcome.message };
+    case 'duplicate':
+      return { ok: false, settled, message: vscode.l10n.t('This sign-in answer was already used.') };
+    case 'no-state':
+      if (r.kind === 'error') {
+        // Keap's real denial has an empty state (K7), and so does a forged one: show Keap's words here, end nothing in VS Code.
+        const hint = r.error === 'access_denied' ? ` ${DENIAL_HINT}` : '';
+        return {
+          ok: false,
+          settled,
+          title: vscode.l10n.t('Keap did not grant access'),
+          message: `${keapSays(r.errorDescription ?? r.error)}.${hint} ${vscode.l10n.t('VS Code is still waiting: click Cancel on its notification, or run Infusionsoft: Paste Callback URL and paste this page\'s address to end the sign-in.')}`,
+        };
+      }
+      return { ok: false, settled, message: vscode.l10n.t('This answer has no state, so VS Code cannot tell that it belongs to your sign-in. If you started it, run Infusionsoft: Paste Callback URL in VS Code and paste this page\'s address.') };
+    default:
+      return { ok: false, settled, message: vscode.l10n.t('This answer does not belong to a sign-in that is waiting.') };
   }
 }
 

@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { accountKey } from '../session/accounts';
 import { accessTokenCountdown } from '../session/countdown';
 import { accessTokenTimeLeft, refreshTokenDaysLeft, TokenSet } from '../session/tokenSet';
-import { RefreshHealth, troubleOf } from './autoRefresh';
+import { healthExplanation, pauseExplanation, RefreshHealth, resumeCommand, troubleOf } from './autoRefresh';
 import { SessionModel } from './sessionModel';
 
 /** Refresh-token days left below which the item warns (issue: "warning colour under 7 days"). */
@@ -14,6 +14,8 @@ export interface StatusBarSources {
   health(key: string): RefreshHealth;
   onDidChangeHealth: vscode.Event<unknown>;
   refreshTokenLifetimeMs(): number;
+  /** "custom Keap endpoint: <host>" for an account whose endpoints are not Keap's own, else undefined. */
+  customEndpoint(set: TokenSet): string | undefined;
 }
 
 /** Access-token time left below which the item turns to the warning colour (milliseconds). */
@@ -108,31 +110,31 @@ export class TokenStatusBar implements vscode.Disposable {
     const md = new vscode.MarkdownString(undefined, true);
     md.appendMarkdown(`**${vscode.l10n.t('Keap app {0}', app)}**\n\n`);
     if (set.user?.name || set.user?.email) md.appendMarkdown(`${[set.user.name, set.user.email].filter(Boolean).join(' · ')}\n\n`);
+    const custom = this.sources.customEndpoint(set);
+    if (custom) md.appendMarkdown(`$(globe) ${custom}\n\n`);
 
-    if (set.refreshTokenRejectedAt !== undefined) {
+    if (set.refreshTokenRejectedAt !== undefined || (health.kind === 'paused' && health.pause.resume === 'sign-in')) {
       icon = '$(error)';
       shown = vscode.l10n.t('Sign in again');
       this.item.backgroundColor = error;
       this.item.command = { command: 'infusionsoft.signIn', title: vscode.l10n.t('Sign In Again'), arguments: [{ clientId: set.clientId, appName: set.appName }] };
       md.appendMarkdown(vscode.l10n.t('Keap no longer accepts the refresh token (used elsewhere, revoked or expired). Click to sign in again.') + '\n\n');
-    } else if (health.kind === 'bad-client-credentials') {
-      icon = '$(error)';
-      this.item.backgroundColor = error;
-      this.item.command = { command: 'infusionsoft.setClientCredentials', title: vscode.l10n.t('Set Client Credentials'), arguments: [{ clientId: set.clientId, appName: set.appName }] };
-      md.appendMarkdown(vscode.l10n.t('Keap rejected the client ID or secret while refreshing. Click to set them again.') + '\n\n');
-    } else if (health.kind === 'retrying') {
-      icon = '$(warning)';
+    } else if (health.kind === 'paused') {
+      // Paused until the user acts: say why, and make the click the action that resumes it.
+      icon = '$(debug-pause)';
+      shown = vscode.l10n.t('refresh paused');
       this.item.backgroundColor = warning;
-      md.appendMarkdown(vscode.l10n.t('Refresh failed ({0}); tokens kept; retrying at {1}.', health.message, new Date(health.nextAt).toLocaleTimeString()) + '\n\n');
+      this.item.command = resumeCommand(health.pause.resume, set);
+      md.appendMarkdown(pauseExplanation(health.pause) + '\n\n');
     } else if (health.kind === 'stale-view') {
       icon = '$(warning)';
       this.item.backgroundColor = warning;
       this.item.command = 'workbench.action.reloadWindow';
-      md.appendMarkdown(health.message + '\n\n');
-    } else if (health.kind === 'failed') {
+      md.appendMarkdown(healthExplanation(health) + '\n\n');
+    } else if (health.kind !== 'ok') {
       icon = '$(warning)';
       this.item.backgroundColor = warning;
-      md.appendMarkdown(vscode.l10n.t('Last refresh failed: {0}', health.message) + '\n\n');
+      md.appendMarkdown(healthExplanation(health) + '\n\n');
     } else if (left === undefined || left < WARN_BELOW_MS || daysLeft < WARN_REFRESH_DAYS) {
       this.item.backgroundColor = warning;
     }

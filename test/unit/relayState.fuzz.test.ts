@@ -7,6 +7,7 @@ import {
   EXTENSION_AUTHORITY,
   isAllowedRelayTarget,
   MAX_TARGET_LENGTH,
+  parseRelayHosts,
 } from '../../src/signin/relayState';
 
 /**
@@ -23,6 +24,11 @@ const counted = <T extends unknown[]>(fn: (...args: T) => void) => (...args: T):
 
 // ---------------------------------------------------------------------------------------------
 // Independent oracle of the allow-list rules (see isAllowedRelayTarget's documentation).
+
+/** Hosts listed in the relay page's relay-hosts.json for these properties (with the ports the grammar uses). */
+const LISTED = ['code.example.com', 'a.b.example', '203.0.113.9', 'a.example'].flatMap(h => ['', '8080', '1', '65535'].map(p => (p ? `${h}:${p}` : h)));
+const HOSTS = parseRelayHosts({ hosts: LISTED });
+const ORACLE_LISTED = new Set(LISTED);
 
 const ORACLE_EDITOR_SCHEMES = new Set(['vscode', 'vscode-insiders', 'vscodium', 'code-oss', 'cursor', 'windsurf', 'positron', 'trae', 'kiro']);
 
@@ -69,7 +75,10 @@ function oracleAllows(target: string): boolean {
   const host = hp[1];
   if (scheme === 'http') {
     if (!oracleLoopback(host)) return false;
-  } else if (scheme !== 'https') {
+  } else if (scheme === 'https') {
+    // Loopback, or a host the person hosting the relay page listed (case S6).
+    if (!oracleLoopback(host) && !ORACLE_LISTED.has(hp[2] ? `${host.toLowerCase()}:${hp[2]}` : host.toLowerCase())) return false;
+  } else {
     return false;
   }
   if (!path.endsWith('/callback')) return false;
@@ -250,9 +259,9 @@ describe('relayState (fuzz)', function () {
   it('isAllowedRelayTarget never allows a target outside the rules (independent oracle)', () => {
     fc.assert(
       fc.property(anyTarget, counted((target: string) => {
-        const allowed = isAllowedRelayTarget(target);
+        const allowed = isAllowedRelayTarget(target, EXTENSION_AUTHORITY, HOSTS);
         if (!allowed) {
-          assert.equal(buildForwardUrl(target, new URLSearchParams('code=c')), undefined);
+          assert.equal(buildForwardUrl(target, new URLSearchParams('code=c'), HOSTS), undefined);
           return;
         }
         allowedSeen++;
@@ -280,8 +289,8 @@ describe('relayState (fuzz)', function () {
         }
         const decoded = decodeStateTarget(state);
         assert.equal(decoded, target);
-        assert.equal(isAllowedRelayTarget(decoded!), isAllowedRelayTarget(target));
-        if (isAllowedRelayTarget(decoded!)) assert.ok(oracleAllows(decoded!));
+        assert.equal(isAllowedRelayTarget(decoded!, EXTENSION_AUTHORITY, HOSTS), isAllowedRelayTarget(target, EXTENSION_AUTHORITY, HOSTS));
+        if (isAllowedRelayTarget(decoded!, EXTENSION_AUTHORITY, HOSTS)) assert.ok(oracleAllows(decoded!));
       })),
       { numRuns: RUNS },
     );
@@ -290,9 +299,9 @@ describe('relayState (fuzz)', function () {
   it('buildForwardUrl keeps the target and its origin, and the appended params decode back exactly', () => {
     fc.assert(
       fc.property(allowedTarget, paramsArb, counted((target: string, entries: [string, string][]) => {
-        assert.ok(isAllowedRelayTarget(target), target);
+        assert.ok(isAllowedRelayTarget(target, EXTENSION_AUTHORITY, HOSTS), target);
         const params = new URLSearchParams(entries);
-        const forward = buildForwardUrl(target, params);
+        const forward = buildForwardUrl(target, params, HOSTS);
         assert.ok(forward !== undefined);
         assert.ok(forward.startsWith(target), 'the target text is kept verbatim');
         const t = new URL(target);
@@ -320,7 +329,7 @@ describe('relayState (fuzz)', function () {
   it('buildForwardUrl refuses vscode-* parameter names on any allowed target', () => {
     fc.assert(
       fc.property(allowedTarget, fc.constantFrom('vscode-authority', 'vscode-path', 'VSCODE-scheme', 'vscode-'), fc.string({ maxLength: 10 }), counted((target: string, name: string, value: string) => {
-        assert.equal(buildForwardUrl(target, new URLSearchParams([['code', 'c'], [name, value]])), undefined);
+        assert.equal(buildForwardUrl(target, new URLSearchParams([['code', 'c'], [name, value]]), HOSTS), undefined);
       })),
       { numRuns: RUNS },
     );

@@ -9,6 +9,8 @@ import {
   isAllowedRelayTarget,
   MAX_STATE_LENGTH,
   MAX_TARGET_LENGTH,
+  parseRelayHost,
+  parseRelayHosts,
   pickForwardedParams,
 } from '../../src/signin/relayState';
 
@@ -19,6 +21,8 @@ const CODE_SERVER =
   `&vscode-authority=${EXTENSION_AUTHORITY}&vscode-path=%2Fcallback`;
 const REMOTE = `https://code.example.com/stable-abc/callback?vscode-reqid=1&vscode-scheme=code-oss&vscode-authority=${EXTENSION_AUTHORITY}&vscode-path=%2Fcallback`;
 const Q = `?vscode-authority=${EXTENSION_AUTHORITY}`;
+/** The hosts the person hosting the relay page listed (relay-hosts.json), for the https cases. */
+const HOSTS = parseRelayHosts({ hosts: ['code.example.com', 'dev.example.org:8443', '203.0.113.7', 'a.example'] });
 
 /** Base64url of UTF-8, independently of the module (Node's Buffer). */
 const b64u = (text: string | Uint8Array) => Buffer.from(text as string).toString('base64url');
@@ -119,7 +123,8 @@ describe('relayState', () => {
       ['http://localhost', `http://localhost:8080/callback${Q}`],
       ['http://[::1]', `http://[::1]:3000/callback${Q}`],
       ['http elsewhere in 127.0.0.0/8', `http://127.255.0.9/callback${Q}`],
-      ['https on any host', REMOTE],
+      ['https on a listed host', REMOTE],
+      ['https on loopback (not listed)', `https://localhost:8443/callback${Q}`],
       ['https with a port', `https://dev.example.org:8443/x/callback${Q}`],
       ['https on an IP address', `https://203.0.113.7/callback${Q}`],
       ['vscode-authority in another case', `https://a.example/callback?vscode-authority=KEAP-COMMUNITY.infusionsoft-oauth`],
@@ -129,14 +134,14 @@ describe('relayState', () => {
     for (const [name, target] of allowed) {
       it(name, () => {
         assert.equal(target.length <= MAX_TARGET_LENGTH, true);
-        assert.equal(isAllowedRelayTarget(target), true, target);
+        assert.equal(isAllowedRelayTarget(target, EXTENSION_AUTHORITY, HOSTS), true, target);
       });
     }
 
     it('uses the given authority instead of the default', () => {
       assert.equal(isAllowedRelayTarget('vscode://other.ext/callback', 'other.ext'), true);
       assert.equal(isAllowedRelayTarget(DESKTOP, 'other.ext'), false);
-      assert.equal(isAllowedRelayTarget('https://a.example/callback?vscode-authority=other.ext', 'other.ext'), true);
+      assert.equal(isAllowedRelayTarget('https://a.example/callback?vscode-authority=other.ext', 'other.ext', HOSTS), true);
     });
   });
 
@@ -225,14 +230,59 @@ describe('relayState', () => {
     ];
     for (const [name, target] of refused) {
       it(name, () => {
-        assert.equal(isAllowedRelayTarget(target as string), false, String(target));
-        assert.equal(buildForwardUrl(target as string, new URLSearchParams('code=c')), undefined);
+        assert.equal(isAllowedRelayTarget(target as string, EXTENSION_AUTHORITY, HOSTS), false, String(target));
+        assert.equal(buildForwardUrl(target as string, new URLSearchParams('code=c'), HOSTS), undefined);
       });
     }
 
     it('refuses every target when the authority is empty', () => {
       assert.equal(isAllowedRelayTarget('vscode:///callback', ''), false);
       assert.equal(isAllowedRelayTarget(DESKTOP, ''), false);
+    });
+  });
+
+  describe('relay host list (S6)', () => {
+    const S6 = `https://198.51.100.4/callback?vscode-authority=${EXTENSION_AUTHORITY}`;
+
+    it('S6: an https target on a host nobody listed is not followed', () => {
+      assert.equal(isAllowedRelayTarget(S6), false);
+      assert.equal(isAllowedRelayTarget(S6, EXTENSION_AUTHORITY, HOSTS), false);
+      assert.equal(buildForwardUrl(S6, new URLSearchParams('code=c'), HOSTS), undefined);
+      assert.equal(isAllowedRelayTarget(REMOTE), false, 'without a list, only loopback and desktop editors');
+    });
+
+    it('follows a listed host, on its port only, and *.domain for subdomains only', () => {
+      assert.equal(isAllowedRelayTarget(S6, EXTENSION_AUTHORITY, parseRelayHosts({ hosts: ['198.51.100.4'] })), true);
+      const list = parseRelayHosts({ hosts: ['vscode.dev', 'code.example.com:8443', '*.app.github.dev'] });
+      const t = (host: string) => `https://${host}/callback${Q}`;
+      assert.equal(isAllowedRelayTarget(t('vscode.dev'), EXTENSION_AUTHORITY, list), true);
+      assert.equal(isAllowedRelayTarget(t('vscode.dev:8443'), EXTENSION_AUTHORITY, list), false);
+      assert.equal(isAllowedRelayTarget(t('evil.vscode.dev'), EXTENSION_AUTHORITY, list), false);
+      assert.equal(isAllowedRelayTarget(t('vscode.dev.evil.example'), EXTENSION_AUTHORITY, list), false);
+      assert.equal(isAllowedRelayTarget(t('code.example.com:8443'), EXTENSION_AUTHORITY, list), true);
+      assert.equal(isAllowedRelayTarget(t('code.example.com'), EXTENSION_AUTHORITY, list), false);
+      assert.equal(isAllowedRelayTarget(t('my-space-8080.app.github.dev'), EXTENSION_AUTHORITY, list), true);
+      assert.equal(isAllowedRelayTarget(t('app.github.dev'), EXTENSION_AUTHORITY, list), false);
+      assert.equal(isAllowedRelayTarget(t('evilapp.github.dev'), EXTENSION_AUTHORITY, list), false);
+      // A listed host never makes plain http acceptable.
+      assert.equal(isAllowedRelayTarget(`http://vscode.dev/callback${Q}`, EXTENSION_AUTHORITY, list), false);
+    });
+
+    it('reads host entries strictly and canonically', () => {
+      assert.deepEqual(parseRelayHost('Code.Example.COM:8443'), { hostname: 'code.example.com', port: '8443', subdomains: false });
+      assert.deepEqual(parseRelayHost('vscode.dev:443'), { hostname: 'vscode.dev', port: '', subdomains: false });
+      assert.deepEqual(parseRelayHost('*.app.github.dev'), { hostname: 'app.github.dev', port: '', subdomains: true });
+      for (const bad of ['', ' ', 'https://vscode.dev', 'vscode.dev/path', 'user@vscode.dev', 'vscode.dev?x', 'vscode.dev#x', '*', '*.dev', '*.*.example', 'a b.example', 'bücher.example', 'host:99999', 42, null, undefined, {}]) {
+        assert.equal(parseRelayHost(bad), undefined, JSON.stringify(bad));
+      }
+    });
+
+    it('reads the file\'s {"hosts": [...]} and nothing else', () => {
+      assert.equal(parseRelayHosts({ $comment: 'x', hosts: ['vscode.dev', 'bad/entry', 7] }).length, 1);
+      for (const bad of [undefined, null, 'vscode.dev', ['vscode.dev'], { hosts: 'vscode.dev' }, { host: ['vscode.dev'] }]) {
+        assert.deepEqual(parseRelayHosts(bad), [], JSON.stringify(bad));
+      }
+      assert.equal(parseRelayHosts({ hosts: Array.from({ length: 500 }, (_, i) => `h${i}.example`) }).length, 100, 'bounded');
     });
   });
 

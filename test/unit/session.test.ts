@@ -73,9 +73,19 @@ describe('refresh policy (fake clock at every boundary)', () => {
     const younger = set({ refreshTokenIssuedAt: NOW - 30 * D + 1, accessTokenExpiresAt: NOW + 20 * H });
     assert.deepEqual(decideRefresh(younger, NOW, p), { action: 'wait', untilMs: NOW + 1 });
   });
-  it('an unknown expiry refreshes; a rejected refresh token never does', () => {
-    assert.deepEqual(decideRefresh(set({ accessTokenExpiresAt: undefined }), NOW, p), { action: 'refresh', reason: 'expiry-unknown' });
+  it('an unknown expiry refreshes an hour after the last answer, never in a loop; a rejected refresh token never does', () => {
+    assert.deepEqual(decideRefresh(set({ accessTokenExpiresAt: undefined }), NOW, p), { action: 'wait', untilMs: NOW + H });
+    assert.deepEqual(decideRefresh(set({ accessTokenExpiresAt: undefined }), NOW + H, p), { action: 'refresh', reason: 'expiry-unknown' });
+    assert.deepEqual(decideRefresh(set({ accessTokenExpiresAt: undefined, refreshTokenIssuedAt: NOW - 30 * D }), NOW, p), { action: 'refresh', reason: 'expiry-unknown' });
     assert.equal(decideRefresh(set({ refreshTokenRejectedAt: NOW }), NOW + 48 * H, p).action, 'none');
+  });
+  it('a one-hour access token is refreshed at half its life, not at once', () => {
+    assert.deepEqual(decideRefresh(set({ accessTokenExpiresAt: NOW + H }), NOW, p), { action: 'wait', untilMs: NOW + H / 2 });
+  });
+  it('K12: a keep-alive refresh Keap answered without a new refresh token is not repeated', () => {
+    // The refresh token is 31 days old; the access token came from a refresh an hour ago that kept it.
+    const kept = set({ refreshTokenIssuedAt: NOW - 31 * D, accessTokenExpiresAt: NOW + 23 * H });
+    assert.deepEqual(decideRefresh(kept, NOW, p), { action: 'wait', untilMs: NOW + 22 * H });
   });
   it('backs off exponentially from 30 s to 15 min, never under Retry-After', () => {
     assert.deepEqual([1, 2, 3, 4, 5, 6, 7].map(a => retryDelayMs(a)), [30_000, 60_000, 120_000, 240_000, 480_000, 900_000, 900_000]);

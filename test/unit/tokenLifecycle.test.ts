@@ -68,13 +68,13 @@ describe('token client, sign-in service and refresher against the fake Keap serv
     const redirectUri = 'http://localhost:53123/callback';
     const { svc, outcomes, pending } = await started('st-1', redirectUri, 'loopback');
     const code = await codeFor(redirectUri, 'st-1');
-    const r = await svc.handle({ kind: 'code', code, state: 'st-1' }, 'test');
+    const r = await svc.handle({ kind: 'code', code, state: 'st-1' }, 'uri-handler');
     assert.equal(r.kind, 'signed-in');
     const stored = await store.read();
     assert.equal(stored?.appName, 'ab123');
     assert.ok(fake.liveTokens().some(t => t.accessToken === stored?.accessToken));
     assert.equal(pending.length, 0);
-    assert.equal((await svc.handle({ kind: 'code', code, state: 'st-1' }, 'test')).kind, 'duplicate');
+    assert.equal((await svc.handle({ kind: 'code', code, state: 'st-1' }, 'uri-handler')).kind, 'duplicate');
     assert.equal(fake.requests.filter(q => q.path === '/token').length, 1);
     assert.deepEqual(outcomes.map(o => o.ok), [true]);
   });
@@ -110,7 +110,7 @@ describe('token client, sign-in service and refresher against the fake Keap serv
     });
     const redirectUri = 'https://relay.example/';
     await svc.begin({ state: 's', redirectUri, clientId: DEMO_CLIENT.clientId, flow: 'relay', createdAt: Date.now(), expiresAt: Date.now() + 60_000 });
-    const r = await svc.handle({ kind: 'code', code: await codeFor(redirectUri, 's'), state: 's' }, 'test');
+    const r = await svc.handle({ kind: 'code', code: await codeFor(redirectUri, 's'), state: 's' }, 'uri-handler');
     assert.equal(r.kind === 'failed' && r.outcome.kind, 'bad-client-credentials');
     assert.match(r.kind === 'failed' ? r.outcome.message : '', /client ID or client secret/);
     assert.doesNotMatch(r.kind === 'failed' ? r.outcome.message : '', /expired/);

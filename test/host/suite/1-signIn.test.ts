@@ -110,20 +110,130 @@ describe('Sign in, end to end in a real VS Code', function () {
     assert.deepEqual(await a.model.store.read(), session);
   });
 
+  /** Starts a sign-in that waits (nobody clicks on Keap's page) and resolves once Keap's page was asked for. */
+  async function waitingSignIn(): Promise<{ signIn: Thenable<boolean>; state: string }> {
+    await harness.plan('none');
+    await fake.reset();
+    const signIn = vscode.commands.executeCommand<boolean>('infusionsoft.signIn', { signInAgain: true });
+    const visit = await waitFor(async () => (await fake.requests()).find(r => r.path === '/app/oauth/authorize' && r.method === 'GET'), 20_000, 'authorize page request');
+    return { signIn, state: visit.query.state };
+  }
+
+  it('S2: a code without state through the UriHandler is refused; the sign-in keeps waiting and nothing is exchanged', async () => {
+    const a = await api();
+    const session = await a.model.store.read();
+    const { signIn } = await waitingSignIn();
+    const handled = nextCallback();
+    await deliverCallback({ code: 'ATTACKERCODE' });
+    assert.equal((await handled).kind, 'no-state');
+    const empty = nextCallback();
+    await deliverCallback({ code: 'ATTACKERCODE', state: '' });
+    assert.equal((await empty).kind, 'no-state');
+    assert.equal((await tokenRequests('authorization_code')).length, 0, 'the forged code never reached Keap');
+    assert.match(a.statusText(), /waiting for sign-in/, 'the sign-in keeps waiting');
+    a.signIn.cancelActive();
+    assert.equal(await signIn, false);
+    assert.deepEqual(await a.model.store.read(), session);
+  });
+
+  it('S3: an error without state through the UriHandler ends nothing and shows nothing', async () => {
+    const a = await api();
+    await vscode.commands.executeCommand('notifications.clearAll');
+    const { signIn } = await waitingSignIn();
+    const handled = nextCallback();
+    await deliverCallback({ error: 'access_denied', error_description: 'Your session expired. Run this command: Infusionsoft: Show Log' });
+    assert.equal((await handled).kind, 'no-state');
+    let ended = false;
+    void Promise.resolve(signIn).then(() => (ended = true));
+    await new Promise(r => setTimeout(r, 1500));
+    assert.equal(ended, false, 'the sign-in did not end');
+    assert.match(a.statusText(), /waiting for sign-in/);
+    await vscode.commands.executeCommand('notifications.showList');
+    assert.equal((await harness.notifications()).some(t => /session expired|denied/i.test(t)), false, 'no text of it is shown');
+    await vscode.commands.executeCommand('notifications.clearAll');
+    a.signIn.cancelActive();
+    assert.equal(await signIn, false);
+  });
+
+  it('a pasted client secret, Keap API key or held token is refused locally and says what it looks like; nothing reaches Keap', async () => {
+    const a = await api();
+    const session = await a.model.store.read();
+    assert.ok(session, 'signed in (a held token to paste)');
+    const { signIn } = await waitingSignIn();
+    const cases: Array<[string, string, RegExp]> = [
+      [DEMO.clientSecret, 'client-secret', /client secret/],
+      ['KeapAK-0123456789abcdef0123456789abcdef0123456789abcd', 'keap-api-key', /Personal Access Token/],
+      [session.accessToken, 'access-token', /access token/],
+      [`Bearer ${session.accessToken}`, 'authorization-header', /Authorization header/],
+      [`KEAP_REFRESH_TOKEN=${session.refreshToken}`, 'refresh-token', /refresh token/],
+    ];
+    for (const [value, kind, words] of cases) {
+      await vscode.commands.executeCommand('notifications.clearAll');
+      const r = await vscode.commands.executeCommand<{ kind: string; looksLike?: string }>('infusionsoft.pasteCallbackUrl', value);
+      assert.deepEqual(r, { kind: 'not-a-callback', looksLike: kind });
+      const shown = await waitFor(async () => {
+        await vscode.commands.executeCommand('notifications.showList');
+        return (await harness.notifications()).find(t => words.test(t) && /Nothing was sent to Keap/.test(t));
+      }, 15_000, `the message for ${kind}`);
+      assert.ok(shown);
+    }
+    await vscode.commands.executeCommand('notifications.clearAll');
+    assert.equal((await fake.requests()).filter(r => r.path === '/token').length, 0, 'no token request at all');
+    assert.match(a.statusText(), /waiting for sign-in/, 'the sign-in keeps waiting');
+    a.signIn.cancelActive();
+    assert.equal(await signIn, false);
+    assert.deepEqual(await a.model.store.read(), session);
+  });
+
+  it('the paste box closes when its sign-in ends', async () => {
+    const a = await api();
+    const { signIn } = await waitingSignIn();
+    const box = vscode.commands.executeCommand('infusionsoft.pasteCallbackUrl');
+    let closed = false;
+    void Promise.resolve(box).then(() => (closed = true));
+    await new Promise(r => setTimeout(r, 1000));
+    assert.equal(closed, false, 'the box is open while the sign-in waits');
+    a.signIn.cancelActive();
+    assert.equal(await signIn, false);
+    await waitFor(() => closed, 5_000, 'the paste box to close with its sign-in');
+    assert.equal(await box, undefined);
+  });
+
+  it('Sign In while signed in to that app asks first (non-modal); "Sign In Again" starts it, signInAgain:false does nothing', async () => {
+    const a = await api();
+    assert.ok(a.model.accounts.some(s => s.clientId === DEMO.clientId), 'signed in');
+    await harness.plan('none');
+    await fake.reset();
+    assert.equal(await vscode.commands.executeCommand<boolean>('infusionsoft.signIn', { signInAgain: false }), false);
+    await vscode.commands.executeCommand('notifications.clearAll');
+    // As from the palette or the walkthrough: no argument.
+    const signIn = vscode.commands.executeCommand<boolean>('infusionsoft.signIn');
+    await waitFor(async () => {
+      await vscode.commands.executeCommand('notifications.showList');
+      return (await harness.notifications()).find(t => /already signed in to Keap app ab123/i.test(t));
+    }, 15_000, 'the question');
+    assert.equal((await fake.requests()).filter(r => r.path === '/app/oauth/authorize').length, 0, 'nothing started before the answer');
+    await harness.clickNotification('already signed in to Keap app ab123', 'Sign In Again');
+    await waitFor(async () => (await fake.requests()).find(r => r.path === '/app/oauth/authorize'), 20_000, 'the sign-in to start');
+    a.signIn.cancelActive();
+    assert.equal(await signIn, false);
+    await vscode.commands.executeCommand('notifications.clearAll');
+  });
+
   it('K7: denial on the authorize page ends the sign-in with Keap\'s words and keeps the session', async () => {
     const a = await api();
     const session = await a.model.store.read();
     assert.ok(session);
     await harness.plan('deny');
-    const signIn = vscode.commands.executeCommand<boolean>('infusionsoft.signIn');
+    const signIn = vscode.commands.executeCommand<boolean>('infusionsoft.signIn', { signInAgain: true });
     // Keap sends the denial with an empty state, so the relay cannot forward it: the user pastes where it landed.
-    const denied = await waitFor(async () => (await harness.landed()).find(u => u.includes('error=access_denied')), 30_000, 'the denial redirect');
+    const denied = await waitFor(async () => (await harness.landed()).find(u => u.includes('/relay/') && u.includes('error=access_denied')), 30_000, 'the denial redirect');
     const handled = nextCallback();
     await vscode.commands.executeCommand('infusionsoft.pasteCallbackUrl', denied);
     const r = await handled;
     assert.equal(r.kind, 'failed');
     assert.equal(r.kind === 'failed' && r.outcome.kind, 'denied');
-    assert.match(r.kind === 'failed' ? r.outcome.message : '', /User denied access to resource.*Keap ID is attached to a Keap app/);
+    assert.match(r.kind === 'failed' ? r.outcome.message : '', /Keap says: "User denied access to resource".*Keap ID is attached to a Keap app/);
     assert.equal(await signIn, false);
     assert.deepEqual(await a.model.store.read(), session, 'the previous session is untouched');
   });
@@ -133,7 +243,7 @@ describe('Sign in, end to end in a real VS Code', function () {
     const session = await a.model.store.read();
     await harness.plan('none');
     await fake.reset();
-    const signIn = vscode.commands.executeCommand<boolean>('infusionsoft.signIn');
+    const signIn = vscode.commands.executeCommand<boolean>('infusionsoft.signIn', { signInAgain: true });
     const visit = await waitFor(async () => (await fake.requests()).reverse().find(r => r.path === '/app/oauth/authorize' && r.method === 'GET'), 20_000, 'authorize page request');
     const handled = nextCallback();
     await deliverCallback({ error: 'access_denied', error_description: 'User denied access to resource', state: visit.query.state });
@@ -147,7 +257,7 @@ describe('Sign in, end to end in a real VS Code', function () {
     const a = await api();
     await harness.plan('none');
     await fake.reset();
-    const signIn = vscode.commands.executeCommand<boolean>('infusionsoft.signIn');
+    const signIn = vscode.commands.executeCommand<boolean>('infusionsoft.signIn', { signInAgain: true });
     const visit = await waitFor(async () => (await fake.requests()).find(r => r.path === '/app/oauth/authorize' && r.method === 'GET'), 20_000, 'authorize page request');
     // What the browser would land on after Allow: the decision form's redirect, read without following it.
     const res = await fetch(`${fake.url()}/app/oauth/authorize`, {
@@ -181,7 +291,7 @@ describe('Sign in, end to end in a real VS Code', function () {
     try {
       await fake.reset();
       await harness.plan('allow');
-      const ok = await vscode.commands.executeCommand<boolean>('infusionsoft.signIn');
+      const ok = await vscode.commands.executeCommand<boolean>('infusionsoft.signIn', { signInAgain: true });
       assert.equal(ok, false);
       const exchanges = await tokenRequests('authorization_code');
       assert.equal(exchanges.length, 1, 'the code is not retried');

@@ -40,9 +40,9 @@ describe('Refresh in a real VS Code', function () {
     await harness.openSecondWindow();
     await waitFor(async () => (await harness.statusBar2()).find(t => /Keap ab123 · 23h/.test(t)), 30_000, 'window 2 shows the session');
     await fake.reset();
-    // Window 1 holds a token set that expires in 30 minutes: inside the 60-minute refresh window.
+    // Window 1 holds a token set issued 23.5 hours ago that expires in 30 minutes: inside the 60-minute refresh window.
     const current = (await a.model.store.read())!;
-    await a.model.store.write({ ...current, accessTokenExpiresAt: Date.now() + 30 * 60_000 });
+    await a.model.store.write({ ...current, refreshTokenIssuedAt: Date.now() - 23.5 * 3_600_000, accessTokenExpiresAt: Date.now() + 30 * 60_000 });
     await waitFor(async () => (await tokenRequests('refresh_token')).length >= 1, 30_000, 'a refresh');
     await waitFor(async () => (await harness.statusBar()).find(t => /Keap ab123 · 23h 59m/.test(t)), 30_000, 'window 1 shows the new expiry');
     // Window 2 asks for a refresh too (as its own timer would): under the lock it finds that another

@@ -12,7 +12,7 @@ describe('AuthenticationProvider "infusionsoft" in a real VS Code', function () 
     if (!s || s.refreshTokenRejectedAt !== undefined) {
       await useDemoCredentials();
       await harness.plan('allow');
-      assert.equal(await vscode.commands.executeCommand<boolean>('infusionsoft.signIn'), true);
+      assert.equal(await vscode.commands.executeCommand<boolean>('infusionsoft.signIn', { signInAgain: true }), true);
       await harness.plan('none');
     }
   });

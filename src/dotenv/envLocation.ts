@@ -1,0 +1,92 @@
+import { constants, promises as fsp } from 'fs';
+import * as path from 'path';
+import { EnvPathError, envFileInFolder, realEnvFile } from './envPath';
+
+/** A `.env` file that may be written: inside its workspace folder, on disk too. */
+export interface EnvFileLocation {
+  /** The absolute path as the user sees it (under the folder). */
+  readonly file: string;
+  /** Where the bytes go: `file` with every symbolic link resolved (inside the folder's real path). */
+  readonly real: string;
+}
+
+function errnoOf(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException)?.code;
+}
+
+/**
+ * Resolves `given` (relative to `folder`, or absolute) to a file inside `folder`, then follows
+ * the symbolic links on the way with `fs.realpath` (the file itself when it exists, else its
+ * nearest existing parent) and checks that the real path is still inside the folder's real path
+ * (the decision: envPath.ts). Look up again before every write: a link can appear later.
+ * @param source names `given` in error messages, e.g. `the setting infusionsoft.env.file`.
+ * @throws EnvPathError when the path is refused; fs errors other than "does not exist".
+ */
+export async function locateEnvFile(folder: string, given: string, source?: string): Promise<EnvFileLocation> {
+  const file = envFileInFolder(folder, given, source);
+  const realFolder = await fsp.realpath(folder);
+  let existing = file;
+  for (;;) {
+    try {
+      await fsp.lstat(existing);
+      break;
+    } catch (e) {
+      if (errnoOf(e) !== 'ENOENT' && errnoOf(e) !== 'ENOTDIR') throw e;
+    }
+    const up = path.dirname(existing);
+    if (up === existing) break;
+    existing = up;
+  }
+  let realExisting: string;
+  try {
+    realExisting = await fsp.realpath(existing);
+  } catch (e) {
+    if (errnoOf(e) !== 'ENOENT' && errnoOf(e) !== 'ELOOP') throw e;
+    throw new EnvPathError('broken-symlink', given, `${source ? `${source} (${JSON.stringify(given)})` : JSON.stringify(given)} goes through the symbolic link ${existing}, which points at nothing; nothing was written.`);
+  }
+  return { file, real: realEnvFile(file, given, { realFolder, existing, realExisting }, source) };
+}
+
+/** The file's text (UTF-8, a BOM kept as U+FEFF), or undefined when it does not exist. */
+export async function readEnvText(real: string): Promise<string | undefined> {
+  try {
+    return await fsp.readFile(real, 'utf8');
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+/** Owner read and write only. */
+export const OWNER_ONLY = 0o600;
+
+/**
+ * Writes `text` to `real` (from {@link locateEnvFile}) so that only its owner can read it, where
+ * the OS has file modes: a new file is created with mode 0600 (`O_EXCL`, so never through a link
+ * that appeared since the check); an existing file is set to 0600 before its new bytes are
+ * written, and is opened with `O_NOFOLLOW` where the OS has it. Missing parent folders are created.
+ * Written with fs directly, not through an editor: no editor turns dirty, so VS Code makes no
+ * Local History entry or hot-exit backup of the tokens.
+ * @returns whether the file was created.
+ */
+export async function writeOwnerOnly(real: string, text: string): Promise<boolean> {
+  await fsp.mkdir(path.dirname(real), { recursive: true });
+  const nofollow = constants.O_NOFOLLOW ?? 0;
+  let handle: fsp.FileHandle;
+  let created = true;
+  try {
+    handle = await fsp.open(real, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | nofollow, OWNER_ONLY);
+  } catch (e) {
+    if (errnoOf(e) !== 'EEXIST') throw e;
+    created = false;
+    handle = await fsp.open(real, constants.O_WRONLY | nofollow);
+  }
+  try {
+    if (process.platform !== 'win32') await handle.chmod(OWNER_ONLY);
+    await handle.truncate(0);
+    await handle.writeFile(text, 'utf8');
+  } finally {
+    await handle.close();
+  }
+  return created;
+}

@@ -1,0 +1,29 @@
+import { randomBytes } from 'crypto';
+import { promises as fs } from 'fs';
+import * as path from 'path';
+import { LedgerStore, parseLedger, RefreshLedger } from './refreshSchedule';
+
+/**
+ * One app's {@link RefreshLedger} in a JSON file beside its refresh lock (VS Code's
+ * globalStorageUri, seen by every window of the user). Written through a temp file and a rename,
+ * so a reader never sees half of it. Holds request times and error words, never a token.
+ */
+export class FileLedgerStore implements LedgerStore {
+  constructor(readonly file: string) {}
+
+  async read(): Promise<RefreshLedger> {
+    try {
+      return parseLedger(await fs.readFile(this.file, 'utf8'));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return parseLedger(undefined);
+      throw e;
+    }
+  }
+
+  async write(ledger: RefreshLedger): Promise<void> {
+    await fs.mkdir(path.dirname(this.file), { recursive: true });
+    const tmp = `${this.file}.${randomBytes(6).toString('hex')}.tmp`;
+    await fs.writeFile(tmp, JSON.stringify(ledger), { mode: 0o600 });
+    await fs.rename(tmp, this.file);
+  }
+}

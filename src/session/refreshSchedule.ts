@@ -1,0 +1,175 @@
+import { KeapError, KeapErrorKind } from '../keap/errors';
+import { LockTimeoutError } from './fileLock';
+import { retryDelayMs } from './policy';
+import { KeyringError } from './store';
+
+/**
+ * The schedule of automatic token requests for one Keap app, as pure functions of (ledger, outcome,
+ * clock). Keap's quota (150,000 calls a day per client ID, keap-oauth.md "Rate limits") is shared
+ * with the user's own integration, so a loop must be impossible, not just unlikely (case K10):
+ * - no automatic token request sooner than {@link MIN_REQUEST_INTERVAL_MS} after the previous one;
+ * - at most {@link DAILY_REQUEST_BUDGET} token requests in any 24 hours (automatic ones wait; the
+ *   user's own Refresh Token may go over, that is their choice);
+ * - throttled and transient failures back off exponentially (30 s doubling to 15 minutes) and
+ *   honour Retry-After;
+ * - any other failure pauses automatic refresh until the user acts (Refresh Token, Sign In, Set
+ *   Client Credentials, a change of `infusionsoft.*` settings).
+ * All times are epoch milliseconds; all durations milliseconds.
+ */
+
+/** Shortest time between two automatic token requests for one app (ms). */
+export const MIN_REQUEST_INTERVAL_MS = 30_000;
+/** Most token requests for one app in any 24 hours before automatic ones wait. */
+export const DAILY_REQUEST_BUDGET = 100;
+export const DAY_MS = 86_400_000;
+
+/** What the user does to resume a paused automatic refresh. */
+export type ResumeAction = 'sign-in' | 'set-client-credentials' | 'unlock-keyring' | 'check-settings';
+
+/** Automatic refresh of an app stopped after a refusal that will not fix itself. */
+export interface RefreshPause {
+  /** What failed: a Keap error kind, `keyring` (SecretStorage), or `unclassified`. */
+  readonly cause: KeapErrorKind | 'keyring' | 'unclassified';
+  /** The error's own words (never a token). */
+  readonly message: string;
+  readonly resume: ResumeAction;
+  /** When it was recorded. */
+  readonly at: number;
+  /**
+   * `refreshTokenIssuedAt` of the token set it was recorded against: a new token set (a sign-in, or
+   * a refresh the user asked for) ends it.
+   */
+  readonly issuedAt: number;
+}
+
+/**
+ * What every window knows about one app's token requests, kept beside its refresh lock and
+ * changed only under it. Holds no token.
+ */
+export interface RefreshLedger {
+  /** Times of the token requests of the last 24 hours, oldest first. */
+  readonly requests: readonly number[];
+  /** Throttled or transient failures in a row. */
+  readonly attempt: number;
+  /** No automatic request before this (backoff, Retry-After). */
+  readonly retryAt?: number;
+  readonly paused?: RefreshPause;
+  /**
+   * `refreshTokenIssuedAt` of a stored set whose refresh token Keap has already rotated, while the
+   * window that holds the new pair could not store it (case K11): no automatic request may send it.
+   */
+  readonly supersededIssuedAt?: number;
+}
+
+export const EMPTY_LEDGER: RefreshLedger = { requests: [], attempt: 0 };
+
+/** How a token request (or the work around it) ended, for the schedule. */
+export type RefreshOutcome =
+  | { readonly kind: 'success' }
+  | { readonly kind: 'retryable'; readonly reason: 'throttled' | 'transient'; readonly retryAfterMs?: number; readonly message: string }
+  | { readonly kind: 'refusal'; readonly cause: RefreshPause['cause']; readonly resume: ResumeAction; readonly message: string };
+
+/** Classifies any error a refresh throws. Only throttled, transient and a lock wait are worth retrying on their own. */
+export function outcomeOf(e: unknown): RefreshOutcome {
+  const message = (e as Error)?.message ?? String(e);
+  if (e instanceof KeapError) {
+    if (e.kind === 'throttled' || e.kind === 'transient') return { kind: 'retryable', reason: e.kind, retryAfterMs: e.details.retryAfterMs, message };
+    // A token set bound to another token endpoint than the one configured now: sign in against the new one (or set it back).
+    const resume: ResumeAction =
+      e.kind === 'bad-client-credentials' ? 'set-client-credentials' : e.kind === 'dead-refresh-token' || e.details.error === 'endpoint-changed' ? 'sign-in' : 'check-settings';
+    return { kind: 'refusal', cause: e.kind, resume, message };
+  }
+  // Another window held the lock too long: nothing reached Keap, so waiting and trying again costs no quota.
+  if (e instanceof LockTimeoutError) return { kind: 'retryable', reason: 'transient', message };
+  if (e instanceof KeyringError) return { kind: 'refusal', cause: 'keyring', resume: 'unlock-keyring', message };
+  return { kind: 'refusal', cause: 'unclassified', resume: 'check-settings', message };
+}
+
+/** The requests of the 24 hours before `nowMs`. */
+function recent(ledger: RefreshLedger, nowMs: number): number[] {
+  return ledger.requests.filter(t => t > nowMs - DAY_MS && t <= nowMs);
+}
+
+/** True when a pause recorded in the ledger still holds for the stored set, given when the user last acted. */
+export function pauseHolds(pause: RefreshPause | undefined, issuedAt: number, resumedAt = -Infinity): pause is RefreshPause {
+  return pause !== undefined && pause.issuedAt === issuedAt && pause.at >= resumedAt;
+}
+
+export type Admission =
+  | { readonly admit: true }
+  | { readonly admit: false; readonly why: 'interval' | 'backoff' | 'budget'; readonly until: number }
+  | { readonly admit: false; readonly why: 'paused'; readonly pause: RefreshPause }
+  | { readonly admit: false; readonly why: 'superseded' };
+
+/**
+ * May an automatic token request for the stored set (`issuedAt` = its `refreshTokenIssuedAt`) go
+ * out at `nowMs`? Otherwise: until when to wait, or why not at all.
+ * @param resumedAt when the user last acted in this window (a pause recorded before it is over).
+ */
+export function admitAutomatic(ledger: RefreshLedger, nowMs: number, issuedAt: number, resumedAt?: number): Admission {
+  if (ledger.supersededIssuedAt === issuedAt) return { admit: false, why: 'superseded' };
+  if (pauseHolds(ledger.paused, issuedAt, resumedAt)) return { admit: false, why: 'paused', pause: ledger.paused };
+  const times = recent(ledger, nowMs);
+  const candidates: Array<{ why: 'interval' | 'backoff' | 'budget'; until: number }> = [];
+  if (times.length > 0) candidates.push({ why: 'interval', until: times[times.length - 1] + MIN_REQUEST_INTERVAL_MS });
+  // A pause the user ended also ends the backoff it came with.
+  if (ledger.retryAt !== undefined) candidates.push({ why: 'backoff', until: ledger.retryAt });
+  if (times.length >= DAILY_REQUEST_BUDGET) candidates.push({ why: 'budget', until: times[times.length - DAILY_REQUEST_BUDGET] + DAY_MS });
+  const latest = candidates.filter(c => c.until > nowMs).sort((a, b) => b.until - a.until)[0];
+  return latest ? { admit: false, ...latest } : { admit: true };
+}
+
+/** Records a token request about to be sent (before it is sent, so one cut short still counts). */
+export function recordRequest(ledger: RefreshLedger, nowMs: number): RefreshLedger {
+  return { ...ledger, requests: [...recent(ledger, nowMs), nowMs] };
+}
+
+/** Records how a request ended: success clears backoff and pause; a retryable failure backs off; a refusal pauses. */
+export function recordOutcome(ledger: RefreshLedger, outcome: RefreshOutcome, nowMs: number, issuedAt: number): RefreshLedger {
+  const base = { requests: recent(ledger, nowMs), supersededIssuedAt: ledger.supersededIssuedAt };
+  switch (outcome.kind) {
+    case 'success':
+      return { ...base, attempt: 0 };
+    case 'retryable': {
+      const attempt = ledger.attempt + 1;
+      return { ...base, attempt, retryAt: nowMs + retryDelayMs(attempt, outcome.retryAfterMs) };
+    }
+    case 'refusal':
+      return { ...base, attempt: 0, paused: { cause: outcome.cause, message: outcome.message, resume: outcome.resume, at: nowMs, issuedAt } };
+  }
+}
+
+/** Reads a stored ledger; anything unreadable is the empty ledger (it holds no token, only times). */
+export function parseLedger(json: string | undefined): RefreshLedger {
+  if (!json) return EMPTY_LEDGER;
+  try {
+    const o = JSON.parse(json) as Partial<RefreshLedger>;
+    const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+    const requests = Array.isArray(o.requests) ? o.requests.filter((t): t is number => num(t) !== undefined).sort((a, b) => a - b) : [];
+    const p = o.paused as Partial<RefreshPause> | undefined;
+    const paused =
+      p && typeof p === 'object' && typeof p.cause === 'string' && typeof p.message === 'string' && typeof p.resume === 'string' && num(p.at) !== undefined && num(p.issuedAt) !== undefined
+        ? (p as RefreshPause)
+        : undefined;
+    return { requests, attempt: num(o.attempt) ?? 0, retryAt: num(o.retryAt), paused, supersededIssuedAt: num(o.supersededIssuedAt) };
+  } catch {
+    return EMPTY_LEDGER;
+  }
+}
+
+/** Where one app's ledger lives (a file beside its lock in VS Code, memory in tests); used only under the refresh lock. */
+export interface LedgerStore {
+  read(): Promise<RefreshLedger>;
+  write(ledger: RefreshLedger): Promise<void>;
+}
+
+/** A ledger in memory: one window's own, or one shared by simulated windows in tests. */
+export class MemoryLedgerStore implements LedgerStore {
+  private ledger: RefreshLedger = EMPTY_LEDGER;
+  async read(): Promise<RefreshLedger> {
+    return this.ledger;
+  }
+  async write(ledger: RefreshLedger): Promise<void> {
+    this.ledger = ledger;
+  }
+}

@@ -1,0 +1,284 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import fc from 'fast-check';
+import { FetchLike, KeapTokenClient } from '../../src/keap/tokenClient';
+import { SILENT_LOGGER } from '../../src/log';
+import { DEFAULT_REFRESH_POLICY } from '../../src/session/policy';
+import { Refresher } from '../../src/session/refresher';
+import { DAILY_REQUEST_BUDGET, DAY_MS, MemoryLedgerStore, MIN_REQUEST_INTERVAL_MS } from '../../src/session/refreshSchedule';
+import { RefreshScheduler } from '../../src/session/refreshScheduler';
+import { TokenSet } from '../../src/session/tokenSet';
+import { FakeClock } from '../support/fakeClock';
+import { MemoryLock, MemorySessionStore, StoreFault } from '../support/memoryStores';
+
+const RUNS = Number(process.env.REFRESH_PROPERTY_RUNS ?? 1000);
+/** A new seed each run (printed and recorded, so a failure can be replayed with REFRESH_PROPERTY_SEED). */
+const SEED = Number(process.env.REFRESH_PROPERTY_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const HOURS = 48;
+const H = 3_600_000;
+
+/** What Keap answers to one token request (keap-oauth.md, "Error shapes seen from Keap"). */
+type Answer =
+  | { kind: 'ok' }
+  | { kind: 'ok-without-refresh-token' }
+  | { kind: 'invalid-grant' }
+  | { kind: 'invalid-request' }
+  | { kind: 'unauthorized' }
+  | { kind: 'forbidden-html' }
+  | { kind: 'throttled'; retryAfterS?: number }
+  | { kind: 'server-error'; status: number }
+  | { kind: 'not-json' }
+  | { kind: 'network-error' }
+  | { kind: 'timeout' };
+
+/** Answers after which no automatic request may follow until the user acts. */
+const REFUSALS = new Set<Answer['kind']>(['invalid-grant', 'invalid-request', 'unauthorized']);
+
+const answerArb: fc.Arbitrary<Answer> = fc.oneof(
+  { weight: 6, arbitrary: fc.constant<Answer>({ kind: 'ok' }) },
+  fc.constant<Answer>({ kind: 'ok-without-refresh-token' }),
+  fc.constant<Answer>({ kind: 'invalid-grant' }),
+  fc.constant<Answer>({ kind: 'invalid-request' }),
+  fc.constant<Answer>({ kind: 'unauthorized' }),
+  { weight: 2, arbitrary: fc.constant<Answer>({ kind: 'forbidden-html' }) },
+  { weight: 3, arbitrary: fc.option(fc.integer({ min: 0, max: 7200 }), { nil: undefined }).map<Answer>(retryAfterS => ({ kind: 'throttled', retryAfterS })) },
+  { weight: 3, arbitrary: fc.constantFrom(500, 502, 503, 504).map<Answer>(status => ({ kind: 'server-error', status })) },
+  { weight: 2, arbitrary: fc.constant<Answer>({ kind: 'not-json' }) },
+  { weight: 2, arbitrary: fc.constant<Answer>({ kind: 'network-error' }) },
+  { weight: 2, arbitrary: fc.constant<Answer>({ kind: 'timeout' }) },
+);
+
+const retryableArb: fc.Arbitrary<Answer> = answerArb.filter(a => !REFUSALS.has(a.kind) && a.kind !== 'ok' && a.kind !== 'ok-without-refresh-token');
+
+type UserAction = { atMs: number; window: number; kind: 'refresh-token' | 'settings-changed' | 'sign-in' };
+
+const scenarioArb = fc.record({
+  windows: fc.integer({ min: 1, max: 5 }),
+  /** Access-token time left at the start (ms). */
+  leftAtStart: fc.integer({ min: 0, max: 24 * H }),
+  /** Keap's answers in order (then 200s): a mixed run, or a long outage of throttling and gateway faults that tests the budget. */
+  answers: fc.oneof(fc.array(answerArb, { maxLength: 60 }), fc.array(retryableArb, { minLength: 50, maxLength: 400 })),
+  /** SecretStorage: what the next reads and writes do (then they answer). */
+  readFaults: fc.array(fc.constantFrom<StoreFault>('ok', 'ok', 'throw'), { maxLength: 20 }),
+  writeFaults: fc.array(fc.constantFrom<StoreFault>('ok', 'ok', 'throw', 'hang'), { maxLength: 20 }),
+  actions: fc.array(
+    fc.record({ atMs: fc.integer({ min: 0, max: HOURS * H }), window: fc.nat(4), kind: fc.constantFrom<UserAction['kind']>('refresh-token', 'settings-changed', 'sign-in') }),
+    { maxLength: 6 },
+  ),
+});
+
+type Scenario = typeof scenarioArb extends fc.Arbitrary<infer T> ? T : never;
+
+interface Sent {
+  at: number;
+  window: number;
+  automatic: boolean;
+  refreshToken: string;
+  answer: Answer['kind'];
+}
+
+interface RunFigures {
+  requests: number;
+  worstPerDay: number;
+  closestAutomaticMs: number;
+}
+
+/**
+ * One scenario: `windows` simulated VS Code windows, each with the REAL RefreshScheduler,
+ * Refresher and KeapTokenClient (its fetch answered by a small model of Keap's token endpoint that
+ * rotates refresh tokens), sharing one store, one lock and one ledger, driven for 48 hours of a
+ * fake clock. Returns the figures; throws on any broken rule.
+ */
+async function runScenario(s: Scenario): Promise<RunFigures> {
+  const t0 = 1_800_000_000_000;
+  const clock = new FakeClock(t0);
+  // Keap: the refresh tokens it issued, the live one last.
+  let serial = 0;
+  const issued: string[] = [];
+  let live: string | undefined;
+  /** Which request (index in `sent`) rotated each refresh token away (a sign-in may kill one too; that is not a refresh's doing). */
+  const rotatedBy = new Map<string, number>();
+  const issue = () => {
+    const r = `refresh-${++serial}-${'r'.repeat(30)}`;
+    issued.push(r);
+    live = r;
+    return { access: `access-${serial}-${'a'.repeat(30)}`, refresh: r };
+  };
+  const first = issue();
+  const signedInSet = (tokens: { access: string; refresh: string }, now: number, left: number): TokenSet => ({
+    accessToken: tokens.access,
+    refreshToken: tokens.refresh,
+    accessTokenExpiresAt: now + left,
+    refreshTokenIssuedAt: now + left - 24 * H,
+    scope: 'full|ab123.infusionsoft.com',
+    appName: 'ab123',
+    clientId: 'cid',
+  });
+  const store = new MemorySessionStore(signedInSet(first, t0, s.leftAtStart));
+  store.readFaults.push(...s.readFaults);
+  store.writeFaults.push(...s.writeFaults);
+  const lock = new MemoryLock(clock, 60_000);
+  const ledger = new MemoryLedgerStore();
+  const answers = [...s.answers];
+  const sent: Sent[] = [];
+  const userActions: number[] = [];
+
+  const windows = Array.from({ length: s.windows }, (_, index) => {
+    let view: TokenSet | undefined = store.set;
+    let manual = 0;
+    const fetch: FetchLike = (_url, init) => {
+      const form = new URLSearchParams(init.body ?? '');
+      const refreshToken = form.get('refresh_token') ?? '';
+      const answer = answers.shift() ?? { kind: 'ok' };
+      sent.push({ at: clock.now(), window: index, automatic: manual === 0, refreshToken, answer: answer.kind });
+      const reply = (status: number, body: string, headers: Record<string, string> = {}) =>
+        Promise.resolve({ status, headers: { get: (n: string) => headers[n.toLowerCase()] ?? null }, text: async () => body });
+      const isLive = refreshToken === live;
+      switch (answer.kind) {
+        case 'ok': {
+          if (!isLive) return reply(400, '{"error":"invalid_grant","error_description":"Invalid refresh token"}');
+          rotatedBy.set(refreshToken, sent.length - 1);
+          const t = issue();
+          return reply(200, JSON.stringify({ access_token: t.access, token_type: 'bearer', expires_in: 86400, refresh_token: t.refresh, scope: 'full|ab123.infusionsoft.com' }));
+        }
+        case 'ok-without-refresh-token':
+          if (!isLive) return reply(400, '{"error":"invalid_grant","error_description":"Invalid refresh token"}');
+          return reply(200, JSON.stringify({ access_token: `access-k12-${++serial}-${'a'.repeat(30)}`, token_type: 'bearer', expires_in: 86400, scope: 'full|ab123.infusionsoft.com' }));
+        case 'invalid-grant':
+          return reply(400, '{"error":"invalid_grant","error_description":"Invalid refresh token"}');
+        case 'invalid-request':
+          return reply(400, '{"error":"invalid_request","error_description":"Missing parameter: refresh_token"}');
+        case 'unauthorized':
+          return reply(401, '{"error":"invalid_grant","error_description":"Unable to authenticate username and password"}');
+        case 'forbidden-html':
+          return reply(403, '<html><body>403 Forbidden</body></html>');
+        case 'throttled':
+          return reply(429, '{"code":"429","message":"Quota Exceeded","status":"Request Throttled","details":null}', answer.retryAfterS === undefined ? {} : { 'retry-after': String(answer.retryAfterS) });
+        case 'server-error':
+          return reply(answer.status, '<html>Bad Gateway</html>');
+        case 'not-json':
+          return reply(200, 'upstream maintenance');
+        case 'network-error':
+          return Promise.reject(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+        case 'timeout':
+          return new Promise((_, reject) => init.signal.addEventListener('abort', () => reject(new Error('aborted'))));
+      }
+    };
+    const tokenClient = new KeapTokenClient({ endpoints: () => ({ authorizeUrl: 'x', tokenUrl: 'https://keap.test/token', apiBaseUrl: 'x' }), timeoutMs: () => 30_000, now: clock.now, fetch, timers: clock });
+    const refresher = new Refresher({
+      store,
+      tokenClient,
+      lock: () => lock.acquire(),
+      credentials: async id => ({ clientId: id, clientSecret: 'secret' }),
+      now: clock.now,
+      log: SILENT_LOGGER,
+      ledger,
+      timers: clock,
+    });
+    const scheduler = new RefreshScheduler({
+      refresher,
+      tokenSet: () => view,
+      policy: () => DEFAULT_REFRESH_POLICY,
+      enabled: () => true,
+      clock,
+      log: SILENT_LOGGER,
+      label: () => 'ab123',
+      // As SessionModel does: what the refresh produced, with this window's unsaved pair in place of the stored one it replaced.
+      onTokenSet: set => (view = set),
+      onHealth: () => undefined,
+    });
+    const reload = () => {
+      const stored = store.set;
+      view = stored ? (refresher.inPlaceOf(stored) ?? stored) : undefined;
+      scheduler.schedule('session changed');
+    };
+    const refreshToken = async () => {
+      manual++;
+      try {
+        await scheduler.refreshNow();
+      } finally {
+        manual--;
+      }
+    };
+    return { scheduler, refresher, reload, refreshToken };
+  });
+  // Every window hears of every write (SecretStorage's change event), after the writer's own turn.
+  store.onWrite = () => void Promise.resolve().then(() => windows.forEach(w => w.reload()));
+
+  for (const [i, w] of windows.entries()) clock.setTimeout(() => w.scheduler.schedule('window opened'), i * 7_000);
+  for (const a of s.actions) {
+    clock.setTimeout(() => {
+      const w = windows[a.window % windows.length];
+      userActions.push(clock.now());
+      if (a.kind === 'refresh-token') void w.refreshToken();
+      else if (a.kind === 'settings-changed') windows.forEach(x => x.scheduler.resume('settings changed'));
+      else {
+        // Sign In: Keap issues a new pair for a new code; the sign-in service stores it.
+        store.set = signedInSet(issue(), clock.now(), 24 * H);
+        windows.forEach(x => x.reload());
+      }
+    }, a.atMs);
+  }
+  await clock.advance(HOURS * H);
+  // Let work in flight at the end finish (a write's 10-second limit, a 30-second request timeout).
+  windows.forEach(w => w.scheduler.dispose());
+  await clock.advance(60_000);
+
+  // 1. No two automatic token requests closer than 30 s.
+  const automatic = sent.filter(r => r.automatic);
+  let closestAutomaticMs = Infinity;
+  for (let i = 1; i < automatic.length; i++) closestAutomaticMs = Math.min(closestAutomaticMs, automatic[i].at - automatic[i - 1].at);
+  assert.ok(closestAutomaticMs >= MIN_REQUEST_INTERVAL_MS, `automatic requests ${closestAutomaticMs} ms apart`);
+  // 2. After a refusal that will not fix itself, no automatic request until the user acts.
+  for (const [i, r] of sent.entries()) {
+    if (!REFUSALS.has(r.answer)) continue;
+    const nextAction = userActions.find(t => t >= r.at) ?? Infinity;
+    const after = sent.slice(i + 1).find(q => q.automatic && q.at < nextAction);
+    assert.equal(after, undefined, `automatic request at +${after && (after.at - r.at) / 1000} s after ${r.answer} at ${(r.at - t0) / H} h`);
+  }
+  // 3. At most 100 token requests in any 24 hours, besides those the user asked for.
+  let worstPerDay = 0;
+  for (const r of sent) {
+    const day = sent.filter(q => q.at > r.at - DAY_MS && q.at <= r.at);
+    worstPerDay = Math.max(worstPerDay, day.length);
+    assert.ok(day.filter(q => q.automatic).length <= DAILY_REQUEST_BUDGET, `${day.length} requests in 24 hours`);
+  }
+  // 4. No request ever sends a refresh token Keap has already rotated (the K1 race, or K11's dead token).
+  const dead = sent.filter((r, i) => (rotatedBy.get(r.refreshToken) ?? Infinity) < i);
+  assert.deepEqual(dead, [], 'a request sent a refresh token Keap had already rotated');
+  // 5. The newest refresh token Keap issued is stored, or held (and shown as unsaved) by a window that
+  //    retries the write, or the session is visibly marked as needing a sign-in. Never silently lost.
+  const stored = store.set;
+  const held = windows.some(w => w.refresher.unsaved?.refreshToken === live && w.scheduler.health.kind === 'unsaved');
+  const needsSignIn = stored?.refreshTokenRejectedAt !== undefined || windows.some(w => w.scheduler.health.kind === 'paused' && (w.scheduler.health as { pause: { resume: string } }).pause.resume === 'sign-in');
+  assert.ok(stored?.refreshToken === live || held || needsSignIn, `newest refresh token lost: stored ${stored?.refreshToken.slice(0, 12)}, Keap's newest ${live?.slice(0, 12)}`);
+  return { requests: sent.length, worstPerDay, closestAutomaticMs };
+}
+
+describe(`request budget property: 1–5 windows, ${HOURS} h of a fake clock, ${RUNS} runs`, function () {
+  this.timeout(180_000);
+
+  it('no loop, no dead refresh token sent, no rotated token lost, whatever Keap or SecretStorage answers', async () => {
+    const figures = { runs: 0, simulatedHours: 0, requests: 0, worstRequestsPerAppPerDay: 0, closestAutomaticRequestsMs: Infinity as number };
+    const started = Date.now();
+    await fc.assert(
+      fc.asyncProperty(scenarioArb, async s => {
+        const f = await runScenario(s);
+        figures.runs++;
+        figures.simulatedHours += HOURS;
+        figures.requests += f.requests;
+        figures.worstRequestsPerAppPerDay = Math.max(figures.worstRequestsPerAppPerDay, f.worstPerDay);
+        figures.closestAutomaticRequestsMs = Math.min(figures.closestAutomaticRequestsMs, f.closestAutomaticMs);
+      }),
+      { numRuns: RUNS, seed: SEED },
+    );
+    const record = { ...figures, seed: SEED, realSeconds: Math.round((Date.now() - started) / 100) / 10, measuredAt: new Date().toISOString() };
+    const line = `refresh budget: ${record.runs} runs, ${record.simulatedHours} simulated hours, ${record.requests} token requests; worst ${record.worstRequestsPerAppPerDay} requests per app per 24 h; closest two automatic requests ${record.closestAutomaticRequestsMs / 1000} s apart (${record.realSeconds} s real, seed ${SEED})`;
+    console.log(`      ${line}`);
+    const out = process.env.ARTIFACTS ?? path.join(__dirname, '..');
+    fs.mkdirSync(out, { recursive: true });
+    fs.writeFileSync(path.join(out, 'refresh-budget.json'), JSON.stringify(record, null, 2) + '\n');
+    assert.ok(figures.runs >= Math.min(RUNS, 1000));
+  });
+});
