@@ -118,7 +118,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
   const copy = async (which: 'access' | 'refresh', arg: unknown) => {
     const key = await resolveAccount(model, arg, false);
     const set = key === undefined ? undefined : model.get(key);
-    if (!set) return void vscode.window.showWarningMessage(vscode.l10n.t('Infusionsoft: not signed in.'));
+    if (!set) return void vscode.window.showWarningMessage(vscode.l10n.t('Not signed in to Keap.'));
     await vscode.env.clipboard.writeText(which === 'access' ? set.accessToken : set.refreshToken);
     const app = set.appName ?? set.clientId;
     void vscode.window.showInformationMessage(
@@ -243,7 +243,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     // From the palette (the active app) or an app's row; resolves to what Keap answered (src/keap/tokenCheck TokenTest).
     vscode.commands.registerCommand('infusionsoft.testToken', async (arg?: unknown) => {
       const key = await resolveAccount(model, arg, false);
-      return key === undefined ? void vscode.window.showWarningMessage(vscode.l10n.t('Infusionsoft: not signed in.')) : tokenTests.run(key);
+      return key === undefined ? void vscode.window.showWarningMessage(vscode.l10n.t('Not signed in to Keap.')) : tokenTests.run(key);
     }),
     new TerminalTokenExport(context.environmentVariableCollection, model, log),
   );

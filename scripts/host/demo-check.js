@@ -20,6 +20,7 @@ const PUBLISHED = {
   'tree.png': 'media/walkthrough/tree.png',
   'authorize-page.png': 'docs/images/authorize-page.png',
   'tree-two-apps.png': 'docs/images/tree-two-apps.png',
+  'walkthrough-signin.png': 'docs/images/walkthrough-signin.png',
 };
 
 function fail(message) { throw new Error(message); }
@@ -70,7 +71,7 @@ async function waitForToast(page, pattern) {
     await page.locator('.statusbar-item', { hasText: /Keap: Sign in/ }).first().waitFor({ timeout: 90000 });
 
     // A narrow window for the walkthrough's picture: status bar and notification side by side.
-    await page.setViewportSize({ width: 720, height: 540 });
+    await page.setViewportSize({ width: 600, height: 480 });
     // Sign In from F1, as the demo's instructions say: the client ID is filled in, the secret is typed.
     await h.runCommand(page, 'Infusionsoft: Sign In');
     const input = page.locator('.quick-input-widget input');
@@ -87,7 +88,7 @@ async function waitForToast(page, pattern) {
     await page.screenshot({ path: path.join(OUT, 'demo-signed-in-full.png') });
     // The walkthrough's Sign-in step: the status bar's left end and the notification, readable at walkthrough size.
     const size = page.viewportSize();
-    await page.screenshot({ path: path.join(OUT, 'signed-in.png'), clip: { x: 0, y: size.height - 300, width: size.width, height: 300 } });
+    await page.screenshot({ path: path.join(OUT, 'signed-in.png'), clip: { x: 0, y: size.height - 160, width: size.width, height: 160 } });
 
     await page.setViewportSize({ width: 1000, height: 640 });
     // Sign In to Another Keap App: pick cd456 on Keap's page; the tree then lists both.
@@ -106,6 +107,15 @@ async function waitForToast(page, pattern) {
     sidebar = await page.locator('.part.sidebar').boundingBox();
     await page.screenshot({ path: path.join(OUT, 'tree-two-apps.png'), clip: { x: sidebar.x, y: sidebar.y, width: sidebar.width, height: 230 } });
     await page.screenshot({ path: path.join(OUT, 'tree.png'), clip: { x: sidebar.x, y: sidebar.y, width: sidebar.width, height: 400 } });
+    // The walkthrough's Sign-in step, as Help → Get Started shows it (for a person to judge its picture).
+    await page.setViewportSize({ width: 1280, height: 720 });
+    await h.runCommand(page, 'View: Close Primary Side Bar');
+    await h.runCommand(page, 'View: Hide Secondary Side Bar').catch(() => page.keyboard.press('Escape'));
+    await h.runCommand(page, 'Welcome: Open Walkthrough...');
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Sign in to the Keap API' }).first().click({ timeout: 20000 });
+    await page.locator('.getting-started-step', { hasText: /^Sign in/ }).first().click({ timeout: 20000 });
+    await page.waitForTimeout(2000);
+    await page.screenshot({ path: path.join(OUT, 'walkthrough-signin.png') });
     stopDialogs();
     await browser.close();
     browser = undefined;

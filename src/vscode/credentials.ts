@@ -43,7 +43,7 @@ export async function setClientCredentials(settings: Settings, secrets: Secrets,
   if (!clientSecret) return false;
   const problem = credentialsProblem(clientId, clientSecret);
   if (problem) {
-    void vscode.window.showErrorMessage(vscode.l10n.t('Infusionsoft: {0}', problem));
+    void vscode.window.showErrorMessage(problem);
     return false;
   }
   try {

@@ -67,7 +67,7 @@ export class EnvWriter {
    */
   async insert(set: TokenSet | undefined, target?: string): Promise<vscode.Uri | undefined> {
     if (!set) {
-      void vscode.window.showWarningMessage(vscode.l10n.t('Infusionsoft: sign in before inserting the token into .env.'));
+      void vscode.window.showWarningMessage(vscode.l10n.t('Sign in to Keap before inserting the token into .env.'));
       return undefined;
     }
     const folders = vscode.workspace.workspaceFolders ?? [];
@@ -75,12 +75,12 @@ export class EnvWriter {
     if (target) {
       folder = folders.find(f => f.uri.scheme === 'file' && isInsideFolder(f.uri.fsPath, path.resolve(target)));
       if (!folder) {
-        void vscode.window.showErrorMessage(vscode.l10n.t('Infusionsoft: {0} is outside every workspace folder; nothing was written.', target));
+        void vscode.window.showErrorMessage(vscode.l10n.t('{0} is outside every workspace folder; nothing was written.', target));
         return undefined;
       }
     } else {
       if (folders.length === 0) {
-        void vscode.window.showWarningMessage(vscode.l10n.t('Infusionsoft: open a folder first; the .env file goes into a workspace folder.'));
+        void vscode.window.showWarningMessage(vscode.l10n.t('Open a folder first; the .env file goes into a workspace folder.'));
         return undefined;
       }
       folder = folders.length === 1 ? folders[0] : await vscode.window.showWorkspaceFolderPick({ placeHolder: vscode.l10n.t('Which folder\'s .env?') });
@@ -192,7 +192,7 @@ export class EnvWriter {
         this.log.info(`removed ${keys.join(', ')} from ${name}`);
         changed.push(target.uri);
       } catch (e) {
-        void vscode.window.showErrorMessage(vscode.l10n.t('Infusionsoft: {0} was not changed: {1}', name, (e as Error).message));
+        void vscode.window.showErrorMessage(vscode.l10n.t('{0} was not changed: {1}', name, (e as Error).message));
       }
     }
     if (changed.length > 0) void vscode.window.showInformationMessage(vscode.l10n.t('Removed the Keap tokens from {0}.', changed.map(u => vscode.workspace.asRelativePath(u)).join(', ')));
@@ -236,7 +236,7 @@ export class EnvWriter {
     } catch (e) {
       if (!(e instanceof EnvPathError)) throw e;
       if (quiet) this.log.warn(e.message);
-      else void vscode.window.showErrorMessage(vscode.l10n.t('Infusionsoft: {0}', e.message));
+      else void vscode.window.showErrorMessage(e.message);
       return undefined;
     }
   }
@@ -301,7 +301,7 @@ export class EnvWriter {
   private async write(target: Target, values: Array<[string, string]>, quiet = false): Promise<boolean> {
     const name = vscode.workspace.asRelativePath(target.uri);
     const refuse = (why: string) => {
-      const msg = vscode.l10n.t('Infusionsoft: {0} was not changed: {1}', name, why);
+      const msg = vscode.l10n.t('{0} was not changed: {1}', name, why);
       if (quiet) this.log.warn(msg);
       else void vscode.window.showErrorMessage(msg);
       return false;

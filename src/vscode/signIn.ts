@@ -114,20 +114,20 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
       case 'unknown-state':
         // Only the user's own paste earns words; a page that opens the URI or the loopback address earns a log line (S2, S3).
         if (source === 'paste') {
-          void vscode.window.showWarningMessage(vscode.l10n.t('Infusionsoft: this sign-in answer does not belong to a sign-in started in VS Code (unknown or expired state); it was ignored.'));
+          void vscode.window.showWarningMessage(vscode.l10n.t('This Keap sign-in answer does not belong to a sign-in started in VS Code (unknown or expired state); it was ignored.'));
         }
         break;
       case 'no-state':
         break;
       case 'rejected-code':
         void vscode.window.showWarningMessage(
-          vscode.l10n.t('Infusionsoft: Keap did not accept that code. Paste the whole address the browser landed on; the sign-in is still waiting.'),
+          vscode.l10n.t('Keap did not accept that code. Paste the whole address the browser landed on; the sign-in is still waiting.'),
         );
         break;
       case 'duplicate':
         // A second delivery of the same answer (K8) is normal for the URI handler; a pasted one is a mistake worth saying.
         if (source === 'paste') {
-          void vscode.window.showWarningMessage(vscode.l10n.t('Infusionsoft: this sign-in answer was already used. Paste the address the browser landed on for the sign-in that is waiting now.'));
+          void vscode.window.showWarningMessage(vscode.l10n.t('This Keap sign-in answer was already used. Paste the address the browser landed on for the sign-in that is waiting now.'));
         }
         break;
     }
@@ -168,7 +168,7 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
     const foreign = recognizeForeignPaste(input, known);
     if (foreign) {
       this.log.warn(`refused a pasted value that looks like ${foreign}; nothing was sent to Keap`);
-      void vscode.window.showErrorMessage(vscode.l10n.t('Infusionsoft: {0}', foreignPasteMessage(foreign)));
+      void vscode.window.showErrorMessage(foreignPasteMessage(foreign));
       return { kind: 'not-a-callback', looksLike: foreign };
     }
     let resp: AuthorizationResponse;
@@ -176,7 +176,7 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
       resp = parsePastedCallback(input);
     } catch (e) {
       const msg = e instanceof CallbackParseError ? e.message : String(e);
-      void vscode.window.showErrorMessage(vscode.l10n.t('Infusionsoft: {0}', msg));
+      void vscode.window.showErrorMessage(msg);
       return undefined;
     }
     return this.complete(resp, 'paste');
@@ -233,7 +233,7 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
     const endpoints = this.settings.endpoints();
     const problem = endpointProblem(endpoints.authorizeUrl) ?? endpointProblem(endpoints.tokenUrl);
     if (problem) {
-      void vscode.window.showErrorMessage(vscode.l10n.t('Infusionsoft: the authorize or token URL setting {0}.', problem));
+      void vscode.window.showErrorMessage(vscode.l10n.t('The Keap authorize or token URL setting {0}.', problem));
       return undefined;
     }
     let clientId = options?.clientId?.trim() || this.settings.clientId();
@@ -260,7 +260,7 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
     if (flow.id === 'relay') {
       const problemRelay = endpointProblem(env.relayUrl!);
       if (problemRelay || new URL(env.relayUrl!).search) {
-        void vscode.window.showErrorMessage(vscode.l10n.t('Infusionsoft: the redirect URI setting {0}.', problemRelay ?? vscode.l10n.t('must not have a query string (Keap rejects it)')));
+        void vscode.window.showErrorMessage(vscode.l10n.t('The redirect URI setting {0}.', problemRelay ?? vscode.l10n.t('must not have a query string (Keap rejects it)')));
         return undefined;
       }
       redirectUri = env.relayUrl!;
@@ -306,11 +306,11 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
     }
     if (outcome.kind === 'bad-client-credentials' || outcome.kind === 'no-credentials') {
       const reenter = vscode.l10n.t('Re-enter Credentials');
-      void vscode.window.showErrorMessage(vscode.l10n.t('Infusionsoft: {0}', outcome.message), reenter).then(c => {
+      void vscode.window.showErrorMessage(outcome.message, reenter).then(c => {
         if (c === reenter) void vscode.commands.executeCommand('infusionsoft.setClientCredentials', { clientId });
       });
     } else if (outcome.kind !== 'cancelled') {
-      void vscode.window.showErrorMessage(vscode.l10n.t('Infusionsoft: {0}', outcome.message));
+      void vscode.window.showErrorMessage(outcome.message);
     }
     return undefined;
   }
@@ -326,7 +326,7 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
     const again = vscode.l10n.t('Sign In Again');
     const names = apps.map(a => a.appName ?? a.clientId).join(', ');
     const choice = await vscode.window.showInformationMessage(
-      vscode.l10n.t('Infusionsoft: already signed in to Keap app {0}. Start another sign-in? Keap lets you pick the app again; signing in to the same app replaces its tokens.', names),
+      vscode.l10n.t('Already signed in to Keap app {0}. Start another sign-in? Keap lets you pick the app again; signing in to the same app replaces its tokens.', names),
       again,
     );
     return choice === again;
@@ -385,7 +385,7 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
 
     try {
       return await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Infusionsoft: waiting for you to approve access in the browser…'), cancellable: true },
+        { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Keap: waiting for you to approve access in the browser…'), cancellable: true },
         (progress, token) => {
           const back = vscode.l10n.t('Browser did not come back? Click "Keap: waiting for sign-in" in the status bar to paste the address it landed on.');
           progress.report({ message: appName ? `${vscode.l10n.t('On Keap\'s page, choose the Keap app {0}.', appName)} ${back}` : back });

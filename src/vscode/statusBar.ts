@@ -37,7 +37,7 @@ export class TokenStatusBar implements vscode.Disposable {
 
   constructor(private readonly model: SessionModel, private readonly sources: StatusBarSources, private readonly now: () => number = Date.now) {
     this.item = vscode.window.createStatusBarItem('infusionsoft.status', vscode.StatusBarAlignment.Left, 50);
-    this.item.name = vscode.l10n.t('Infusionsoft (Keap) token');
+    this.item.name = vscode.l10n.t('Keap access token');
     this.disposables.push(
       this.item,
       model.onDidChange(() => this.render()),
@@ -85,7 +85,7 @@ export class TokenStatusBar implements vscode.Disposable {
     }
     if (!set) {
       this.item.text = `$(account) ${vscode.l10n.t('Keap: Sign in')}`;
-      this.item.tooltip = vscode.l10n.t('Sign in to the Keap (Infusionsoft) API');
+      this.item.tooltip = vscode.l10n.t('Sign in to the Keap API');
       this.item.command = 'infusionsoft.signIn';
       this.item.accessibilityInformation = { label: vscode.l10n.t('Sign in to Keap') };
       return;

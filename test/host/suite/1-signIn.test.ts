@@ -210,7 +210,7 @@ describe('Sign in, end to end in a real VS Code', function () {
     const signIn = vscode.commands.executeCommand<boolean>('infusionsoft.signIn');
     await waitFor(async () => {
       await vscode.commands.executeCommand('notifications.showList');
-      return (await harness.notifications()).find(t => /already signed in to Keap app ab123/.test(t));
+      return (await harness.notifications()).find(t => /already signed in to Keap app ab123/i.test(t));
     }, 15_000, 'the question');
     assert.equal((await fake.requests()).filter(r => r.path === '/app/oauth/authorize').length, 0, 'nothing started before the answer');
     await harness.clickNotification('already signed in to Keap app ab123', 'Sign In Again');
