@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // npm run bench: measures the product in code-server, beside VS Code's own github-authentication,
-// in one run. Prints a Markdown table and writes bench-results.json (path: $BENCH_OUT).
-// Not a test: it reports numbers; the README's "Performance and reliability" section quotes them.
+// in one run. Writes docs/bench-results.json (path: $BENCH_OUT), prints the table, and rewrites the
+// README's performance table from that file (scripts/readme-figures.js; BENCH_README=0 skips it).
+// Not a test: it reports numbers.
 'use strict';
 const fs = require('fs');
 const http = require('http');
@@ -10,7 +11,8 @@ const path = require('path');
 const h = require('./host/harness');
 
 const WINDOWS = +(process.env.BENCH_WINDOWS || 5);
-const OUT = path.resolve(process.env.BENCH_OUT || path.join(h.ROOT, 'bench-results.json'));
+const OUT = path.resolve(process.env.BENCH_OUT || path.join(h.ROOT, 'docs/bench-results.json'));
+const figures = require('./readme-figures');
 const median = a => { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 const r1 = x => Math.round(x * 10) / 10;
 const stats = a => (a.length ? { median: r1(median(a)), min: r1(Math.min(...a)), max: r1(Math.max(...a)), n: a.length, samples: a.map(r1) } : { n: 0 });
@@ -55,7 +57,9 @@ async function activationTimes(page) {
     env: { HARNESS_URL: control.url, FAKE_KEAP_URL: fake.baseUrl, KEAP_BENCH_OUT: benchOut, KEAP_BENCH_CTRL: `http://127.0.0.1:${ctrl.address().port}` },
   });
   const browser = await h.launchBrowser();
-  const results = { windows: WINDOWS, codeServer: '4.139.1 (VS Code 1.139)' };
+  let commit;
+  try { commit = require('child_process').execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: h.ROOT, encoding: 'utf8' }).trim(); } catch { /* not a git checkout */ }
+  const results = { windows: WINDOWS, codeServer: '4.139.1 (VS Code 1.139)', cpus: os.cpus().length, commit, date: new Date().toISOString() };
 
   // 1. Activation, as VS Code measures it (Developer: Show Running Extensions), in fresh windows.
   const ours = [], github = [];
@@ -144,23 +148,11 @@ async function activationTimes(page) {
   results.totalSeconds = Math.round((Date.now() - t0) / 1000);
   fs.writeFileSync(OUT, JSON.stringify(results, null, 2));
 
-  const f = s => (s.n ? `${s.median} (${s.min}–${s.max}, n=${s.n})` : 'n/a');
-  const kb = b => (b == null ? 'n/a' : `${(b / 1024).toFixed(1)} KB`);
-  console.log(`
-| What | Infusionsoft (Keap) OAuth | vscode.github-authentication |
-|---|---|---|
-| Activation in a fresh window, ms: median (min–max, n) | ${f(results.activationMs.ours)} | ${f(results.activationMs.github)} |
-| Activation ratio (ours / GitHub) | ${results.activationMs.ratio ?? 'n/a'} | 1 |
-| Bundle size (dist/extension.js) | ${kb(results.bytes.extensionJs)} | ${kb(results.bytes.githubAuthenticationJs)} |
-| Bundle ratio (ours / GitHub; budget ${kb(results.bytes.extensionJsBudget)}) | ${results.bytes.ratio ?? 'n/a'} | 1 |
-| node-fetch, read at the first request (dist/fetch.js) | ${kb(results.bytes.fetchJs)} | |
-| .vsix size | ${kb(results.bytes.vsix)} | (built in) |
-| Callback at UriHandler → token set stored + status bar updated, ms | ${f(results.callbackToStoredMs)} | |
-| Fake Keap bare token round trip (code exchange), ms | ${f(results.bareTokenRoundTripMs)} | |
-| Requests when a window starts with a fresh token (must be 0) | ${results.requestsAtStartWithFreshToken} | |
-| Token requests per expiry cycle, ${WINDOWS} windows open, ${(results.apps || []).length} Keap apps signed in (must be 1 per app) | ${results.tokenRequestsPerExpiryCycle} (${Object.entries(results.tokenRequestsPerApp).map(([k, v]) => `${k}: ${v}`).join(', ')}) | |
-
-Activation is VS Code's own figure (Developer: Show Running Extensions): ours activates on onStartupFinished, GitHub's on onAuthenticationRequest:github; both load and run activate() in code-server's Node extension host.
-JSON: ${OUT}  (${results.totalSeconds} s)`);
+  console.log(`\n${figures.renderBenchTable(results)}\n\nActivation is VS Code's own figure (Developer: Show Running Extensions): ours activates on onStartupFinished, GitHub's on onAuthenticationRequest:github; both load and run activate() in code-server's Node extension host.\nJSON: ${OUT}  (${results.totalSeconds} s)`);
+  if (process.env.BENCH_README !== '0') {
+    const readme = path.join(h.ROOT, 'README.md');
+    fs.writeFileSync(readme, figures.updateReadme(fs.readFileSync(readme, 'utf8'), results));
+    console.log('README.md: performance table rewritten from these results');
+  }
   process.exit(0);
 })().catch(e => { console.error(e); process.exit(1); });

@@ -54,13 +54,14 @@ async function waitForToast(page, pattern) {
   fs.mkdirSync(OUT, { recursive: true });
   const env = { DEMO_PORT: String(await h.freePort()), DEMO_KEAP_PORT: String(await h.freePort()) };
   delete process.env.DEMO_STATE;
+  const t0 = Date.now();
   const demo = startDemo(env);
   let browser;
   let page;
   let stopDialogs = () => {};
   try {
     const { url, stateDir } = await demo.ready;
-    h.log(`demo at ${url}, state ${stateDir}`);
+    h.log(`demo at ${url}, state ${stateDir} (ready ${((Date.now() - t0) / 1000).toFixed(1)} s after start)`);
     browser = await h.launchBrowser();
     const context = await browser.newContext({ viewport: { width: 1000, height: 640 } });
     const state = { plan: 'allow', popups: [], landed: [], authorizeVisits: [], dialogs: [], artifacts: OUT };
@@ -106,7 +107,7 @@ async function waitForToast(page, pattern) {
     await page.mouse.up();
     sidebar = await page.locator('.part.sidebar').boundingBox();
     await page.screenshot({ path: path.join(OUT, 'tree-two-apps.png'), clip: { x: sidebar.x, y: sidebar.y, width: sidebar.width, height: 230 } });
-    await page.screenshot({ path: path.join(OUT, 'tree.png'), clip: { x: sidebar.x, y: sidebar.y, width: sidebar.width, height: 400 } });
+    await page.screenshot({ path: path.join(OUT, 'tree.png'), clip: { x: sidebar.x, y: sidebar.y, width: sidebar.width, height: 250 } });
     // The walkthrough's Sign-in step, as Help → Get Started shows it (for a person to judge its picture).
     await page.setViewportSize({ width: 1280, height: 720 });
     await h.runCommand(page, 'View: Close Primary Side Bar');

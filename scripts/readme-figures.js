@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+// Writes the README's performance table from the bench's output file, so no figure in the README
+// is typed by hand: `npm run bench` measures and writes docs/bench-results.json, then runs this.
+// Usage: node scripts/readme-figures.js [results.json] [README.md]
+// (defaults: docs/bench-results.json, README.md). Rewrites only what lies between the markers
+// <!-- bench:start --> and <!-- bench:end -->; exits 1 when they are missing.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+
+const ROOT = path.resolve(__dirname, '..');
+const START = '<!-- bench:start -->';
+const END = '<!-- bench:end -->';
+
+const bytes = b => (b == null ? 'n/a' : `${b.toLocaleString('en-US')} bytes`);
+const stat = s => (s && s.n ? `${s.median} (${s.min}–${s.max}, n=${s.n})` : 'n/a');
+
+/** The Markdown between the markers, from the bench's results (the shape scripts/bench.js writes). */
+function renderBenchTable(r) {
+  const apps = r.apps || [];
+  const perApp = Object.entries(r.tokenRequestsPerApp || {}).map(([k, v]) => `${k}: ${v}`).join(', ');
+  const where = [r.codeServer && `code-server ${r.codeServer}`, r.cpus && `${r.cpus} CPU cores`, r.commit && `commit ${r.commit}`, r.date && r.date.slice(0, 10)].filter(Boolean).join(', ');
+  return [
+    `Measured by \`npm run bench\` (${where}; ${r.windows} windows). Written by \`scripts/readme-figures.js\` from`,
+    '[`docs/bench-results.json`](docs/bench-results.json); rerun the bench for your own figures.',
+    '',
+    '| What | Infusionsoft (Keap) OAuth | vscode.github-authentication |',
+    '|---|---|---|',
+    `| Activation in a fresh window, ms: median (min–max, n) | ${stat(r.activationMs.ours)} | ${stat(r.activationMs.github)} |`,
+    `| Activation ratio (ours / GitHub) | ${r.activationMs.ratio ?? 'n/a'} | 1 |`,
+    `| Bundle size (dist/extension.js) | ${bytes(r.bytes.extensionJs)} | ${bytes(r.bytes.githubAuthenticationJs)} |`,
+    ...(r.bytes.ratio != null ? [`| Bundle ratio (ours / GitHub${r.bytes.extensionJsBudget ? `; budget ${bytes(r.bytes.extensionJsBudget)}` : ''}) | ${r.bytes.ratio} | 1 |`] : []),
+    ...(r.bytes.fetchJs != null ? [`| node-fetch, read at the first request (dist/fetch.js) | ${bytes(r.bytes.fetchJs)} | |`] : []),
+    `| .vsix size | ${bytes(r.bytes.vsix)} | (built in) |`,
+    `| Callback at UriHandler → token set stored + status bar updated, ms | ${stat(r.callbackToStoredMs)} | |`,
+    `| Fake Keap bare token round trip (code exchange), ms | ${stat(r.bareTokenRoundTripMs)} | |`,
+    `| Requests when a window starts with a fresh token (must be 0) | ${r.requestsAtStartWithFreshToken} | |`,
+    `| Token requests per expiry cycle, ${r.windows} windows open, ${apps.length} Keap apps signed in (must be 1 per app) | ${r.tokenRequestsPerExpiryCycle}${perApp ? ` (${perApp})` : ''} | |`,
+  ].join('\n');
+}
+
+/** `readme` with the text between the markers replaced by the table of `results`; throws without the markers. */
+function updateReadme(readme, results) {
+  const a = readme.indexOf(START);
+  const b = readme.indexOf(END);
+  if (a < 0 || b < a) throw new Error(`README has no ${START} … ${END} block`);
+  return `${readme.slice(0, a + START.length)}\n${renderBenchTable(results)}\n${readme.slice(b)}`;
+}
+
+if (require.main === module) {
+  const resultsFile = path.resolve(process.argv[2] || path.join(ROOT, 'docs/bench-results.json'));
+  const readmeFile = path.resolve(process.argv[3] || path.join(ROOT, 'README.md'));
+  try {
+    const next = updateReadme(fs.readFileSync(readmeFile, 'utf8'), JSON.parse(fs.readFileSync(resultsFile, 'utf8')));
+    fs.writeFileSync(readmeFile, next);
+    console.log(`${path.relative(ROOT, readmeFile)}: performance table written from ${path.relative(ROOT, resultsFile)}`);
+  } catch (e) {
+    console.error(`readme-figures: ${e.message}`);
+    process.exit(1);
+  }
+}
+
+module.exports = { renderBenchTable, updateReadme, START, END };
