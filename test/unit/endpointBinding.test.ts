@@ -6,15 +6,14 @@ import { customEndpointHost, KeapEndpoints, sameEndpoint } from '../../src/keap/
 import { KeapError } from '../../src/keap/errors';
 import { FetchLike, KeapTokenClient } from '../../src/keap/tokenClient';
 import { SILENT_LOGGER } from '../../src/log';
-import { ClaimRegistry, FileLock } from '../../src/session/fileLock';
+import { FileLock } from '../../src/session/fileLock';
 import { Refresher } from '../../src/session/refresher';
 import { outcomeOf } from '../../src/session/refreshSchedule';
 import { parseStoredTokenSet, serializeTokenSet } from '../../src/session/tokenSet';
-import { PendingSignIn } from '../../src/signin/pending';
-import { SignInService } from '../../src/signin/signInService';
 import { DEMO_CLIENT, FakeKeap, startFakeKeap } from '../fake-keap/server';
 import { authorizationCode } from '../support/fakeAuthorize';
 import { FileSessionStore } from '../support/fileSessionStore';
+import { signInServiceFor } from '../support/signInService';
 
 /**
  * Tokens stay bound to where they came from (issue 10 point 2; RFC 9700 §4.4, mix-up attacks):
@@ -111,16 +110,7 @@ describe('tokens stay bound to the token endpoint that issued them', () => {
 
   it('the code is exchanged at the token endpoint of the sign-in that was started, even if the setting changed while the browser was open', async () => {
     const redirectUri = 'http://localhost:53123/callback';
-    const pending: PendingSignIn[] = [];
-    const claims = new ClaimRegistry(path.join(dir, 'claims'));
-    const svc = new SignInService({
-      now: Date.now, log: SILENT_LOGGER, tokenClient: client,
-      pending: { read: async () => [...pending], write: async l => void pending.splice(0, pending.length, ...l) },
-      sessions: store,
-      claim: s => claims.claim(s), wasClaimed: s => claims.wasClaimed(s),
-      credentials: async id => ({ clientId: id, clientSecret: DEMO_CLIENT.clientSecret }),
-      publishOutcome: async () => undefined,
-    });
+    const { svc } = signInServiceFor({ fake: keap, dir, sessions: store, log: SILENT_LOGGER, tokenClient: client });
     await svc.begin({ state: 'st', redirectUri, clientId: DEMO_CLIENT.clientId, tokenUrl: keap.tokenUrl, flow: 'loopback', createdAt: Date.now(), expiresAt: Date.now() + 60_000 });
     const code = await authorizationCode(keap, redirectUri, 'st');
     configured = { authorizeUrl: other.authorizeUrl, tokenUrl: other.tokenUrl, apiBaseUrl: keap.apiBaseUrl };

@@ -3,8 +3,6 @@ import { mkdtempSync } from 'fs';
 import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
-import { KeapTokenClient } from '../../src/keap/tokenClient';
-import { ClaimRegistry } from '../../src/session/fileLock';
 import { AuthorizationResponse } from '../../src/signin/callback';
 import { LoopbackListener, startLoopbackListener } from '../../src/signin/loopback';
 import { PendingSignIn } from '../../src/signin/pending';
@@ -12,6 +10,7 @@ import { answeredSignIn, SignInOutcome, SignInService } from '../../src/signin/s
 import { DEMO_CLIENT, FakeKeap, startFakeKeap } from '../fake-keap/server';
 import { authorizationCode } from '../support/fakeAuthorize';
 import { FileSessionStore } from '../support/fileSessionStore';
+import { signInServiceFor } from '../support/signInService';
 
 /** A GET with an explicit Host header (fetch cannot set one), as a DNS-rebinding page would send. */
 function get(port: number, pathAndQuery: string, host = `localhost:${port}`, method = 'GET'): Promise<{ status: number; body: string }> {
@@ -116,22 +115,8 @@ describe('loopback sign-in against the fake Keap server (S2, S3, S4)', () => {
     fake = await startFakeKeap();
     dir = mkdtempSync(path.join(os.tmpdir(), 'keap-loopback-'));
     store = new FileSessionStore(path.join(dir, 'session.json'));
-    pending = [];
-    outcomes = [];
-    const claims = new ClaimRegistry(path.join(dir, 'claims'));
-    const lines: string[] = [];
-    const push = (l: string) => void lines.push(l);
-    const svc = new SignInService({
-      now: Date.now,
-      log: { trace: push, debug: push, info: push, warn: push, error: push },
-      tokenClient: new KeapTokenClient({ endpoints: () => fake, timeoutMs: () => 2000, log: { trace: push, debug: push, info: push, warn: push, error: push } }),
-      pending: { read: async () => [...pending], write: async l => void pending.splice(0, pending.length, ...l) },
-      sessions: store,
-      claim: s => claims.claim(s),
-      wasClaimed: s => claims.wasClaimed(s),
-      credentials: async id => ({ clientId: id, clientSecret: DEMO_CLIENT.clientSecret }),
-      publishOutcome: async o => void outcomes.push(o),
-    });
+    let svc: SignInService;
+    ({ svc, pending, outcomes } = signInServiceFor({ fake, dir, sessions: store }));
     listener = await startLoopbackListener(0, async r => {
       const res = await svc.handle(r, 'loopback');
       return { ok: res.kind === 'signed-in', settled: answeredSignIn(res), message: res.kind };

