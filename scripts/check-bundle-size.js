@@ -15,32 +15,39 @@ const path = require('path');
 const root = path.resolve(__dirname, '..');
 const BUDGET_BYTES = 120 * 1024;
 const kb = b => `${(b / 1024).toFixed(1)} KB`;
-const meta = JSON.parse(fs.readFileSync(path.join(root, 'out/bundle-meta.json'), 'utf8'));
 
-/** Bytes each package (or source folder) adds to one output file, biggest first. */
-function inputsByPackage(file) {
-  const output = meta.outputs[Object.keys(meta.outputs).find(k => k.endsWith(file))];
-  const sums = {};
-  for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
-    const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
-    const key = m ? m[1] : input.split('/').slice(0, 2).join('/');
-    sums[key] = (sums[key] || 0) + bytesInOutput;
+/** Checks the built files; exits 1 with the reasons when they break the budget. */
+function main() {
+  const meta = JSON.parse(fs.readFileSync(path.join(root, 'out/bundle-meta.json'), 'utf8'));
+
+  /** Bytes each package (or source folder) adds to one output file, biggest first. */
+  function inputsByPackage(file) {
+    const output = meta.outputs[Object.keys(meta.outputs).find(k => k.endsWith(file))];
+    const sums = {};
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
+      const key = m ? m[1] : input.split('/').slice(0, 2).join('/');
+      sums[key] = (sums[key] || 0) + bytesInOutput;
+    }
+    return Object.entries(sums).sort((a, b) => b[1] - a[1]);
   }
-  return Object.entries(sums).sort((a, b) => b[1] - a[1]);
+
+  const bytes = fs.statSync(path.join(root, 'dist/extension.js')).size;
+  const fetchBytes = fs.statSync(path.join(root, 'dist/fetch.js')).size;
+  const inputs = inputsByPackage('dist/extension.js');
+  const top = inputs.slice(0, 8).map(([k, b]) => `${k} ${kb(b)}`).join(', ');
+  const problems = [];
+  if (bytes > BUDGET_BYTES) problems.push(`dist/extension.js is ${bytes} bytes (${kb(bytes)}), over the budget of ${kb(BUDGET_BYTES)}. Biggest inputs: ${top}`);
+  const inlined = inputs.filter(([k]) => /^(node-fetch|fetch-blob|formdata-polyfill|web-streams-polyfill|data-uri-to-buffer|node-domexception)$/.test(k)).map(([k]) => k);
+  if (inlined.length) problems.push(`dist/extension.js holds ${inlined.join(', ')}; node-fetch belongs in dist/fetch.js (import it only through src/keap/fetch.ts)`);
+  if (problems.length) {
+    for (const p of problems) console.error(`bundle size: ${p}`);
+    process.exit(1);
+  }
+  console.log(
+    `bundle size: dist/extension.js ${bytes} bytes (${kb(bytes)}) of ${kb(BUDGET_BYTES)}; dist/fetch.js (node-fetch, read at the first request) ${fetchBytes} bytes (${kb(fetchBytes)}); together ${kb(bytes + fetchBytes)}. Biggest inputs: ${top}`,
+  );
 }
 
-const bytes = fs.statSync(path.join(root, 'dist/extension.js')).size;
-const fetchBytes = fs.statSync(path.join(root, 'dist/fetch.js')).size;
-const inputs = inputsByPackage('dist/extension.js');
-const top = inputs.slice(0, 8).map(([k, b]) => `${k} ${kb(b)}`).join(', ');
-const problems = [];
-if (bytes > BUDGET_BYTES) problems.push(`dist/extension.js is ${bytes} bytes (${kb(bytes)}), over the budget of ${kb(BUDGET_BYTES)}. Biggest inputs: ${top}`);
-const inlined = inputs.filter(([k]) => /^(node-fetch|fetch-blob|formdata-polyfill|web-streams-polyfill|data-uri-to-buffer|node-domexception)$/.test(k)).map(([k]) => k);
-if (inlined.length) problems.push(`dist/extension.js holds ${inlined.join(', ')}; node-fetch belongs in dist/fetch.js (import it only through src/keap/fetch.ts)`);
-if (problems.length) {
-  for (const p of problems) console.error(`bundle size: ${p}`);
-  process.exit(1);
-}
-console.log(
-  `bundle size: dist/extension.js ${bytes} bytes (${kb(bytes)}) of ${kb(BUDGET_BYTES)}; dist/fetch.js (node-fetch, read at the first request) ${fetchBytes} bytes (${kb(fetchBytes)}); together ${kb(bytes + fetchBytes)}. Biggest inputs: ${top}`,
-);
+module.exports = { BUDGET_BYTES };
+if (require.main === module) main();

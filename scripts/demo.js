@@ -55,7 +55,7 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => v
 
   In VS Code: click "Keap: Sign in" in the status bar (or F1 → Infusionsoft: Sign In).
   It asks for the client credentials once: client ID ${DEMO_CLIENT.clientId} (already filled in),
-  client secret ${DEMO_CLIENT.clientSecret}. VS Code asks before it opens Keap's page: click Open.
+  client secret ${DEMO_CLIENT.clientSecret}. If VS Code asks before it opens Keap's page, click Open.
   Then click Allow on the authorize page; the relay page returns you to VS Code, signed in, with
   the time left on the access token in the status bar.
 

@@ -68,6 +68,8 @@ export const OWNER_ONLY = 0o600;
  * Written with fs directly, not through an editor: no editor turns dirty, so VS Code makes no
  * Local History entry or hot-exit backup of the tokens.
  * @returns whether the file was created.
+ * @throws EnvPathError `hard-link` when the existing file has more than one name (nothing is
+ *   written: another name may be outside the folder); fs errors.
  */
 export async function writeOwnerOnly(real: string, text: string): Promise<boolean> {
   await fsp.mkdir(path.dirname(real), { recursive: true });
@@ -82,6 +84,11 @@ export async function writeOwnerOnly(real: string, text: string): Promise<boolea
     handle = await fsp.open(real, constants.O_WRONLY | nofollow);
   }
   try {
+    // A hard link is another name of the same bytes, possibly outside the folder (realpath cannot see it).
+    const { nlink } = await handle.stat();
+    if (!created && nlink > 1) {
+      throw new EnvPathError('hard-link', real, `${real} has ${nlink} names (hard links); another may be outside the workspace folder, so the tokens are not written to it. Nothing was written.`);
+    }
     if (process.platform !== 'win32') await handle.chmod(OWNER_ONLY);
     await handle.truncate(0);
     await handle.writeFile(text, 'utf8');

@@ -22,7 +22,9 @@ export type EnvPathRefusal =
   /** A symbolic link (the file or a folder on the way) leads out of the folder. */
   | 'symlink-outside'
   /** A symbolic link on the way points at nothing: where it would lead cannot be checked. */
-  | 'broken-symlink';
+  | 'broken-symlink'
+  /** The file has another name (a hard link) that may be outside the folder. */
+  | 'hard-link';
 
 /** Thrown when a `.env` path is refused; `message` names the path and, when given, the setting. */
 export class EnvPathError extends Error {

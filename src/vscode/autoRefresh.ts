@@ -6,7 +6,7 @@ import { Refresher, RefreshResult } from '../session/refresher';
 import { RefreshOutcome, RefreshPause, ResumeAction } from '../session/refreshSchedule';
 import { RefreshHealth, RefreshScheduler } from '../session/refreshScheduler';
 import { TokenSet } from '../session/tokenSet';
-import { Settings } from './config';
+import { Settings, userSettingsFingerprint } from './config';
 import { SessionModel } from './sessionModel';
 
 export type { RefreshHealth };
@@ -20,6 +20,8 @@ export type { RefreshHealth };
  */
 export class AutoRefresher implements vscode.Disposable {
   private readonly scheduler: RefreshScheduler;
+  /** The user's own settings when this window last resumed for them ({@link userSettingsFingerprint}). */
+  private userSettings = userSettingsFingerprint();
   private readonly emitter = new vscode.EventEmitter<RefreshHealth>();
   readonly onDidChangeHealth = this.emitter.event;
   private readonly disposables: vscode.Disposable[] = [this.emitter];
@@ -57,7 +59,12 @@ export class AutoRefresher implements vscode.Disposable {
         if (s.focused) this.scheduler.schedule('window focused');
       }),
       vscode.workspace.onDidChangeConfiguration(e => {
-        if (e.affectsConfiguration('infusionsoft')) this.scheduler.resume('settings changed');
+        if (!e.affectsConfiguration('infusionsoft')) return;
+        // Only a change of the user's own settings is the user acting; a workspace's settings never resume a pause.
+        const fingerprint = userSettingsFingerprint();
+        if (fingerprint === this.userSettings) return this.scheduler.schedule('settings changed');
+        this.userSettings = fingerprint;
+        this.scheduler.resume('settings changed');
       }),
     );
   }

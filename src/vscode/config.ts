@@ -36,6 +36,15 @@ export function userSetting<T>(key: (typeof USER_ONLY_SETTINGS)[number], fallbac
   return i?.globalValue ?? i?.defaultValue ?? fallback;
 }
 
+/**
+ * The user's values of every {@link USER_ONLY_SETTINGS} entry, as one string: it changes only when
+ * the user's own settings change, never when a workspace's `.vscode/settings.json` does (a `git
+ * pull` or a script is not the user acting, so it must not resume a paused refresh).
+ */
+export function userSettingsFingerprint(): string {
+  return JSON.stringify(USER_ONLY_SETTINGS.map(k => userSetting<unknown>(k, null)));
+}
+
 /** Reads the `infusionsoft.*` settings, fresh each call (a change applies at once). */
 export class Settings {
   private get c(): vscode.WorkspaceConfiguration {

@@ -32,7 +32,8 @@ export async function setClientCredentials(settings: Settings, secrets: Secrets,
   const clientSecret = (
     args?.clientSecret ??
     (await vscode.window.showInputBox({
-      title: vscode.l10n.t('Keap app client secret (2/2)'),
+      // Step 2 of 2 only when step 1 (the client ID) was asked too.
+      title: args?.clientId ? vscode.l10n.t('Keap app client secret') : vscode.l10n.t('Keap app client secret (2/2)'),
       prompt: vscode.l10n.t('The "Secret" of your app; it is kept in VS Code\'s SecretStorage, never in settings.'),
       password: true,
       ignoreFocusOut: true,

@@ -173,7 +173,15 @@ export class EnvWriter {
     for (const f of found) groups.set(f.keys.join(', '), [...(groups.get(f.keys.join(', ')) ?? []), vscode.workspace.asRelativePath(f.target.uri)]);
     const list = [...groups].map(([keys, files]) => `${files.join(', ')} (${keys})`).join('; ');
     void vscode.window
-      .showInformationMessage(vscode.l10n.t('Signed out. The tokens VS Code wrote are still in {0}. Remove these variables? Nothing else in the files changes.', list), remove, vscode.l10n.t('Keep'))
+      .showInformationMessage(
+        vscode.l10n.t(
+          'Signed out of Keap app {0}. The tokens VS Code wrote are still in {1}. Remove these variables? Nothing else in the files changes.',
+          accounts.map(a => a.split('|')[1] || a).join(', '),
+          list,
+        ),
+        remove,
+        vscode.l10n.t('Keep'),
+      )
       .then(answer => (answer === remove ? this.removeWritten(found) : undefined))
       .then(undefined, e => this.log.warn(`removing the signed-out tokens from .env failed: ${(e as Error).message}`));
     return [];
@@ -235,8 +243,8 @@ export class EnvWriter {
       return { uri: vscode.Uri.file(file), real };
     } catch (e) {
       if (!(e instanceof EnvPathError)) throw e;
-      if (quiet) this.log.warn(e.message);
-      else void vscode.window.showErrorMessage(e.message);
+      this.log.warn(e.message);
+      if (!quiet) void vscode.window.showErrorMessage(e.message);
       return undefined;
     }
   }
@@ -302,8 +310,8 @@ export class EnvWriter {
     const name = vscode.workspace.asRelativePath(target.uri);
     const refuse = (why: string) => {
       const msg = vscode.l10n.t('{0} was not changed: {1}', name, why);
-      if (quiet) this.log.warn(msg);
-      else void vscode.window.showErrorMessage(msg);
+      this.log.warn(msg);
+      if (!quiet) void vscode.window.showErrorMessage(msg);
       return false;
     };
     // Its unsaved text would clash with the new bytes on disk; the user's edits win.
@@ -311,7 +319,7 @@ export class EnvWriter {
     try {
       await this.writeText(target, upsertEnv((await this.read(target)) ?? '', values).text);
     } catch (e) {
-      if (e instanceof EnvValueError || e instanceof EnvKeyError) return refuse(e.message);
+      if (e instanceof EnvValueError || e instanceof EnvKeyError || e instanceof EnvPathError) return refuse(e.message);
       throw e;
     }
     return true;

@@ -385,10 +385,11 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
 
     try {
       return await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Keap: waiting for you to approve access in the browser…'), cancellable: true },
+        { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Keap: waiting for you to approve access in the browser'), cancellable: true },
         (progress, token) => {
-          const back = vscode.l10n.t('Browser did not come back? Click "Keap: waiting for sign-in" in the status bar to paste the address it landed on.');
-          progress.report({ message: appName ? `${vscode.l10n.t('On Keap\'s page, choose the Keap app {0}.', appName)} ${back}` : back });
+          // VS Code shows "title: message", so the message reads on from the title.
+          const back = vscode.l10n.t('if the browser does not come back, click "Keap: waiting for sign-in" in the status bar and paste the address it landed on.');
+          progress.report({ message: appName ? vscode.l10n.t('choose the Keap app {0} on Keap\'s page; {1}', appName, back) : back });
           const onCancel = new Promise<{ ok: false; kind: 'cancelled'; message: string }>(resolve =>
             token.onCancellationRequested(() => {
               this.log.info('sign-in cancelled from the progress notification');

@@ -149,7 +149,10 @@ export class TokenStatusBar implements vscode.Disposable {
     }
     this.item.text = `${icon} ${vscode.l10n.t('Keap {0} · {1}', app, shown)}${troubled.length > 0 ? ' $(warning)' : ''}`;
     if (set.accessTokenExpiresAt !== undefined) {
-      md.appendMarkdown(vscode.l10n.t('Access token expires {0} ({1})', new Date(set.accessTokenExpiresAt).toLocaleString(), new Date(set.accessTokenExpiresAt).toISOString()) + '\n\n');
+      const at = new Date(set.accessTokenExpiresAt);
+      md.appendMarkdown(
+        (set.accessTokenExpiresAt > now ? vscode.l10n.t('Access token expires {0} ({1})', at.toLocaleString(), at.toISOString()) : vscode.l10n.t('Access token expired {0} ({1})', at.toLocaleString(), at.toISOString())) + '\n\n',
+      );
     } else {
       md.appendMarkdown(vscode.l10n.t('Access token expiry unknown; it will be refreshed.') + '\n\n');
     }

@@ -177,6 +177,18 @@ describe('envFile location: real folders with symbolic links (S5)', function () 
         assert.equal(await readEnvText(path.join(ws, 'missing.env')), undefined);
     });
 
+    it('never writes to a file with a second name (a hard link): the other name may be outside the folder, where realpath cannot see it', async function () {
+        if (process.platform === 'win32') this.skip(); // hard links need POSIX link counts here
+        const victim = path.join(outside, 'victim-hard.env');
+        fs.writeFileSync(victim, 'V=1\n', { mode: 0o644 });
+        fs.linkSync(victim, path.join(ws, 'keap.env'));
+        const loc = await locateEnvFile(ws, 'keap.env', SETTING);
+        assert.equal(loc.real, path.join(ws, 'keap.env'), 'realpath sees nothing wrong');
+        await assert.rejects(writeOwnerOnly(loc.real, 'T=secret\n'), (e: unknown) => e instanceof EnvPathError && e.reason === 'hard-link' && /hard links/.test(e.message));
+        assert.equal(fs.readFileSync(victim, 'utf8'), 'V=1\n', 'the other name is untouched');
+        assert.equal(fs.statSync(victim).mode & 0o777, 0o644, 'and keeps its mode');
+    });
+
     it('never writes through a link that appeared after the check', async function () {
         if (process.platform === 'win32') this.skip();
         const loc = await locateEnvFile(ws, 'late.env', SETTING);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { accountFileId, accountKey } from '../../../src/session/accounts';
@@ -144,6 +145,19 @@ describe('Refresh in a real VS Code', function () {
     assert.match(String(item.description), /refresh paused: Keap refused/);
     assert.match(String(item.tooltip), /Automatic refresh is paused: .*Missing parameter: refresh_token.* Check the infusionsoft settings, then run Refresh Token\./);
     await harness.screenshot('refresh-paused');
+    // A workspace's settings changing (a git pull, a script) is not the user acting: still paused, nothing sent.
+    const folder = vscode.workspace.workspaceFolders![0].uri.fsPath;
+    const settingsFile = path.join(folder, '.vscode', 'settings.json');
+    fs.mkdirSync(path.dirname(settingsFile), { recursive: true });
+    fs.writeFileSync(settingsFile, JSON.stringify({ 'infusionsoft.env.variables': { accessToken: 'PULLED_NAME' }, 'infusionsoft.tokenUrl': 'http://127.0.0.1:9/token' }));
+    try {
+      await waitFor(() => vscode.workspace.getConfiguration('infusionsoft').get<{ accessToken?: string }>('env.variables')?.accessToken === 'PULLED_NAME', 20_000, 'VS Code to read the workspace settings');
+      await new Promise(r => setTimeout(r, 3000));
+      assert.equal(a.autoRefresher.health.kind, 'paused', 'a workspace settings change does not resume');
+      assert.equal((await tokenRequests('refresh_token')).length, 1, 'and sends nothing');
+    } finally {
+      fs.rmSync(path.dirname(settingsFile), { recursive: true, force: true });
+    }
     // Keap accepts again; the user's Refresh Token resumes.
     await fake.reset();
     assert.equal(await vscode.commands.executeCommand<string>('infusionsoft.refreshToken'), 'refreshed');
