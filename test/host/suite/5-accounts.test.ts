@@ -27,16 +27,20 @@ async function signInTo(app: string, command = 'infusionsoft.addAccount'): Promi
   }
 }
 
+/** Signed out of every app, with the demo credentials set and a Keap user who has two Keap apps (the authorize page offers both). */
+async function signedOutWithTwoApps(): Promise<void> {
+  const a = await api();
+  await vscode.commands.executeCommand('infusionsoft.signOut', 'all');
+  await waitFor(() => a.model.accounts.length === 0, 10_000, 'signed out of everything');
+  await useDemoCredentials();
+  await fake.userApps(['cd456']);
+}
+
 describe('Several Keap apps at once, in a real VS Code', function () {
   this.timeout(120_000);
 
   before(async () => {
-    const a = await api();
-    await vscode.commands.executeCommand('infusionsoft.signOut', 'all');
-    await waitFor(() => a.model.accounts.length === 0, 10_000, 'signed out of everything');
-    await useDemoCredentials();
-    // The Keap user of the fake has two Keap apps; the authorize page offers both.
-    await fake.userApps(['cd456']);
+    await signedOutWithTwoApps();
     await signInTo('ab123', 'infusionsoft.signIn');
   });
 
@@ -277,13 +281,7 @@ describe('Several Keap apps at once, in a real VS Code', function () {
 describe('The Accounts menu equals the stored accounts (issue 12, point 3)', function () {
   this.timeout(180_000);
 
-  before(async () => {
-    const a = await api();
-    await vscode.commands.executeCommand('infusionsoft.signOut', 'all');
-    await waitFor(() => a.model.accounts.length === 0, 10_000, 'signed out of everything');
-    await useDemoCredentials();
-    await fake.userApps(['cd456']);
-  });
+  before(signedOutWithTwoApps);
 
   after(async () => {
     await vscode.commands.executeCommand('infusionsoft.signOut', 'all');
