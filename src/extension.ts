@@ -7,6 +7,7 @@ import { ChangeSignal } from './session/changeSignal';
 import { ClaimRegistry, FileLock } from './session/fileLock';
 import { FileLedgerStore } from './session/ledgerFile';
 import { Refresher } from './session/refresher';
+import { TokenSet } from './session/tokenSet';
 import { SignInService } from './signin/signInService';
 import { AutoRefreshers } from './vscode/autoRefresh';
 import { ALL_ACCOUNTS, resolveAccount, switchAccount } from './vscode/accountPicker';
@@ -92,7 +93,14 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     new FileLock(path.join(storageDir, 'locks', `refresh-${accountFileId(account)}.lock`), { staleMs: 15_000 }).acquire(settings.requestTimeoutMs() * 3 + 15_000);
   // Each account's token requests and their outcomes, shared by every window: the schedule that keeps automatic refresh from looping (case K10).
   const ledgerFor = (key: string) => new FileLedgerStore(path.join(storageDir, 'locks', `refresh-${accountFileId(key)}.ledger.json`));
-  const refresherFor = (key: string) => new Refresher({ store: model.storeFor(key), tokenClient, credentials, now, log, lock: refreshLock, ledger: ledgerFor(key) });
+  const envWriter = new EnvWriter(context.workspaceState, secrets, () => settings.relayUrl(), log);
+  // Issue 13.6: a refresh token the user's app wrote back to a .env file this extension wrote, tried once when Keap refuses ours.
+  const appRotations = async (set: TokenSet) => {
+    const found = await envWriter.appRotations(set);
+    for (const f of found) log.addSecret(f.refreshToken);
+    return found;
+  };
+  const refresherFor = (key: string) => new Refresher({ store: model.storeFor(key), tokenClient, credentials, now, log, lock: refreshLock, ledger: ledgerFor(key), appRotations });
   const autoRefresher = new AutoRefreshers(model, refresherFor, settings, log, now);
   // Set Client Credentials (in any window) resumes that client's paused refreshes.
   const resumeOnSecret = secrets.onDidChange(e => {
@@ -128,7 +136,6 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     );
   };
 
-  const envWriter = new EnvWriter(context.workspaceState, secrets, () => settings.relayUrl(), log);
   // Keep inserted .env files in sync once SecretStorage holds an account's new pair (from this or another window).
   const syncedAccessTokens = new Map<string, string>();
   const syncEnv = model.onDidChangeAccount(({ key, set }) => {

@@ -385,6 +385,13 @@ function verify(before: string, after: string, wanted: Map<string, string>): Env
     return undefined;
 }
 
+/** The value `dotenv.parse(text)[key]` gives (the last definition wins, as in dotenv), or undefined. */
+export function envValueOf(text: string, key: string): string | undefined {
+    let value: string | undefined;
+    for (const e of parse(text).entries) if (e.key === key) value = e.value;
+    return value;
+}
+
 /** Keys the text defines (as dotenv reads it), in order of first appearance. */
 export function listEnvKeys(text: string): string[] {
     const keys: string[] = [];

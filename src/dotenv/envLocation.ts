@@ -57,6 +57,29 @@ export async function readEnvText(real: string): Promise<string | undefined> {
   }
 }
 
+/**
+ * Reads `real` (from {@link locateEnvFile}) as a write would reach it: not through a symbolic link
+ * that appeared since (`O_NOFOLLOW` where the OS has it), and not a file with a second name.
+ * Undefined when it does not exist.
+ * @throws EnvPathError `hard-link`; fs errors.
+ */
+export async function readOwnEnvText(real: string): Promise<string | undefined> {
+  let handle: fsp.FileHandle;
+  try {
+    handle = await fsp.open(real, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') return undefined;
+    throw e;
+  }
+  try {
+    const { nlink } = await handle.stat();
+    if (nlink > 1) throw new EnvPathError('hard-link', real, `${real} has ${nlink} names (hard links); it is not read.`);
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Owner read and write only. */
 export const OWNER_ONLY = 0o600;
 

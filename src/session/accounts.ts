@@ -18,7 +18,15 @@ export function accountKey(set: Pick<TokenSet, 'clientId' | 'appName'>): string 
 
 /** A short, file-name-safe id of an account key (hex, 16 characters), for lock and signal file names. */
 export function accountFileId(key: string): string {
-  return createHash('sha256').update(key).digest('hex').slice(0, 16);
+  return fingerprint(key);
+}
+
+/**
+ * 16 hex characters of SHA-256: tells two values apart without keeping either (a refresh token
+ * this extension wrote to a .env file, or one it tried; never the token itself).
+ */
+export function fingerprint(value: string): string {
+  return createHash('sha256').update(value).digest('hex').slice(0, 16);
 }
 
 /** The part of a secret store (SecretStorage in VS Code) the account store needs; failures throw. */

@@ -2,7 +2,8 @@ import { KeapError } from '../keap/errors';
 import { KeapTokenClient } from '../keap/tokenClient';
 import { sameEndpoint } from '../keap/endpoints';
 import { Logger, urlForLog } from '../log';
-import { accountKey } from './accounts';
+import type { AppRotation } from '../dotenv/appRotation';
+import { accountKey, fingerprint } from './accounts';
 import { LockHandle } from './fileLock';
 import { admitAutomatic, LedgerStore, SUPERSEDED_HOLD_MS, MemoryLedgerStore, outcomeOf, recordFresh, recordOutcome, recordRequest, RefreshLedger, RefreshPause } from './refreshSchedule';
 import { KeyringError, SessionStore } from './store';
@@ -25,6 +26,12 @@ export interface RefresherDeps {
   /** Time limit of each secret read or write under the lock, in milliseconds (default {@link STORE_TIME_LIMIT_MS}). */
   readonly storeTimeLimitMs?: number;
   readonly timers?: Timers;
+  /**
+   * Refresh tokens the user's own app wrote back to the `.env` files this extension wrote for the
+   * set's account (src/dotenv/appRotation; issue 13.6). Asked only under the lock, after Keap
+   * refused the stored refresh token.
+   */
+  readonly appRotations?: (set: TokenSet) => Promise<readonly AppRotation[]>;
 }
 
 /** What an automatic refresh passes: it is held to the ledger's schedule (case K10). */
@@ -73,6 +80,8 @@ export class Refresher {
    * token is dead at Keap, and stays stored until the write succeeds).
    */
   private unsavedPair: { readonly set: TokenSet; readonly replaced: string; readonly replacedIssuedAt: number } | undefined;
+  /** Fingerprints of the refresh tokens found in `.env` files and tried once each (never the tokens). */
+  private readonly triedAppTokens = new Set<string>();
 
   constructor(private readonly deps: RefresherDeps) {
     this.ledger = deps.ledger ?? new MemoryLedgerStore();
@@ -188,6 +197,9 @@ export class Refresher {
         return { kind: 'already-refreshed', tokenSet: current };
       }
       if (current.refreshTokenRejectedAt !== undefined) {
+        // The user's own Refresh Token (automatic refresh never gets here): the app may have rotated since.
+        const adopted = await this.adoptAppRotation(current, app);
+        if (adopted) return adopted;
         throw new KeapError('dead-refresh-token', 'Keap no longer accepts this refresh token; sign in again.');
       }
       const ledger = await this.ledger.read();
@@ -212,7 +224,7 @@ export class Refresher {
 
   /** Sends the refresh grant for `current` (under the lock) and records it and its outcome in the ledger. */
   private async send(current: TokenSet, before: RefreshLedger, app: string): Promise<RefreshResult> {
-    const { store, log, now } = this.deps;
+    const { log, now } = this.deps;
     const issuedAt = current.refreshTokenIssuedAt;
     // What storage holds: `current` itself, or the dead set an unsaved pair replaces.
     const pair = this.unsavedPair?.set === current ? this.unsavedPair : undefined;
@@ -242,7 +254,24 @@ export class Refresher {
       if (e instanceof KeapError && e.kind === 'dead-refresh-token') return this.onDeadRefreshToken(current, stored.refreshToken, app, e);
       throw e;
     }
-    // The old refresh token is dead from now on: store the rotated pair before anything else.
+    return this.keep(next, current, ledger, stored, pair, app);
+  }
+
+  /**
+   * Stores the pair Keap has just issued in place of `current` (storage holds `stored`): before
+   * anything else, since the refresh token sent is dead from now on.
+   */
+  private async keep(
+    next: TokenSet,
+    current: TokenSet,
+    before: RefreshLedger,
+    stored: { readonly refreshToken: string; readonly issuedAt: number },
+    pair: Refresher['unsavedPair'],
+    app: string,
+  ): Promise<RefreshResult> {
+    const { store, log, now } = this.deps;
+    const issuedAt = current.refreshTokenIssuedAt;
+    let ledger = before;
     const merged: TokenSet = { ...next, user: current.user };
     ledger = recordFresh(recordOutcome(ledger, { kind: 'success' }, now(), issuedAt), merged, now());
     const rotated = merged.refreshToken !== current.refreshToken;
@@ -264,6 +293,51 @@ export class Refresher {
   }
 
   /**
+   * Under the lock, Keap having refused the refresh token of `stored` (what storage holds): the
+   * user's own app may have rotated it and written the new pair to a `.env` file this extension
+   * wrote (issue 13.6). Sends the first refresh token found there that this window has not tried
+   * yet, once, to the endpoint that issued `stored`, with this client's credentials; stores the
+   * answer as a refresh would, but only when Keap's `scope` names the same Keap app (a file a
+   * `git pull` changed must never sign the user in to another app). Undefined when nothing was
+   * adopted; the caller then goes on as before.
+   */
+  private async adoptAppRotation(stored: TokenSet, app: string): Promise<RefreshResult | undefined> {
+    const { log, now, tokenClient } = this.deps;
+    const tokenUrl = stored.tokenUrl ?? tokenClient.configuredTokenUrl();
+    if (!this.deps.appRotations || !stored.appName || !sameEndpoint(tokenUrl, tokenClient.configuredTokenUrl())) return undefined;
+    let candidate: AppRotation | undefined;
+    let ledger: RefreshLedger;
+    let next: TokenSet;
+    try {
+      const found = await this.limited(this.deps.appRotations(stored), 'reading the .env files');
+      candidate = found.find(c => c.refreshToken !== stored.refreshToken && !this.triedAppTokens.has(fingerprint(c.refreshToken)));
+      if (!candidate) return undefined;
+      // Once per token, whatever the answer: a file that keeps a dead token costs one request, not a loop.
+      this.triedAppTokens.add(fingerprint(candidate.refreshToken));
+      const creds = await this.limited(this.deps.credentials(stored.clientId), 'reading the client secret');
+      if (!creds) return undefined;
+      log.info(`refresh token of Keap app ${app} refused; trying the one your app wrote to ${candidate.where}`);
+      ledger = recordRequest(await this.ledger.read(), now());
+      await this.ledger.write(ledger);
+      try {
+        next = await tokenClient.refresh({ ...creds, refreshToken: candidate.refreshToken, tokenUrl });
+      } catch (e) {
+        await this.writeLedger(() => recordOutcome(ledger, outcomeOf(e), now(), stored.refreshTokenIssuedAt));
+        throw e;
+      }
+    } catch (e) {
+      log.warn(`the refresh token in ${candidate?.where ?? 'the .env files'} was not adopted: ${(e as Error).message}`);
+      return undefined;
+    }
+    if (next.appName !== stored.appName) {
+      log.warn(`discarded the tokens Keap issued for the refresh token in ${candidate.where}: they are for Keap app ${next.appName ?? '(none named)'}, not ${stored.appName}`);
+      return undefined;
+    }
+    log.info(`adopted the refresh token your app wrote to ${candidate.where} (Keap app ${stored.appName})`);
+    return this.keep(next, stored, ledger, { refreshToken: stored.refreshToken, issuedAt: stored.refreshTokenIssuedAt }, undefined, app);
+  }
+
+  /**
    * Keap refused the refresh token of `current` (`storedRefreshToken`: what storage held when it
    * was sent). Another window may have rotated it meanwhile: re-read once.
    * Otherwise mark the stored set dead; a failure while marking it is logged and never hides
@@ -279,8 +353,10 @@ export class Refresher {
         log.info(`refresh token of Keap app ${app} refused, but storage already holds a newer one: using it`);
         return { kind: 'already-refreshed', tokenSet: again };
       }
-      // Mark it dead only from a current view: a lagging view must never overwrite a newer set.
+      // Only from a current view: a lagging view must never overwrite a newer set.
       if (again && (!store.isCurrent || (await this.limited(store.isCurrent(again), 'checking the stored session')))) {
+        const adopted = await this.adoptAppRotation(again, app);
+        if (adopted) return adopted;
         await this.limited(store.write({ ...again, refreshTokenRejectedAt: now() }), 'storing the session');
       }
     } catch (e) {

@@ -1,12 +1,13 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { EnvKeyError, EnvValueError, listEnvKeys, removeEnvKeys, upsertEnv } from '../dotenv/envFile';
-import { locateEnvFile, readEnvText, writeOwnerOnly } from '../dotenv/envLocation';
+import { AppRotation, appRotations, EnvFileRecord } from '../dotenv/appRotation';
+import { locateEnvFile, readEnvText, readOwnEnvText, writeOwnerOnly } from '../dotenv/envLocation';
 import { EnvPathError, envFileInFolder, isInsideFolder } from '../dotenv/envPath';
 import { addGitignoreEntry, gitFileStatus } from '../dotenv/gitStatus';
 import { ENV_PRESETS, EnvVariableNames, envValuesFor } from '../dotenv/variables';
 import { Logger } from '../log';
-import { accountKey } from '../session/accounts';
+import { accountKey, fingerprint } from '../session/accounts';
 import { TokenSet } from '../session/tokenSet';
 import { userSetting } from './config';
 import { Secrets } from './secrets';
@@ -28,15 +29,6 @@ function envSettings(folder?: vscode.Uri) {
     includeClientCredentials: userSetting<boolean>('env.includeClientCredentials', false),
     keepInSync: c.get<boolean>('keepInSync', true),
   };
-}
-
-/** A file this extension wrote tokens into (workspaceState; never a token). */
-interface EnvFileRecord {
-  readonly uri: string;
-  /** The account whose token the file holds; absent in records of version 0.1. */
-  readonly account?: string;
-  /** The variables written; absent in records of version 0.1. */
-  readonly keys?: readonly string[];
 }
 
 /** A file that may be written: `real` (symbolic links resolved, inside the folder) for `file:` folders. */
@@ -97,7 +89,7 @@ export class EnvWriter {
     }
     const values = envValuesFor(set, s.names, client);
     if (!(await this.write(located, values))) return undefined;
-    await this.remember(located.uri, accountKey(set), values.map(([k]) => k), true);
+    await this.remember(located.uri, set, s.names.refreshToken, values.map(([k]) => k), true);
     void vscode.window.showInformationMessage(vscode.l10n.t('Token of Keap app {0} written to {1}.', set.appName ?? set.clientId, vscode.workspace.asRelativePath(located.uri)));
     return located.uri;
   }
@@ -129,10 +121,32 @@ export class EnvWriter {
       }
       const values = envValuesFor(set, s.names, client);
       if (await this.write(located, values, true)) {
-        await this.remember(uri, key, values.map(([k]) => k));
+        await this.remember(uri, set, s.names.refreshToken, values.map(([k]) => k));
         this.log.info(`kept ${vscode.workspace.asRelativePath(uri)} in sync with the refreshed token`);
       }
     }
+  }
+
+  /**
+   * The refresh tokens the user's own app wrote back to the files this extension wrote `set`'s
+   * token to (src/dotenv/appRotation): only recorded files, each located as a write would be
+   * (inside its folder, no link out, no second name), only the recorded variable. Never a file
+   * without a record.
+   */
+  appRotations(set: TokenSet): Promise<AppRotation[]> {
+    return appRotations(this.files(), accountKey(set), async r => {
+      const uri = vscode.Uri.parse(r.uri);
+      const folder = vscode.workspace.getWorkspaceFolder(uri);
+      const located = folder && (await this.locate(folder, uri.scheme === 'file' ? uri.fsPath : uri.path, undefined, true));
+      const where = vscode.workspace.asRelativePath(uri);
+      try {
+        const text = located && (await (located.real !== undefined ? readOwnEnvText(located.real) : this.read(located)));
+        return text === undefined ? undefined : { text, where };
+      } catch (e) {
+        this.log.warn(`not reading ${where}: ${(e as Error).message}`);
+        return undefined;
+      }
+    });
   }
 
   /**
@@ -215,12 +229,16 @@ export class EnvWriter {
     );
   }
 
-  /** Records that `uri` holds `account`'s token in `keys` (added to those written before, unless `replace`). */
-  private async remember(uri: vscode.Uri, account: string, keys: readonly string[], replace = false): Promise<void> {
+  /**
+   * Records that `uri` holds `set`'s token in `keys` (added to those written before, unless
+   * `replace`), its refresh token in `refreshKey` (with a fingerprint, never the token).
+   */
+  private async remember(uri: vscode.Uri, set: TokenSet, refreshKey: string | undefined, keys: readonly string[], replace = false): Promise<void> {
+    const account = accountKey(set);
     const old = this.files().find(f => f.uri === uri.toString());
     const all = replace || old?.account !== account ? keys : [...new Set([...(old?.keys ?? []), ...keys])];
     const files = this.files().filter(f => f.uri !== uri.toString());
-    files.push({ uri: uri.toString(), account, keys: [...all] });
+    files.push({ uri: uri.toString(), account, keys: [...all], ...(refreshKey ? { refresh: { key: refreshKey, written: fingerprint(set.refreshToken) } } : {}) });
     await this.workspaceState.update(SYNCED_FILES_KEY, files);
   }
 
