@@ -309,14 +309,14 @@ export class Refresher {
     let ledger: RefreshLedger;
     let next: TokenSet;
     try {
-      const found = await this.limited(this.deps.appRotations(stored), 'reading the .env files');
+      const found = await withTimeLimit(this.deps.appRotations(stored), this.deps.storeTimeLimitMs ?? STORE_TIME_LIMIT_MS, 'reading the .env files', this.timers);
       candidate = found.find(c => c.refreshToken !== stored.refreshToken && !this.triedAppTokens.has(fingerprint(c.refreshToken)));
       if (!candidate) return undefined;
       // Once per token, whatever the answer: a file that keeps a dead token costs one request, not a loop.
       this.triedAppTokens.add(fingerprint(candidate.refreshToken));
       const creds = await this.limited(this.deps.credentials(stored.clientId), 'reading the client secret');
       if (!creds) return undefined;
-      log.info(`refresh token of Keap app ${app} refused; trying the one your app wrote to ${candidate.where}`);
+      log.info(`trying the refresh token your app wrote to ${candidate.where}`);
       ledger = recordRequest(await this.ledger.read(), now());
       await this.ledger.write(ledger);
       try {
@@ -330,7 +330,7 @@ export class Refresher {
       return undefined;
     }
     if (next.appName !== stored.appName) {
-      log.warn(`discarded the tokens Keap issued for the refresh token in ${candidate.where}: they are for Keap app ${next.appName ?? '(none named)'}, not ${stored.appName}`);
+      log.warn(`discarded Keap's answer to the refresh token in ${candidate.where}: it is for Keap app ${next.appName}, not ${stored.appName}`);
       return undefined;
     }
     log.info(`adopted the refresh token your app wrote to ${candidate.where} (Keap app ${stored.appName})`);

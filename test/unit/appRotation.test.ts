@@ -226,7 +226,7 @@ describe('following the user\'s own app\'s rotation through the .env file the ex
     assert.equal(store.set!.accessToken, signedIn.accessToken);
     assert.equal(store.set!.refreshToken, signedIn.refreshToken);
     assert.ok(store.set!.refreshTokenRejectedAt, 'marked for a new sign-in, as before');
-    assert.ok(log.lines.some(l => /discarded the tokens Keap issued for the refresh token in \.env: they are for Keap app zz999, not ab123/.test(l)), log.lines.join('\n'));
+    assert.ok(log.lines.some(l => /discarded Keap's answer to the refresh token in \.env: it is for Keap app zz999, not ab123/.test(l)), log.lines.join('\n'));
     assert.ok(!log.lines.some(l => l.startsWith('adopted')));
     noTokenInLog();
   });
