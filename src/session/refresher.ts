@@ -317,14 +317,10 @@ export class Refresher {
       const creds = await this.limited(this.deps.credentials(stored.clientId), 'reading the client secret');
       if (!creds) return undefined;
       log.info(`trying the refresh token your app wrote to ${candidate.where}`);
+      // Counted against the budget; if it fails, the ledger keeps the pause the refusal recorded.
       ledger = recordRequest(await this.ledger.read(), now());
       await this.ledger.write(ledger);
-      try {
-        next = await tokenClient.refresh({ ...creds, refreshToken: candidate.refreshToken, tokenUrl });
-      } catch (e) {
-        await this.writeLedger(() => recordOutcome(ledger, outcomeOf(e), now(), stored.refreshTokenIssuedAt));
-        throw e;
-      }
+      next = await tokenClient.refresh({ ...creds, refreshToken: candidate.refreshToken, tokenUrl });
     } catch (e) {
       log.warn(`the refresh token in ${candidate?.where ?? 'the .env files'} was not adopted: ${(e as Error).message}`);
       return undefined;

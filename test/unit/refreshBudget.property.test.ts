@@ -4,6 +4,8 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { FetchLike, KeapTokenClient } from '../../src/keap/tokenClient';
 import { Logger, SILENT_LOGGER } from '../../src/log';
+import { appRotations } from '../../src/dotenv/appRotation';
+import { accountKey, fingerprint } from '../../src/session/accounts';
 import { DEFAULT_REFRESH_POLICY } from '../../src/session/policy';
 import { Refresher } from '../../src/session/refresher';
 import { DAILY_REQUEST_BUDGET, DAY_MS, MemoryLedgerStore, MIN_REQUEST_INTERVAL_MS } from '../../src/session/refreshSchedule';
@@ -69,6 +71,12 @@ const scenarioArb = fc.record({
     fc.record({ atMs: fc.integer({ min: 0, max: HOURS * H }), window: fc.nat(4), kind: fc.constantFrom<UserAction['kind']>('refresh-token', 'settings-changed', 'sign-in') }),
     { maxLength: 6 },
   ),
+  /**
+   * When the user's own app refreshes with the refresh token in the `.env` file the extension keeps
+   * in sync, and writes the new pair back (issue 13.6): the extension's token is then dead, and the
+   * file holds the live one.
+   */
+  appRefreshes: fc.array(fc.integer({ min: 0, max: HOURS * H }), { maxLength: 4 }),
 });
 
 type Scenario = typeof scenarioArb extends fc.Arbitrary<infer T> ? T : never;
@@ -79,9 +87,16 @@ interface Sent {
   automatic: boolean;
   refreshToken: string;
   answer: Answer['kind'];
+  /** Keap answered `invalid_grant` (the extension's dead-refresh-token). */
+  deadGrant: boolean;
+  /** The refresh token came from the `.env` file (issue 13.6), not from storage. */
+  fromFile: boolean;
 }
 
 interface RunFigures {
+  /** Refresh tokens tried from the .env file, and how many of those Keap accepted (adopted). */
+  fromFile: number;
+  adopted: number;
   requests: number;
   worstPerDay: number;
   closestAutomaticMs: number;
@@ -114,6 +129,8 @@ async function runScenario(s: Scenario): Promise<RunFigures> {
     return { access: `access-${serial}-${'a'.repeat(30)}`, refresh: r };
   };
   const first = issue();
+  // The .env file the extension wrote and keeps in sync (the refresh token and the fingerprint it recorded), and what the user's app wrote.
+  const file = { refreshToken: first.refresh, written: fingerprint(first.refresh), syncedAccess: first.access };
   const signedInSet = (tokens: { access: string; refresh: string }, now: number, left: number): TokenSet => ({
     accessToken: tokens.access,
     refreshToken: tokens.refresh,
@@ -135,11 +152,16 @@ async function runScenario(s: Scenario): Promise<RunFigures> {
   const windows = Array.from({ length: s.windows }, (_, index) => {
     let view: TokenSet | undefined = store.set;
     let manual = 0;
+    /** The tokens the last look at the .env file offered (the next request may send one of them). */
+    let offered: string[] = [];
     const fetch: FetchLike = (_url, init) => {
       const form = new URLSearchParams(init.body ?? '');
       const refreshToken = form.get('refresh_token') ?? '';
       const answer: Answer = answers.shift() ?? { kind: 'ok', expiresIn: 86400 };
-      sent.push({ at: clock.now(), window: index, automatic: manual === 0, refreshToken, answer: answer.kind });
+      const isLive0 = refreshToken === live;
+      const deadGrant = answer.kind === 'invalid-grant' || (!isLive0 && (answer.kind === 'ok' || answer.kind === 'ok-without-refresh-token'));
+      sent.push({ at: clock.now(), window: index, automatic: manual === 0, refreshToken, answer: answer.kind, deadGrant, fromFile: offered.includes(refreshToken) });
+      offered = [];
       const reply = (status: number, body: string, headers: Record<string, string> = {}) =>
         Promise.resolve({ status, headers: { get: (n: string) => headers[n.toLowerCase()] ?? null }, text: async () => body });
       const isLive = refreshToken === live;
@@ -183,6 +205,14 @@ async function runScenario(s: Scenario): Promise<RunFigures> {
       log: logFor(index),
       ledger,
       timers: clock,
+      appRotations: async set => {
+        const found = await appRotations([{ uri: 'file:///ws/.env', account: accountKey(set), keys: ['KEAP_REFRESH_TOKEN'], refresh: { key: 'KEAP_REFRESH_TOKEN', written: file.written } }], accountKey(set), async () => ({
+          text: `KEAP_REFRESH_TOKEN='${file.refreshToken}'\n`,
+          where: '.env',
+        }));
+        offered = found.map(f => f.refreshToken);
+        return found;
+      },
     });
     const scheduler = new RefreshScheduler({
       refresher,
@@ -212,7 +242,23 @@ async function runScenario(s: Scenario): Promise<RunFigures> {
     return { scheduler, refresher, reload, refreshToken };
   });
   // Every window hears of every write (SecretStorage's change event), after the writer's own turn.
-  store.onWrite = () => void Promise.resolve().then(() => windows.forEach(w => w.reload()));
+  // Keep in sync: once storage holds a new access token, the .env file gets the stored pair (and its record the fingerprint).
+  const syncFile = () => {
+    const set = store.set;
+    if (!set || set.accessToken === file.syncedAccess) return;
+    Object.assign(file, { refreshToken: set.refreshToken, written: fingerprint(set.refreshToken), syncedAccess: set.accessToken });
+  };
+  store.onWrite = () => void Promise.resolve().then(() => {
+    syncFile();
+    windows.forEach(w => w.reload());
+  });
+  for (const at of s.appRefreshes) {
+    clock.setTimeout(() => {
+      // The user's script: refreshes with the file's token (Keap rotates it when it is live) and writes the new pair back.
+      if (file.refreshToken !== live) return;
+      file.refreshToken = issue().refresh;
+    }, at);
+  }
 
   for (const [i, w] of windows.entries()) clock.setTimeout(() => w.scheduler.schedule('window opened'), i * 7_000);
   for (const a of s.actions) {
@@ -224,6 +270,7 @@ async function runScenario(s: Scenario): Promise<RunFigures> {
       else {
         // Sign In: Keap issues a new pair for a new code; the sign-in service stores it.
         store.set = signedInSet(issue(), clock.now(), 24 * H);
+        syncFile();
         windows.forEach(x => x.reload());
       }
     }, a.atMs);
@@ -233,17 +280,30 @@ async function runScenario(s: Scenario): Promise<RunFigures> {
   windows.forEach(w => w.scheduler.dispose());
   await clock.advance(60_000);
 
-  // 1. No two automatic token requests closer than 30 s.
-  const automatic = sent.filter(r => r.automatic);
+  const trace = () => sent.map(r => `${((r.at - t0) / 1000).toFixed(0)}s w${r.window} ${r.automatic ? 'auto' : 'manual'}${r.fromFile ? ' file' : ''} ${r.refreshToken.split('-')[1]} → ${r.deadGrant ? 'invalid_grant' : r.answer}`).join('; ');
+  // 0. A refresh token from the .env file (issue 13.6) is sent automatically only right after Keap
+  //    refused the stored one (invalid_grant), by the same window under the same lock (or when the
+  //    user asks, for a set already refused), and once per window.
+  for (const [i, r] of sent.entries()) {
+    if (!r.fromFile) continue;
+    assert.ok(!r.automatic || (i > 0 && sent[i - 1].window === r.window && sent[i - 1].deadGrant && !sent[i - 1].fromFile), `a token from the file sent without a refusal just before it (request ${i}): ${trace()}`);
+    assert.equal(sent.filter(q => q.fromFile && q.window === r.window && q.refreshToken === r.refreshToken).length, 1, `a token from the file sent twice by one window: ${trace()}`);
+  }
+  // 1. No two automatic token requests closer than 30 s (the file's token rides on the refusal it follows).
+  const automatic = sent.filter(r => r.automatic && !r.fromFile);
   let closestAutomaticMs = Infinity;
   for (let i = 1; i < automatic.length; i++) closestAutomaticMs = Math.min(closestAutomaticMs, automatic[i].at - automatic[i - 1].at);
   assert.ok(closestAutomaticMs >= MIN_REQUEST_INTERVAL_MS, `automatic requests ${closestAutomaticMs} ms apart`);
   // 2. After a refusal that will not fix itself, no automatic request until the user acts.
   for (const [i, r] of sent.entries()) {
-    if (!REFUSALS.has(r.answer)) continue;
+    if (!REFUSALS.has(r.answer) && !r.deadGrant) continue;
+    // Keap accepted the file's token at once: the pair was adopted, and the schedule goes on from it.
+    const next = sent[i + 1];
+    if (r.deadGrant && next?.fromFile && next.window === r.window && !next.deadGrant && (next.answer === 'ok' || next.answer === 'ok-without-refresh-token')) continue;
     const nextAction = userActions.find(t => t >= r.at) ?? Infinity;
-    const after = sent.slice(i + 1).find(q => q.automatic && q.at < nextAction);
-    assert.equal(after, undefined, `automatic request at +${after && (after.at - r.at) / 1000} s after ${r.answer} at ${(r.at - t0) / H} h`);
+    // Only the file's token may follow a refusal of the stored one, at once (case 0).
+    const after = sent.slice(i + 1).find((q, j) => q.automatic && q.at < nextAction && !(j === 0 && q.fromFile && !r.fromFile && r.deadGrant));
+    assert.equal(after, undefined, `automatic request at +${after && (after.at - r.at) / 1000} s after ${r.answer} at ${(r.at - t0) / H} h: ${trace()}`);
   }
   // 3. At most 100 token requests in any 24 hours, besides those the user asked for.
   let worstPerDay = 0;
@@ -256,22 +316,23 @@ async function runScenario(s: Scenario): Promise<RunFigures> {
   //    dead token). (Refresh Token may, 10 minutes after another window failed to store its new pair:
   //    that window may be gone, and the user must be able to find out.)
   const dead = sent.filter((r, i) => r.automatic && (rotatedBy.get(r.refreshToken) ?? Infinity) < i);
-  const trace = () => sent.map(r => `${((r.at - t0) / 1000).toFixed(0)}s w${r.window} ${r.automatic ? 'auto' : 'manual'} ${r.refreshToken.split('-')[1]} → ${r.answer}`).join('; ');
   assert.deepEqual(dead, [], `a request sent a refresh token Keap had already rotated: ${trace()}`);
   // 5. The newest refresh token Keap issued is stored, or held (and shown as unsaved) by a window that
   //    retries the write, or the session is visibly marked as needing a sign-in. Never silently lost.
   const stored = store.set;
   const held = windows.some(w => w.refresher.unsaved?.refreshToken === live && w.scheduler.health.kind === 'unsaved');
   const needsSignIn = stored?.refreshTokenRejectedAt !== undefined || windows.some(w => w.scheduler.health.kind === 'paused' && (w.scheduler.health as { pause: { resume: string } }).pause.resume === 'sign-in');
-  assert.ok(stored?.refreshToken === live || held || needsSignIn, `newest refresh token lost: stored ${stored?.refreshToken.slice(0, 12)}, Keap's newest ${live?.slice(0, 12)}; health ${windows.map(w => JSON.stringify(w.scheduler.health)).join(', ')}; unsaved ${windows.map(w => w.refresher.unsaved?.refreshToken.slice(0, 12)).join(', ')}; ${trace()}`);
-  return { requests: sent.length, worstPerDay, closestAutomaticMs };
+  // (Or the user's app holds it and wrote it to the .env file: the extension adopts it at its next refusal.)
+  assert.ok(stored?.refreshToken === live || held || needsSignIn || file.refreshToken === live, `newest refresh token lost: stored ${stored?.refreshToken.slice(0, 12)}, Keap's newest ${live?.slice(0, 12)}; health ${windows.map(w => JSON.stringify(w.scheduler.health)).join(', ')}; unsaved ${windows.map(w => w.refresher.unsaved?.refreshToken.slice(0, 12)).join(', ')}; ${trace()}`);
+  const fromFile = sent.filter(r => r.fromFile);
+  return { requests: sent.length, worstPerDay, closestAutomaticMs, fromFile: fromFile.length, adopted: fromFile.filter(r => !r.deadGrant && r.answer.startsWith('ok')).length };
 }
 
 describe(`request budget property: 1–5 windows, ${HOURS} h of a fake clock, ${RUNS} runs`, function () {
   this.timeout(180_000);
 
   it('no loop, no dead refresh token sent, no rotated token lost, whatever Keap or SecretStorage answers', async () => {
-    const figures = { runs: 0, simulatedHours: 0, requests: 0, worstRequestsPerAppPerDay: 0, closestAutomaticRequestsMs: Infinity as number };
+    const figures = { runs: 0, simulatedHours: 0, requests: 0, worstRequestsPerAppPerDay: 0, closestAutomaticRequestsMs: Infinity as number, fromEnvFile: 0, adoptedFromEnvFile: 0 };
     const started = Date.now();
     await fc.assert(
       fc.asyncProperty(scenarioArb, async s => {
@@ -281,15 +342,18 @@ describe(`request budget property: 1–5 windows, ${HOURS} h of a fake clock, ${
         figures.requests += f.requests;
         figures.worstRequestsPerAppPerDay = Math.max(figures.worstRequestsPerAppPerDay, f.worstPerDay);
         figures.closestAutomaticRequestsMs = Math.min(figures.closestAutomaticRequestsMs, f.closestAutomaticMs);
+        figures.fromEnvFile += f.fromFile;
+        figures.adoptedFromEnvFile += f.adopted;
       }),
       { numRuns: RUNS, seed: SEED, ...(process.env.REFRESH_PROPERTY_PATH ? { path: process.env.REFRESH_PROPERTY_PATH, endOnFailure: true } : {}) },
     );
     const record = { ...figures, seed: SEED, realSeconds: Math.round((Date.now() - started) / 100) / 10, measuredAt: new Date().toISOString() };
-    const line = `refresh budget: ${record.runs} runs, ${record.simulatedHours} simulated hours, ${record.requests} token requests; worst ${record.worstRequestsPerAppPerDay} requests per app per 24 h; closest two automatic requests ${record.closestAutomaticRequestsMs / 1000} s apart (${record.realSeconds} s real, seed ${SEED})`;
+    const line = `refresh budget: ${record.runs} runs, ${record.simulatedHours} simulated hours, ${record.requests} token requests; worst ${record.worstRequestsPerAppPerDay} requests per app per 24 h; closest two automatic requests ${record.closestAutomaticRequestsMs / 1000} s apart; ${record.fromEnvFile} refresh tokens tried from .env, ${record.adoptedFromEnvFile} adopted (${record.realSeconds} s real, seed ${SEED})`;
     console.log(`      ${line}`);
     const out = process.env.ARTIFACTS ?? path.join(__dirname, '..');
     fs.mkdirSync(out, { recursive: true });
     fs.writeFileSync(path.join(out, 'refresh-budget.json'), JSON.stringify(record, null, 2) + '\n');
     assert.ok(figures.runs >= Math.min(RUNS, 1000));
+    assert.ok(RUNS < 100 || figures.adoptedFromEnvFile > 0, 'the runs include adoptions from the .env file');
   });
 });
