@@ -52,6 +52,9 @@ const extensionRefreshes = (reqs: RecordedRequest[]) =>
 describe('Following your own app\'s rotation (issue 13.6) in a real VS Code', function () {
   this.timeout(120_000);
 
+  // The suite before this one sets the infusionsoft-php names in the workspace's settings and then deletes them: wait until VS Code has read that.
+  before(() => waitFor(() => vscode.workspace.getConfiguration('infusionsoft.env').get('preset') === 'keap', 30_000, 'the default .env names'));
+
   it('a .env rotated by "the app" is adopted once: no sign-in asked, the extension holds the adopted pair, the log says so, the file follows', async () => {
     await ensureSignedIn();
     const a = await api();
@@ -106,5 +109,37 @@ describe('Following your own app\'s rotation (issue 13.6) in a real VS Code', fu
     assert.deepEqual(extensionRefreshes(await fake.requests()).map(r => r.status), [400, 200, 200]);
     await new Promise(r => setTimeout(r, 1500));
     assert.equal(adoptedLines(userData).length, adoptedBefore + 1, 'adopted once');
+  });
+
+  it('at due time too: the automatic refresh adopts the pair the app wrote instead of pausing', async () => {
+    await ensureSignedIn();
+    const a = await api();
+    const key = a.model.activeKey!;
+    const userData = path.resolve(a.storageDir, '..', '..', '..');
+    const file = path.join(vscode.workspace.workspaceFolders![0].uri.fsPath, 'rotation', '.env');
+    const current = (await a.model.store.read())!;
+    await waitFor(() => dotenv.parse(fs.readFileSync(file, 'utf8')).KEAP_REFRESH_TOKEN === current.refreshToken, 15_000, 'the .env to hold the current pair');
+    const adoptedBefore = adoptedLines(userData).length;
+    await fake.reset();
+    const rotated = await appRefreshes(file);
+    // 30 minutes of access token left: inside the refresh window, so the automatic refresh is due.
+    await a.model.store.write({ ...current, refreshTokenIssuedAt: Date.now() - 23.5 * 3_600_000, accessTokenExpiresAt: Date.now() + 30 * 60_000 });
+    // The previous test's requests were under 30 s ago: the automatic one may wait for that.
+    const reqs = await waitFor(async () => {
+      const r = extensionRefreshes(await fake.requests());
+      return r.length >= 2 && r;
+    }, 60_000, 'the automatic refresh and the try of the file\'s token');
+    assert.deepEqual(reqs, [
+      { token: current.refreshToken, status: 400 },
+      { token: rotated.refresh_token, status: 200 },
+    ]);
+    await waitFor(() => a.model.get(key)?.refreshToken !== current.refreshToken, 10_000, 'the model to hold the adopted pair');
+    const held = (await a.model.store.read())!;
+    assert.ok((await fake.tokens()).some(t => t.refreshToken === held.refreshToken));
+    assert.equal(held.refreshTokenRejectedAt, undefined);
+    assert.equal(a.autoRefresher.health.kind, 'ok', 'not paused');
+    await waitFor(() => adoptedLines(userData).length === adoptedBefore + 1, 20_000, 'one more "adopted" line');
+    await new Promise(r => setTimeout(r, 3000));
+    assert.equal(extensionRefreshes(await fake.requests()).length, 2, 'nothing more');
   });
 });
