@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
+import { KeapClock } from '../../src/keap/keapClock';
 import { FetchLike, KeapTokenClient } from '../../src/keap/tokenClient';
 import { Logger, SILENT_LOGGER } from '../../src/log';
 import { DEFAULT_REFRESH_POLICY } from '../../src/session/policy';
@@ -9,6 +10,7 @@ import { Refresher } from '../../src/session/refresher';
 import { DAILY_REQUEST_BUDGET, DAY_MS, MemoryLedgerStore, MIN_REQUEST_INTERVAL_MS } from '../../src/session/refreshSchedule';
 import { RefreshScheduler } from '../../src/session/refreshScheduler';
 import { TokenSet } from '../../src/session/tokenSet';
+import { httpDate } from '../fake-keap/server';
 import { FakeClock } from '../support/fakeClock';
 import { MemoryLock, MemorySessionStore, StoreFault } from '../support/memoryStores';
 
@@ -54,6 +56,19 @@ const retryableArb: fc.Arbitrary<Answer> = answerArb.filter(a => !REFUSALS.has(a
 /** Keap answering every refresh at once with a one-hour token (earlier years), which a 60-minute refresh window calls due on arrival. */
 const oneHourTokensArb: fc.Arbitrary<Answer[]> = fc.constant(Array.from({ length: 200 }, () => ({ kind: 'ok' as const, expiresIn: 3600 })));
 
+/**
+ * What Keap's `Date` header says, answer after answer (in turn, round and round): Keap's clock minus
+ * this machine's in ms (within the 2-minute threshold, beyond it, beyond the 24-hour bound), or no
+ * header, or garbage. One value is a steady offset; several are a clock that jumps, or a proxy
+ * that answers anything (issue 13.4).
+ */
+type KeapDate = number | 'missing' | 'garbage';
+const keapDateArb: fc.Arbitrary<KeapDate> = fc.oneof(
+  fc.integer({ min: -3 * 60_000, max: 3 * 60_000 }),
+  fc.integer({ min: -30 * H, max: 30 * H }),
+  fc.constantFrom<KeapDate>('missing', 'garbage'),
+);
+
 type UserAction = { atMs: number; window: number; kind: 'refresh-token' | 'settings-changed' | 'sign-in' };
 
 const scenarioArb = fc.record({
@@ -62,6 +77,7 @@ const scenarioArb = fc.record({
   leftAtStart: fc.integer({ min: 0, max: 24 * H }),
   /** Keap's answers in order (then 200s): a mixed run, or a long outage of throttling and gateway faults that tests the budget. */
   answers: fc.oneof(fc.array(answerArb, { maxLength: 60 }), fc.array(retryableArb, { minLength: 50, maxLength: 400 }), oneHourTokensArb),
+  keapDates: fc.oneof(fc.constant<KeapDate[]>([0]), fc.array(keapDateArb, { minLength: 1, maxLength: 1 }), fc.array(keapDateArb, { minLength: 2, maxLength: 30 })),
   /** SecretStorage: what the next reads and writes do (then they answer). */
   readFaults: fc.array(fc.constantFrom<StoreFault>('ok', 'ok', 'throw'), { maxLength: 20 }),
   writeFaults: fc.array(fc.constantFrom<StoreFault>('ok', 'ok', 'throw', 'hang'), { maxLength: 20 }),
@@ -130,6 +146,10 @@ async function runScenario(s: Scenario): Promise<RunFigures> {
   const ledger = new MemoryLedgerStore();
   const answers = [...s.answers];
   const sent: Sent[] = [];
+  const dateHeader = (): Record<string, string> => {
+    const d = s.keapDates[sent.length % s.keapDates.length];
+    return d === 'missing' ? {} : { date: d === 'garbage' ? 'Sun, 99 Foo 1994 08:49:37 GMT' : httpDate(clock.now() + d) };
+  };
   const userActions: number[] = [];
 
   const windows = Array.from({ length: s.windows }, (_, index) => {
@@ -139,9 +159,12 @@ async function runScenario(s: Scenario): Promise<RunFigures> {
       const form = new URLSearchParams(init.body ?? '');
       const refreshToken = form.get('refresh_token') ?? '';
       const answer: Answer = answers.shift() ?? { kind: 'ok', expiresIn: 86400 };
+      const date = dateHeader();
       sent.push({ at: clock.now(), window: index, automatic: manual === 0, refreshToken, answer: answer.kind });
-      const reply = (status: number, body: string, headers: Record<string, string> = {}) =>
-        Promise.resolve({ status, headers: { get: (n: string) => headers[n.toLowerCase()] ?? null }, text: async () => body });
+      const reply = (status: number, body: string, extra: Record<string, string> = {}) => {
+        const headers: Record<string, string> = { ...date, ...extra };
+        return Promise.resolve({ status, headers: { get: (n: string) => headers[n.toLowerCase()] ?? null }, text: async () => body });
+      };
       const isLive = refreshToken === live;
       switch (answer.kind) {
         case 'ok': {
@@ -173,7 +196,9 @@ async function runScenario(s: Scenario): Promise<RunFigures> {
           return new Promise((_, reject) => init.signal.addEventListener('abort', () => reject(new Error('aborted'))));
       }
     };
-    const tokenClient = new KeapTokenClient({ endpoints: () => ({ authorizeUrl: 'x', tokenUrl: 'https://keap.test/token', apiBaseUrl: 'x' }), timeoutMs: () => 30_000, now: clock.now, fetch, timers: clock });
+    // Each window learns Keap's clock from the answers it gets, as in VS Code.
+    const keapClock = new KeapClock();
+    const tokenClient = new KeapTokenClient({ endpoints: () => ({ authorizeUrl: 'x', tokenUrl: 'https://keap.test/token', apiBaseUrl: 'x' }), timeoutMs: () => 30_000, now: clock.now, fetch, timers: clock, keapClock });
     const refresher = new Refresher({
       store,
       tokenClient,
@@ -195,7 +220,9 @@ async function runScenario(s: Scenario): Promise<RunFigures> {
       // As SessionModel does: what the refresh produced, with this window's unsaved pair in place of the stored one it replaced.
       onTokenSet: set => (view = set),
       onHealth: () => undefined,
+      keapOffsetMs: () => keapClock.usedOffsetMs(),
     });
+    keapClock.onDidChange = () => scheduler.schedule("Keap's clock");
     const reload = () => {
       const stored = store.set;
       view = stored ? (refresher.inPlaceOf(stored) ?? stored) : undefined;
