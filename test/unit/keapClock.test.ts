@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { clockSample, KEAP_CLOCK_THRESHOLD_MS, KeapClock, MAX_KEAP_CLOCK_OFFSET_MS, parseHttpDate } from '../../src/keap/keapClock';
+import { userInfoUrl } from '../../src/keap/endpoints';
+import { checkUserInfo } from '../../src/keap/tokenCheck';
 import { KeapTokenClient } from '../../src/keap/tokenClient';
 import { Logger } from '../../src/log';
 import { CLOCK_JUMP_MS, CLOCK_TICK_MS, ClockWatch } from '../../src/session/clockWatch';
@@ -174,6 +176,23 @@ describe("refreshes timed by Keap's clock, against the fake Keap server (issue 1
     fake.advance(-9 * MIN);
     const again = await w.signIn();
     assert.equal(again.keapClockOffsetMs, 0);
+  });
+
+  it("Test Token's answer tells Keap's clock too", async () => {
+    const w = window(s => s);
+    await w.signIn();
+    fake.advance(-10 * MIN);
+    // Test Token measures on the real wall clock; Keap's is the fake one, 10 minutes behind it.
+    const realNow = Date.now;
+    const keapClock = new KeapClock();
+    Date.now = () => clock.now();
+    try {
+      const c = await checkUserInfo(w.view()!.accessToken, { url: userInfoUrl(fake), timeoutMs: 5000, onDate: (d, sent, got) => keapClock.observe(d, sent, got) });
+      assert.equal(c.status, 200);
+    } finally {
+      Date.now = realNow;
+    }
+    assert.ok(Math.abs(keapClock.usedOffsetMs()! + 10 * MIN) <= 1000, String(keapClock.usedOffsetMs()));
   });
 
   it("Keap 10 minutes ahead: a token due in 5 minutes by this machine's clock is refreshed now, once, and the new one is left alone", async () => {
