@@ -198,7 +198,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
   };
   keapClock.onDidChange = () => {
     const off = keapClock.usedOffsetMs();
-    log.info(`Keap's clock minus this machine's: ${Math.round((off ?? 0) / 1000)} s; refreshes are timed by ${off ? "Keap's" : 'this machine\'s'} clock`);
+    log.info(`refreshes timed by ${off ? `Keap's clock (${Math.round(off / 1000)} s ahead of this machine's)` : "this machine's clock"}`);
     clockChanged('clock offset');
   };
   // A sleep or a clock set by hand: noticed at the next tick (30 s), and every schedule decided again.
