@@ -23,7 +23,8 @@ export class ClockWatch {
   private wall: number;
   private mono: number;
 
-  constructor(private readonly clock: WatchedClock, private readonly onJump: (jumpMs: number) => void) {
+  /** @param tickMs how often to compare (ms; tests of other things may tick less often). */
+  constructor(private readonly clock: WatchedClock, private readonly onJump: (jumpMs: number) => void, private readonly tickMs = CLOCK_TICK_MS) {
     this.wall = clock.now();
     this.mono = clock.monotonic();
     this.arm();
@@ -33,7 +34,7 @@ export class ClockWatch {
     this.timer = this.clock.setTimeout(() => {
       this.check();
       this.arm();
-    }, CLOCK_TICK_MS);
+    }, this.tickMs);
   }
 
   /** Compares the clocks now (the timer does it every tick); returns the jump it reported, if any (ms). */

@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { KeapClock } from '../../src/keap/keapClock';
 import { FetchLike, KeapTokenClient } from '../../src/keap/tokenClient';
 import { Logger, SILENT_LOGGER } from '../../src/log';
+import { ClockWatch } from '../../src/session/clockWatch';
 import { DEFAULT_REFRESH_POLICY } from '../../src/session/policy';
 import { Refresher } from '../../src/session/refresher';
 import { DAILY_REQUEST_BUDGET, DAY_MS, MemoryLedgerStore, MIN_REQUEST_INTERVAL_MS } from '../../src/session/refreshSchedule';
@@ -78,6 +79,11 @@ const scenarioArb = fc.record({
   /** Keap's answers in order (then 200s): a mixed run, or a long outage of throttling and gateway faults that tests the budget. */
   answers: fc.oneof(fc.array(answerArb, { maxLength: 60 }), fc.array(retryableArb, { minLength: 50, maxLength: 400 }), oneHourTokensArb),
   keapDates: fc.oneof(fc.constant<KeapDate[]>([0]), fc.array(keapDateArb, { minLength: 1, maxLength: 1 }), fc.array(keapDateArb, { minLength: 2, maxLength: 30 })),
+  /**
+   * The machine sleeps at `atMs` (monotonic) for `forMs`: the wall clock, Keap's and real time move on,
+   * the monotonic clock and its timers do not; each window's ClockWatch notices at its next tick.
+   */
+  sleeps: fc.array(fc.record({ atMs: fc.integer({ min: 0, max: HOURS * H }), forMs: fc.integer({ min: 0, max: 30 * H }) }), { maxLength: 4 }),
   /** SecretStorage: what the next reads and writes do (then they answer). */
   readFaults: fc.array(fc.constantFrom<StoreFault>('ok', 'ok', 'throw'), { maxLength: 20 }),
   writeFaults: fc.array(fc.constantFrom<StoreFault>('ok', 'ok', 'throw', 'hang'), { maxLength: 20 }),
@@ -223,6 +229,12 @@ async function runScenario(s: Scenario): Promise<RunFigures> {
       keapOffsetMs: () => keapClock.usedOffsetMs(),
     });
     keapClock.onDidChange = () => scheduler.schedule("Keap's clock");
+    // As in VS Code: a jump of this machine's clock (here: a sleep) forgets Keap's offset and decides again.
+    // (It ticks every 15 minutes here, not every 30 s, to keep the run fast; a late tick only delays the decision.)
+    const watch = new ClockWatch(clock, () => {
+      keapClock.forget();
+      scheduler.schedule('local clock jumped');
+    }, 15 * 60_000);
     const reload = () => {
       const stored = store.set;
       view = stored ? (refresher.inPlaceOf(stored) ?? stored) : undefined;
@@ -236,7 +248,7 @@ async function runScenario(s: Scenario): Promise<RunFigures> {
         manual--;
       }
     };
-    return { scheduler, refresher, reload, refreshToken };
+    return { scheduler, refresher, reload, refreshToken, watch };
   });
   // Every window hears of every write (SecretStorage's change event), after the writer's own turn.
   store.onWrite = () => void Promise.resolve().then(() => windows.forEach(w => w.reload()));
@@ -255,9 +267,13 @@ async function runScenario(s: Scenario): Promise<RunFigures> {
       }
     }, a.atMs);
   }
+  for (const z of s.sleeps) clock.setTimeout(() => clock.jump(z.forMs), z.atMs);
   await clock.advance(HOURS * H);
   // Let work in flight at the end finish (a write's 10-second limit, a 30-second request timeout).
-  windows.forEach(w => w.scheduler.dispose());
+  windows.forEach(w => {
+    w.scheduler.dispose();
+    w.watch.dispose();
+  });
   await clock.advance(60_000);
 
   // 1. No two automatic token requests closer than 30 s.
