@@ -1,9 +1,12 @@
 import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
+import { KeapClock } from './keap/keapClock';
 import { KeapTokenClient } from './keap/tokenClient';
 import { accountFileId, accountKey, AccountStore, StaleViewError } from './session/accounts';
 import { ChangeSignal } from './session/changeSignal';
+import { ClockWatch } from './session/clockWatch';
+import { REAL_TIMERS } from './session/timeLimit';
 import { ClaimRegistry, FileLock } from './session/fileLock';
 import { FileLedgerStore } from './session/ledgerFile';
 import { Refresher } from './session/refresher';
@@ -28,6 +31,7 @@ import { isSessionNode, SessionTreeProvider } from './vscode/tree';
 /** What the extension returns from `activate`, only in development and test mode (it can read the status). */
 export interface TestApi {
   statusText(): string;
+  statusTooltip(): string;
   signIn: SignInController;
   model: SessionModel;
   autoRefresher: AutoRefreshers;
@@ -49,7 +53,9 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
   const claims = new ClaimRegistry(path.join(storageDir, 'claims'));
   void claims.prune(86_400_000).catch(() => undefined);
 
-  const tokenClient = new KeapTokenClient({ endpoints: () => settings.endpoints(), timeoutMs: () => settings.requestTimeoutMs(), now, log });
+  // Keap's clock from the Date of its answers: refreshes are timed by it when this machine's is over 2 minutes off.
+  const keapClock = new KeapClock();
+  const tokenClient = new KeapTokenClient({ endpoints: () => settings.endpoints(), timeoutMs: () => settings.requestTimeoutMs(), now, log, keapClock });
   const listSignal = accountListSignal(storageDir);
   const accountStore = new AccountStore(
     secrets,
@@ -101,7 +107,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     return found;
   };
   const refresherFor = (key: string) => new Refresher({ store: model.storeFor(key), tokenClient, credentials, now, log, lock: refreshLock, ledger: ledgerFor(key), appRotations });
-  const autoRefresher = new AutoRefreshers(model, refresherFor, settings, log, now);
+  const autoRefresher = new AutoRefreshers(model, refresherFor, settings, log, now, () => keapClock.usedOffsetMs());
   // Set Client Credentials (in any window) resumes that client's paused refreshes.
   const resumeOnSecret = secrets.onDidChange(e => {
     if (e.key.startsWith(SECRET_KEYS.clientSecretPrefix)) autoRefresher.resumeClient(e.key.slice(SECRET_KEYS.clientSecretPrefix.length), 'client credentials set');
@@ -111,14 +117,15 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     onDidChangeHealth: autoRefresher.onDidChangeHealth,
     refreshTokenLifetimeMs: () => settings.refreshTokenLifetimeMs(),
     customEndpoint: set => customEndpointNote(set, settings.endpoints()),
+    clockNote: () => autoRefresher.clockNote(),
   }, now);
   const signIn = new SignInController(service, settings, secrets, outcomes, model, statusBar, log, now);
 
-  const tokenTests = new TokenTests(model, autoRefresher, settings, log, now);
+  const tokenTests = new TokenTests(model, autoRefresher, settings, log, now, (d, sent, got) => tokenClient.observeDate({ get: () => d }, sent, got));
   const tree = new SessionTreeProvider(
     model,
     () => settings.refreshTokenLifetimeMs(),
-    { of: key => autoRefresher.healthOf(key), onDidChange: autoRefresher.onDidChangeHealth },
+    { of: key => autoRefresher.healthOf(key), onDidChange: autoRefresher.onDidChangeHealth, clockNote: () => autoRefresher.clockNote() },
     now,
     set => customEndpointNote(set, settings.endpoints()),
     tokenTests,
@@ -191,10 +198,29 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
   };
   const authProvider = new KeapAuthenticationProvider(model, autoRefresher, clientId => signIn.signInAccount(clientId ? { clientId } : undefined), key => signOut(key));
 
+  const clockChanged = (why: string) => {
+    autoRefresher.scheduleAll(why);
+    statusBar.render();
+    tree.refresh();
+  };
+  keapClock.onDidChange = () => {
+    const off = keapClock.usedOffsetMs();
+    log.info(`refreshes timed by ${off ? `Keap's clock (${Math.round(off / 1000)} s ahead of this machine's)` : "this machine's clock"}`);
+    clockChanged('clock offset');
+  };
+  // A sleep or a clock set by hand: noticed at the next tick (30 s), and every schedule decided again.
+  const clockWatch = new ClockWatch({ ...REAL_TIMERS, now, monotonic: () => performance.now() }, jump => {
+    log.warn(`local clock jumped by ${Math.round(jump / 1000)} s`);
+    // An offset to Keap's clock measured against the old local clock no longer holds.
+    keapClock.forget();
+    clockChanged('local clock jumped');
+  });
+
   const treeView = vscode.window.createTreeView('infusionsoft.session', { treeDataProvider: tree, showCollapseAll: false });
   context.subscriptions.push(
     log,
     tree,
+    { dispose: () => clockWatch.dispose() },
     authProvider,
     vscode.authentication.registerAuthenticationProvider('infusionsoft', vscode.l10n.t('Keap'), authProvider, { supportsMultipleAccounts: true }),
     syncEnv,
@@ -260,7 +286,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
   log.info(`activated (${vscode.env.appName} ${vscode.version}, ${vscode.env.uiKind === vscode.UIKind.Web ? 'web' : 'desktop'}${vscode.env.remoteName ? `, remote ${vscode.env.remoteName}` : ''})`);
 
   if (context.extensionMode !== vscode.ExtensionMode.Production) {
-    return { statusText: () => statusBar.text, signIn, model, autoRefresher, tree, authProvider, storageDir, terminalEnv: context.environmentVariableCollection };
+    return { statusText: () => statusBar.text, statusTooltip: () => statusBar.tooltip, signIn, model, autoRefresher, tree, authProvider, storageDir, terminalEnv: context.environmentVariableCollection };
   }
   return undefined;
 }

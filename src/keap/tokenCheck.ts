@@ -27,19 +27,22 @@ export interface TokenTest {
 /**
  * `GET {apiBaseUrl}/v1/oauth/connect/userinfo` with `Authorization: Bearer <accessToken>` (Keap v1
  * OpenAPI), timed. Never rejects: a failure is an {@link ApiCheck} with an `error`
- * (`transient` when no answer came within `timeoutMs` milliseconds).
+ * (`transient` when no answer came within `timeoutMs` milliseconds). `onDate` is told the answer's
+ * `Date` header (RFC 7231) and the wall clock when the request went out and the answer came (epoch ms).
  */
 export async function checkUserInfo(
   accessToken: string,
-  o: { url: string; timeoutMs: number; fetch?: FetchLike; clock?: () => number },
+  o: { url: string; timeoutMs: number; fetch?: FetchLike; clock?: () => number; onDate?: (date: string | null, sentAtMs: number, receivedAtMs: number) => void },
 ): Promise<ApiCheck> {
   const clock = o.clock ?? (() => performance.now());
   const fetch = o.fetch ?? lazyFetch;
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), o.timeoutMs);
   const started = clock();
+  const sentAt = Date.now();
   try {
     const res = await fetch(o.url, { method: 'GET', headers: { Authorization: `Bearer ${accessToken}`, Accept: 'application/json' }, signal: controller.signal, redirect: 'manual' });
+    o.onDate?.(res.headers.get('date'), sentAt, Date.now());
     const text = await res.text();
     const base = { status: res.status, elapsedMs: Math.round(clock() - started), quota: parseKeapQuota(res.headers) };
     return res.status >= 200 && res.status < 300 ? base : { ...base, error: classifyKeapError(res.status, text, 'api', res.headers) };

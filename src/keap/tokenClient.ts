@@ -3,6 +3,7 @@ import { TokenSet } from '../session/tokenSet';
 import { endpointProblem, KeapEndpoints, userInfoUrl } from './endpoints';
 import { classifyKeapError, HeaderReader, KeapError, TokenGrant } from './errors';
 import { lazyFetch } from './fetch';
+import { KeapClock } from './keapClock';
 import { EncodedRequest, encodeCodeExchange, encodeRefresh } from './tokenRequest';
 import { REAL_TIMERS, Timers } from '../session/timeLimit';
 import { KeptRefreshToken, parseTokenResponse } from './tokenResponse';
@@ -28,6 +29,8 @@ export interface TokenClientOptions {
   readonly log?: Logger;
   /** For the request timeout; a fake clock in tests. */
   readonly timers?: Timers;
+  /** Told the `Date` of every answer (RFC 7231); token sets record the offset in use when they arrive. */
+  readonly keapClock?: KeapClock;
 }
 
 /** Who signed in, from Keap's userinfo (Keap v1 OpenAPI, UserInfoDTO). */
@@ -105,7 +108,9 @@ export class KeapTokenClient {
   private async tokenRequest(req: EncodedRequest, grant: TokenGrant, clientId: string, kept?: KeptRefreshToken): Promise<TokenSet> {
     const { status, text } = await this.send(req.method, req.url, { ...req.headers }, req.body, grant);
     try {
-      return parseTokenResponse(text, this.now(), clientId, kept, m => this.log.warn(`${urlForLog(req.url)}: ${m}`), status);
+      const set = parseTokenResponse(text, this.now(), clientId, kept, m => this.log.warn(`${urlForLog(req.url)}: ${m}`), status);
+      const keapClockOffsetMs = this.options.keapClock?.usedOffsetMs();
+      return keapClockOffsetMs === undefined ? set : { ...set, keapClockOffsetMs };
     } catch (e) {
       // A 2xx that is not a token answer: its first bytes help diagnose a gateway (case K9), tokens cut out.
       this.log.warn(`${req.method} ${urlForLog(req.url)} → ${status}: ${(e as Error).message}`);
@@ -122,6 +127,7 @@ export class KeapTokenClient {
       throw new KeapError('bad-configuration', `The Keap endpoint ${urlForLog(url)} ${problem}; nothing was sent.`);
     }
     const started = Date.now();
+    const sentAt = this.now();
     const timeoutMs = this.options.timeoutMs();
     const controller = new AbortController();
     const timer = this.timers.setTimeout(() => controller.abort(), timeoutMs);
@@ -131,6 +137,7 @@ export class KeapTokenClient {
       let text: string;
       try {
         res = await this.fetch(url, { method, headers, body, signal: controller.signal, redirect: 'manual' });
+        this.observeDate(res.headers, sentAt);
         text = await res.text();
       } catch (e) {
         const timedOut = controller.signal.aborted;
@@ -150,6 +157,12 @@ export class KeapTokenClient {
     } finally {
       this.timers.clearTimeout(timer);
     }
+  }
+
+  /** Feeds an answer's `Date` (request sent at `sentAt`, answer at `receivedAt`, epoch ms) to the Keap clock; logs one it ignores. */
+  observeDate(headers: HeaderReader, sentAt: number, receivedAt = this.now()): void {
+    const date = headers.get('date');
+    if (this.options.keapClock && date && !this.options.keapClock.observe(date, sentAt, receivedAt)) this.log.warn(`Date "${oneLine(date).slice(0, 40)}" ignored (unreadable, over 24 h off, or a slow answer)`);
   }
 }
 

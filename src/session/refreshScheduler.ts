@@ -3,7 +3,7 @@ import { decideRefresh, RefreshPolicy, retryDelayMs } from './policy';
 import { outcomeOf, RefreshOutcome, RefreshPause } from './refreshSchedule';
 import { RefreshResult } from './refresher';
 import { Timers } from './timeLimit';
-import { TokenSet } from './tokenSet';
+import { onLocalClock, TokenSet } from './tokenSet';
 
 /** What the last refresh left behind, for the status bar and the tree. Times are epoch ms. */
 export type RefreshHealth =
@@ -47,6 +47,11 @@ export interface RefreshSchedulerDeps {
   readonly onHealth: (health: RefreshHealth) => void;
   /** A refresh failed (after health was updated); `manual` when the user asked for it. */
   readonly onFailure?: (error: unknown, outcome: RefreshOutcome, manual: boolean) => void;
+  /**
+   * Keap's clock minus this machine's in use now (ms; src/keap/keapClock `usedOffsetMs`): the
+   * access token's expiry is read by Keap's clock ({@link onLocalClock}). Default: this machine's.
+   */
+  readonly keapOffsetMs?: () => number | undefined;
 }
 
 /** Longest single timer (ms): a keep-alive 30 days out is re-decided from the wall clock now and then. */
@@ -108,6 +113,11 @@ export class RefreshScheduler {
     return this.armedAt;
   }
 
+  /** `set` as this machine's clock sees it, when Keap's clock times the refreshes. */
+  private timed(set: TokenSet): TokenSet {
+    return onLocalClock(set, this.deps.keapOffsetMs?.());
+  }
+
   private setHealth(h: RefreshHealth): void {
     this.healthValue = h;
     this.deps.onHealth(h);
@@ -152,12 +162,12 @@ export class RefreshScheduler {
       if (this.healthValue.kind === 'paused') this.setHealth({ kind: 'ok' });
     }
     const saveAt = this.deps.refresher.unsaved ? (this.saveAt ?? now) : undefined;
-    const autoAt = this.paused || !this.deps.enabled() ? undefined : nextAutomaticAt(set, now, this.deps.policy(), this.notBefore);
+    const autoAt = this.paused || !this.deps.enabled() ? undefined : nextAutomaticAt(this.timed(set), now, this.deps.policy(), this.notBefore);
     const at = Math.min(saveAt ?? Infinity, autoAt ?? Infinity);
     if (at === Infinity) return;
     if (at > now || afterRun) return this.arm(Math.max(at, afterRun ? now + MIN_TIMER_MS : now), now);
     if (saveAt !== undefined && saveAt <= now) return void this.save();
-    this.deps.log.info(`automatic refresh of Keap app ${this.deps.label()} (${decideRefresh(set, now, this.deps.policy()).action === 'refresh' ? 'due' : 'retry'}; ${why})`);
+    this.deps.log.info(`automatic refresh of Keap app ${this.deps.label()} (${decideRefresh(this.timed(set), now, this.deps.policy()).action === 'refresh' ? 'due' : 'retry'}; ${why})`);
     void this.run(false);
   }
 
@@ -207,7 +217,7 @@ export class RefreshScheduler {
         const seen = this.deps.tokenSet();
         r = await this.deps.refresher.refresh(
           seen,
-          manual ? undefined : { stillNeeded: c => decideRefresh(c, this.deps.clock.now(), policy).action === 'refresh', resumedAt: this.resumedAt },
+          manual ? undefined : { stillNeeded: c => decideRefresh(this.timed(c), this.deps.clock.now(), policy).action === 'refresh', resumedAt: this.resumedAt },
         );
         // A manual call that joined an automatic one in flight, held back by the schedule: the user's own goes out now.
         if (!manual || tries > 0 || (r.kind !== 'deferred' && r.kind !== 'paused' && r.kind !== 'superseded')) break;
@@ -253,7 +263,7 @@ export class RefreshScheduler {
         this.notBefore = r.until;
         if (r.why === 'backoff' || r.why === 'budget') {
           const set = this.deps.tokenSet();
-          const nextAt = set ? (nextAutomaticAt(set, now, this.deps.policy(), r.until) ?? r.until) : r.until;
+          const nextAt = set ? (nextAutomaticAt(this.timed(set), now, this.deps.policy(), r.until) ?? r.until) : r.until;
           this.setHealth({ kind: 'retrying', attempt: this.attempt, nextAt, reason: r.why === 'budget' ? 'budget' : 'transient', message: r.why === 'budget' ? 'daily request budget used up' : 'backing off after a failure in another window' });
         }
         return;
@@ -279,7 +289,7 @@ export class RefreshScheduler {
     if (outcome.kind === 'retryable') {
       this.attempt++;
       this.notBefore = now + retryDelayMs(this.attempt, outcome.retryAfterMs);
-      const nextAt = set && this.deps.enabled() ? nextAutomaticAt(set, now, this.deps.policy(), this.notBefore) : undefined;
+      const nextAt = set && this.deps.enabled() ? nextAutomaticAt(this.timed(set), now, this.deps.policy(), this.notBefore) : undefined;
       this.deps.log.warn(`refresh of Keap app ${this.deps.label()} failed (${outcome.reason}); tokens kept; ${nextAt === undefined ? 'no automatic retry' : `next attempt at ${new Date(nextAt).toISOString()}`}`);
       this.setHealth(nextAt === undefined ? { kind: 'ok' } : { kind: 'retrying', attempt: this.attempt, nextAt, reason: outcome.reason, message: outcome.message });
     } else if (outcome.kind === 'refusal') {

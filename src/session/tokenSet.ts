@@ -39,6 +39,12 @@ export interface TokenSet {
    * so a window can tell that its SecretStorage view is older than another window's write.
    */
   readonly generation?: string;
+  /**
+   * Keap's clock minus this machine's (ms) when the token answer arrived, as refreshes were timed
+   * then: 0 within 2 minutes (src/keap/keapClock, from Keap's RFC 7231 `Date` header). Undefined
+   * when unknown (no usable `Date` yet, or a set stored by 0.1).
+   */
+  readonly keapClockOffsetMs?: number;
 }
 
 /** The longest access-token lifetime Keap issues: `expires_in` 86400 seconds (keap-oauth.md). */
@@ -110,6 +116,7 @@ export function parseStoredTokenSet(json: string, nowMs: number): TokenSet {
     ...(str('tokenUrl') ? { tokenUrl: str('tokenUrl') } : {}),
     refreshTokenRejectedAt: typeof o.refreshTokenRejectedAt === 'number' ? o.refreshTokenRejectedAt : undefined,
     generation: typeof o.generation === 'string' ? o.generation : undefined,
+    ...(typeof o.keapClockOffsetMs === 'number' && Math.abs(o.keapClockOffsetMs) <= 86_400_000 ? { keapClockOffsetMs: o.keapClockOffsetMs } : {}),
     user: user
       ? { name: typeof user.name === 'string' ? user.name : undefined, email: typeof user.email === 'string' ? user.email : undefined }
       : undefined,
@@ -128,6 +135,18 @@ export function formatDuration(ms: number): string {
   if (totalMinutes >= 48 * 60) return `${days}d ${hours}h`;
   const h = Math.floor(totalMinutes / 60);
   return h > 0 ? `${h}h ${minutes}m` : `${minutes}m`;
+}
+
+/**
+ * The token set as this machine's clock sees it now, for scheduling and countdowns. Keap keeps the
+ * access token's expiry by its own clock: when the set was stored under one Keap clock offset and
+ * another is in use now (this machine's clock or Keap's moved since), the expiry moves by the
+ * difference. Unchanged when either offset is unknown.
+ * @param usedOffsetMs Keap's clock minus this machine's in use now (ms; KeapClock.usedOffsetMs).
+ */
+export function onLocalClock<T extends Pick<TokenSet, 'accessTokenExpiresAt' | 'keapClockOffsetMs'>>(set: T, usedOffsetMs: number | undefined): T {
+  const moved = set.keapClockOffsetMs === undefined || usedOffsetMs === undefined ? 0 : set.keapClockOffsetMs - usedOffsetMs;
+  return moved === 0 || set.accessTokenExpiresAt === undefined ? set : { ...set, accessTokenExpiresAt: set.accessTokenExpiresAt + moved };
 }
 
 /** Milliseconds of access-token life left at `nowMs` (negative when expired), or undefined when unknown. */

@@ -5,7 +5,7 @@ import { accountKey } from '../session/accounts';
 import { Refresher, RefreshResult } from '../session/refresher';
 import { RefreshOutcome, RefreshPause, ResumeAction } from '../session/refreshSchedule';
 import { RefreshHealth, RefreshScheduler } from '../session/refreshScheduler';
-import { TokenSet } from '../session/tokenSet';
+import { formatDuration, TokenSet } from '../session/tokenSet';
 import { Settings, userSettingsFingerprint } from './config';
 import { SessionModel } from './sessionModel';
 
@@ -36,8 +36,10 @@ export class AutoRefresher implements vscode.Disposable {
     settings: Settings,
     private readonly log: Logger,
     now: () => number = Date.now,
+    keapOffsetMs?: () => number | undefined,
   ) {
     this.scheduler = new RefreshScheduler({
+      keapOffsetMs,
       refresher,
       tokenSet: () => model.get(key),
       policy: () => settings.refreshPolicy(),
@@ -206,6 +208,8 @@ export class AutoRefreshers implements vscode.Disposable {
     private readonly settings: Settings,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
+    /** Keap's clock minus this machine's in use (ms; src/keap/keapClock), undefined when unknown. */
+    readonly keapOffsetMs: () => number | undefined = () => undefined,
   ) {
     this.disposables.push(model.onDidChange(() => this.sync()));
     this.sync();
@@ -222,7 +226,7 @@ export class AutoRefreshers implements vscode.Disposable {
     }
     for (const key of keys) {
       if (this.byKey.has(key)) continue;
-      const auto = new AutoRefresher(key, this.model, this.refresherFor(key), this.settings, this.log, this.now);
+      const auto = new AutoRefresher(key, this.model, this.refresherFor(key), this.settings, this.log, this.now, this.keapOffsetMs);
       this.byKey.set(key, { auto, sub: auto.onDidChangeHealth(() => this.emitter.fire(key)) });
       auto.schedule('account added');
     }
@@ -243,6 +247,21 @@ export class AutoRefreshers implements vscode.Disposable {
   /** The active account's refresh health. */
   get health(): RefreshHealth {
     return this.get()?.health ?? { kind: 'ok' };
+  }
+
+  /** Re-decides every account now (this machine's clock jumped, or Keap's clock was learnt anew). */
+  scheduleAll(why: string): void {
+    for (const r of this.byKey.values()) r.auto.schedule(why);
+  }
+
+  /** For tooltips: that refreshes are timed by Keap's clock and by how much this machine's differs, or undefined. */
+  clockNote(): string | undefined {
+    const off = this.keapOffsetMs();
+    if (!off) return undefined;
+    const by = formatDuration(Math.round(Math.abs(off) / 60_000) * 60_000);
+    return off > 0
+      ? vscode.l10n.t("Your clock is {0} behind Keap's; refreshes are timed by Keap's clock.", by)
+      : vscode.l10n.t("Your clock is {0} ahead of Keap's; refreshes are timed by Keap's clock.", by);
   }
 
   /** The user set the client secret of `clientId` again: its accounts' paused refreshes resume. */

@@ -16,6 +16,8 @@ export interface StatusBarSources {
   refreshTokenLifetimeMs(): number;
   /** "custom Keap endpoint: <host>" for an account whose endpoints are not Keap's own, else undefined. */
   customEndpoint(set: TokenSet): string | undefined;
+  /** A sentence when refreshes are timed by Keap's clock, else undefined. */
+  clockNote?(): string | undefined;
 }
 
 /** Access-token time left below which the item turns to the warning colour (milliseconds). */
@@ -53,6 +55,12 @@ export class TokenStatusBar implements vscode.Disposable {
   /** The text shown, for tests and the benchmark. */
   get text(): string {
     return this.item.text;
+  }
+
+  /** The tooltip's text, for tests. */
+  get tooltip(): string {
+    const t = this.item.tooltip;
+    return typeof t === 'string' ? t : (t?.value ?? '');
   }
 
   /** Shows that a sign-in waits for the browser; a click pastes the URL instead. */
@@ -156,6 +164,8 @@ export class TokenStatusBar implements vscode.Disposable {
     } else {
       md.appendMarkdown(vscode.l10n.t('Access token expiry unknown; it will be refreshed.') + '\n\n');
     }
+    const clock = this.sources.clockNote?.();
+    if (clock) md.appendMarkdown(`$(watch) ${clock}\n\n`);
     md.appendMarkdown(vscode.l10n.t('Refresh token issued {0}: about {1} days left', new Date(set.refreshTokenIssuedAt).toLocaleString(), daysLeft) + '\n\n');
     if (this.item.command && typeof this.item.command !== 'string' && this.item.command.command === 'infusionsoft.refreshToken') md.appendMarkdown(vscode.l10n.t('Click to refresh now.') + '\n\n');
     const others = this.model.accounts.filter(a => accountKey(a) !== key);

@@ -33,6 +33,8 @@ export class TokenTests implements vscode.Disposable {
     private readonly settings: Settings,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
+    /** Told the `Date` of Keap's answer (src/keap/tokenCheck `onDate`). */
+    private readonly onDate?: (date: string | null, sentAtMs: number, receivedAtMs: number) => void,
   ) {
     // A signed-out account's result goes with it.
     this.disposables.push(model.onDidChangeAccount(({ key, set }) => !set && this.runs.delete(key)));
@@ -49,7 +51,7 @@ export class TokenTests implements vscode.Disposable {
     if (!set) return undefined;
     const app = set.appName ?? set.clientId;
     const believedLeftMs = accessTokenTimeLeft(set, this.now());
-    const check = (token: string) => checkUserInfo(token, { url: userInfoUrl(this.settings.endpoints()), timeoutMs: this.settings.requestTimeoutMs() });
+    const check = (token: string) => checkUserInfo(token, { url: userInfoUrl(this.settings.endpoints()), timeoutMs: this.settings.requestTimeoutMs(), onDate: this.onDate });
     const refresh = async () => {
       this.log.info(`Test Token: Keap refused the access token of Keap app ${app} (401); refreshing once`);
       const r = await this.refreshers.refreshNow(key);

@@ -47,7 +47,7 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
   constructor(
     private readonly model: SessionModel,
     private readonly refreshTokenLifetimeMs: () => number,
-    private readonly health: { of(key: string): RefreshHealth; onDidChange: vscode.Event<unknown> },
+    private readonly health: { of(key: string): RefreshHealth; onDidChange: vscode.Event<unknown>; clockNote?(): string | undefined },
     private readonly now: () => number = Date.now,
     /** "custom Keap endpoint: <host>" for an account whose endpoints are not Keap's own, else undefined. */
     private readonly customEndpoint: (set: TokenSet) => string | undefined = () => undefined,
@@ -109,6 +109,8 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
         if (custom) lines.push(custom);
         const explanation = healthExplanation(health);
         if (explanation) lines.push(explanation);
+        const clock = this.health.clockNote?.();
+        if (clock) lines.push(clock);
         if (this.model.accounts.length > 1) {
           lines.push(active ? vscode.l10n.t('Active in this workspace: the status bar, Copy and Refresh use it.') : vscode.l10n.t('Switch Keap App makes it the active one.'));
         }

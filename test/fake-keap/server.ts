@@ -287,6 +287,15 @@ function page(title: string, bodyHtml: string): string {
   );
 }
 
+/**
+ * An HTTP-date in IMF-fixdate, whole seconds (RFC 7231 §7.1.1.1), as Keap's `Date` header: from the
+ * fake's own clock, so a test can set Keap's clock apart from the extension's (POST /__fake/clock).
+ * Node's own `Date` header would come from the real clock.
+ */
+export function httpDate(ms: number): string {
+  return new Date(ms).toUTCString();
+}
+
 // ---------------------------------------------------------------------------------------------
 
 export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKeap> {
@@ -383,6 +392,7 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
     if (!ctx.control) Object.assign(headers, quotaHeaders(ctx.tenant ?? clients[0]?.appName ?? 'ab123', ctx.clientId ?? clients[0]?.clientId ?? ''));
     if (contentType) headers['content-type'] = contentType;
     headers['cache-control'] = 'no-store';
+    headers['date'] = httpDate(now());
     Object.assign(headers, extra);
     const buf = Buffer.from(body, 'utf8');
     headers['content-length'] = String(buf.length);
@@ -777,6 +787,7 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
       'content-type': type,
       'content-length': String(data.length),
       'cache-control': 'no-store',
+      date: httpDate(now()),
     });
     ctx.res.end(ctx.req.method === 'HEAD' ? undefined : data);
   }

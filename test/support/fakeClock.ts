@@ -13,7 +13,10 @@ interface Pending {
  * before the next one fires.
  */
 export class FakeClock implements SchedulerClock {
+  /** Monotonic time (ms): timers run on it, as Node's do. */
   private t: number;
+  /** The wall clock minus the monotonic one (ms): {@link jump} moves it. */
+  private wallOffset = 0;
   private seq = 0;
   private timers: Pending[] = [];
   /** Checked after each timer: while any returns true, real time passes in small steps. */
@@ -23,7 +26,16 @@ export class FakeClock implements SchedulerClock {
     this.t = start;
   }
 
-  now = (): number => this.t;
+  /** The wall clock (epoch ms). */
+  now = (): number => this.t + this.wallOffset;
+
+  /** A monotonic clock (ms): stands still in {@link jump}, as performance.now() does when a clock is set or the machine sleeps. */
+  monotonic = (): number => this.t;
+
+  /** The wall clock jumps by `ms` (negative: back) while no time passes: a clock set by hand, or (forward) a wake-up from sleep. Timers stay where they were. */
+  jump(ms: number): void {
+    this.wallOffset += ms;
+  }
 
   setTimeout = (fn: () => void, ms: number): unknown => {
     const id = ++this.seq;

@@ -2,15 +2,18 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
+import { KeapClock } from '../../src/keap/keapClock';
 import { FetchLike, KeapTokenClient } from '../../src/keap/tokenClient';
 import { Logger, SILENT_LOGGER } from '../../src/log';
 import { appRotations } from '../../src/dotenv/appRotation';
 import { accountKey, fingerprint } from '../../src/session/accounts';
+import { ClockWatch } from '../../src/session/clockWatch';
 import { DEFAULT_REFRESH_POLICY } from '../../src/session/policy';
 import { Refresher } from '../../src/session/refresher';
 import { DAILY_REQUEST_BUDGET, DAY_MS, MemoryLedgerStore, MIN_REQUEST_INTERVAL_MS } from '../../src/session/refreshSchedule';
 import { RefreshScheduler } from '../../src/session/refreshScheduler';
 import { TokenSet } from '../../src/session/tokenSet';
+import { httpDate } from '../fake-keap/server';
 import { FakeClock } from '../support/fakeClock';
 import { MemoryLock, MemorySessionStore, StoreFault } from '../support/memoryStores';
 
@@ -56,6 +59,19 @@ const retryableArb: fc.Arbitrary<Answer> = answerArb.filter(a => !REFUSALS.has(a
 /** Keap answering every refresh at once with a one-hour token (earlier years), which a 60-minute refresh window calls due on arrival. */
 const oneHourTokensArb: fc.Arbitrary<Answer[]> = fc.constant(Array.from({ length: 200 }, () => ({ kind: 'ok' as const, expiresIn: 3600 })));
 
+/**
+ * What Keap's `Date` header says, answer after answer (in turn, round and round): Keap's clock minus
+ * this machine's in ms (within the 2-minute threshold, beyond it, beyond the 24-hour bound), or no
+ * header, or garbage. One value is a steady offset; several are a clock that jumps, or a proxy
+ * that answers anything (issue 13.4).
+ */
+type KeapDate = number | 'missing' | 'garbage';
+const keapDateArb: fc.Arbitrary<KeapDate> = fc.oneof(
+  fc.integer({ min: -3 * 60_000, max: 3 * 60_000 }),
+  fc.integer({ min: -30 * H, max: 30 * H }),
+  fc.constantFrom<KeapDate>('missing', 'garbage'),
+);
+
 type UserAction = { atMs: number; window: number; kind: 'refresh-token' | 'settings-changed' | 'sign-in' };
 
 const scenarioArb = fc.record({
@@ -64,6 +80,12 @@ const scenarioArb = fc.record({
   leftAtStart: fc.integer({ min: 0, max: 24 * H }),
   /** Keap's answers in order (then 200s): a mixed run, or a long outage of throttling and gateway faults that tests the budget. */
   answers: fc.oneof(fc.array(answerArb, { maxLength: 60 }), fc.array(retryableArb, { minLength: 50, maxLength: 400 }), oneHourTokensArb),
+  keapDates: fc.oneof(fc.constant<KeapDate[]>([0]), fc.array(keapDateArb, { minLength: 1, maxLength: 1 }), fc.array(keapDateArb, { minLength: 2, maxLength: 30 })),
+  /**
+   * The machine sleeps at `atMs` (monotonic) for `forMs`: the wall clock, Keap's and real time move on,
+   * the monotonic clock and its timers do not; each window's ClockWatch notices at its next tick.
+   */
+  sleeps: fc.array(fc.record({ atMs: fc.integer({ min: 0, max: HOURS * H }), forMs: fc.integer({ min: 0, max: 30 * H }) }), { maxLength: 4 }),
   /** SecretStorage: what the next reads and writes do (then they answer). */
   readFaults: fc.array(fc.constantFrom<StoreFault>('ok', 'ok', 'throw'), { maxLength: 20 }),
   writeFaults: fc.array(fc.constantFrom<StoreFault>('ok', 'ok', 'throw', 'hang'), { maxLength: 20 }),
@@ -147,6 +169,10 @@ async function runScenario(s: Scenario): Promise<RunFigures> {
   const ledger = new MemoryLedgerStore();
   const answers = [...s.answers];
   const sent: Sent[] = [];
+  const dateHeader = (): Record<string, string> => {
+    const d = s.keapDates[sent.length % s.keapDates.length];
+    return d === 'missing' ? {} : { date: d === 'garbage' ? 'Sun, 99 Foo 1994 08:49:37 GMT' : httpDate(clock.now() + d) };
+  };
   const userActions: number[] = [];
 
   const windows = Array.from({ length: s.windows }, (_, index) => {
@@ -160,10 +186,13 @@ async function runScenario(s: Scenario): Promise<RunFigures> {
       const answer: Answer = answers.shift() ?? { kind: 'ok', expiresIn: 86400 };
       const isLive0 = refreshToken === live;
       const deadGrant = answer.kind === 'invalid-grant' || (!isLive0 && (answer.kind === 'ok' || answer.kind === 'ok-without-refresh-token'));
+      const date = dateHeader();
       sent.push({ at: clock.now(), window: index, automatic: manual === 0, refreshToken, answer: answer.kind, deadGrant, fromFile: offered.includes(refreshToken) });
       offered = [];
-      const reply = (status: number, body: string, headers: Record<string, string> = {}) =>
-        Promise.resolve({ status, headers: { get: (n: string) => headers[n.toLowerCase()] ?? null }, text: async () => body });
+      const reply = (status: number, body: string, extra: Record<string, string> = {}) => {
+        const headers: Record<string, string> = { ...date, ...extra };
+        return Promise.resolve({ status, headers: { get: (n: string) => headers[n.toLowerCase()] ?? null }, text: async () => body });
+      };
       const isLive = refreshToken === live;
       switch (answer.kind) {
         case 'ok': {
@@ -195,7 +224,9 @@ async function runScenario(s: Scenario): Promise<RunFigures> {
           return new Promise((_, reject) => init.signal.addEventListener('abort', () => reject(new Error('aborted'))));
       }
     };
-    const tokenClient = new KeapTokenClient({ endpoints: () => ({ authorizeUrl: 'x', tokenUrl: 'https://keap.test/token', apiBaseUrl: 'x' }), timeoutMs: () => 30_000, now: clock.now, fetch, timers: clock });
+    // Each window learns Keap's clock from the answers it gets, as in VS Code.
+    const keapClock = new KeapClock();
+    const tokenClient = new KeapTokenClient({ endpoints: () => ({ authorizeUrl: 'x', tokenUrl: 'https://keap.test/token', apiBaseUrl: 'x' }), timeoutMs: () => 30_000, now: clock.now, fetch, timers: clock, keapClock });
     const refresher = new Refresher({
       store,
       tokenClient,
@@ -225,7 +256,15 @@ async function runScenario(s: Scenario): Promise<RunFigures> {
       // As SessionModel does: what the refresh produced, with this window's unsaved pair in place of the stored one it replaced.
       onTokenSet: set => (view = set),
       onHealth: () => undefined,
+      keapOffsetMs: () => keapClock.usedOffsetMs(),
     });
+    keapClock.onDidChange = () => scheduler.schedule("Keap's clock");
+    // As in VS Code: a jump of this machine's clock (here: a sleep) forgets Keap's offset and decides again.
+    // (It ticks every 15 minutes here, not every 30 s, to keep the run fast; a late tick only delays the decision.)
+    const watch = new ClockWatch(clock, () => {
+      keapClock.forget();
+      scheduler.schedule('local clock jumped');
+    }, 15 * 60_000);
     const reload = () => {
       const stored = store.set;
       view = stored ? (refresher.inPlaceOf(stored) ?? stored) : undefined;
@@ -239,7 +278,7 @@ async function runScenario(s: Scenario): Promise<RunFigures> {
         manual--;
       }
     };
-    return { scheduler, refresher, reload, refreshToken };
+    return { scheduler, refresher, reload, refreshToken, watch };
   });
   // Every window hears of every write (SecretStorage's change event), after the writer's own turn.
   // Keep in sync: once storage holds a new access token, the .env file gets the stored pair (and its record the fingerprint).
@@ -275,9 +314,13 @@ async function runScenario(s: Scenario): Promise<RunFigures> {
       }
     }, a.atMs);
   }
+  for (const z of s.sleeps) clock.setTimeout(() => clock.jump(z.forMs), z.atMs);
   await clock.advance(HOURS * H);
   // Let work in flight at the end finish (a write's 10-second limit, a 30-second request timeout).
-  windows.forEach(w => w.scheduler.dispose());
+  windows.forEach(w => {
+    w.scheduler.dispose();
+    w.watch.dispose();
+  });
   await clock.advance(60_000);
 
   const trace = () => sent.map(r => `${((r.at - t0) / 1000).toFixed(0)}s w${r.window} ${r.automatic ? 'auto' : 'manual'}${r.fromFile ? ' file' : ''} ${r.refreshToken.split('-')[1]} → ${r.deadGrant ? 'invalid_grant' : r.answer}`).join('; ');

@@ -190,4 +190,48 @@ describe('Refresh in a real VS Code', function () {
     assert.equal((await a.model.store.read())?.refreshTokenRejectedAt, undefined);
     assert.match(a.statusText(), /Keap ab123 · 23h 59m/);
   });
+  it("issue 13.4: Keap's clock 10 minutes ahead: the tooltips say so, and the automatic refresh goes out when Keap's clock says the token is due", async () => {
+    const a = await api();
+    await fake.reset();
+    const skew = 10 * 60_000;
+    // Keap's clock moves 10 minutes ahead of this machine's (as if this machine's fell behind since the sign-in).
+    await fake.clock({ advanceMs: skew });
+    try {
+      // A token set that arrived while both clocks agreed, with 65 minutes left: by this machine's clock due in 5 minutes.
+      const current = (await a.model.store.read())!;
+      const expiresAt = Date.now() + 65 * 60_000;
+      const dueAt = expiresAt - 60 * 60_000;
+      await a.model.store.write({ ...current, keapClockOffsetMs: 0, refreshTokenIssuedAt: Date.now() - 23 * 3_600_000, accessTokenExpiresAt: expiresAt });
+      await waitFor(() => a.model.tokenSet?.accessTokenExpiresAt === expiresAt, 10_000, 'model reload');
+      // Test Token: Keap's answer (userinfo) carries its Date.
+      await vscode.commands.executeCommand('infusionsoft.testToken');
+      // (a) The status bar's tooltip and the app's row say so.
+      const note = /Your clock is 10m behind Keap's; refreshes are timed by Keap's clock\./;
+      await waitFor(() => note.test(a.statusTooltip()), 10_000, 'the status bar tooltip names the offset');
+      const [row] = a.tree.getChildren();
+      assert.match(String(a.tree.getTreeItem(row).tooltip), note);
+      // (b) By Keap's clock the token is inside its 60-minute refresh window: refreshed now (within 30 s of the previous request).
+      const [req] = await waitFor(async () => {
+        const r = await tokenRequests('refresh_token');
+        return r.length > 0 && r;
+      }, 45_000, 'the automatic refresh');
+      assert.ok(Date.now() < dueAt, "sent before this machine's clock says the token is due");
+      // `at` is the fake Keap's clock; its Date has whole seconds.
+      assert.ok(req.at >= dueAt - 1000, `sent when Keap's clock says it is due: at ${new Date(req.at).toISOString()} by Keap's clock, due ${new Date(dueAt).toISOString()}`);
+      assert.equal(req.status, 200);
+      const after = await waitFor(async () => {
+        const s = await a.model.store.read();
+        return s && s.accessTokenExpiresAt !== expiresAt && s;
+      }, 10_000, 'the new set stored');
+      assert.ok(Math.abs(after.keapClockOffsetMs! - skew) <= 1500, `the new set arrived under the offset: ${after.keapClockOffsetMs}`);
+      await new Promise(r => setTimeout(r, 5000));
+      assert.equal((await tokenRequests('refresh_token')).length, 1, 'and the new token is left alone');
+      console.log(`      refresh sent ${Math.round((dueAt - Date.now()) / 1000)} s before this machine's clock said due; status bar: "${a.statusText()}"`);
+    } finally {
+      await fake.clock({ advanceMs: -skew });
+    }
+    // Clocks agree again: Keap's next answer ends it.
+    assert.equal(await vscode.commands.executeCommand<string>('infusionsoft.refreshToken'), 'refreshed');
+    await waitFor(() => !/Your clock/.test(a.statusTooltip()), 10_000, 'the tooltip no longer names an offset');
+  });
 });
