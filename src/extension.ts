@@ -204,10 +204,10 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     vscode.commands.registerCommand('infusionsoft.testToken', async (arg?: unknown) => (await commands()).testToken(arg)),
     vscode.workspace.onDidChangeConfiguration(e => e.affectsConfiguration('infusionsoft.terminal.exportTokens') && exportIfOn()),
   );
-  exportIfOn();
   // The first read publishes the session, which schedules the first refresh decision; a window that
-  // starts with a fresh token makes no request at all.
-  void model.reload();
+  // starts with a fresh token makes no request at all. The terminal export has nothing to hand
+  // out before that read, so its setting is looked at after it, not during activation.
+  void model.reload().finally(exportIfOn);
   log.info(`activated (${vscode.env.appName} ${vscode.version}, ${vscode.env.uiKind === vscode.UIKind.Web ? 'web' : 'desktop'}${vscode.env.remoteName ? `, remote ${vscode.env.remoteName}` : ''})`);
 
   if (context.extensionMode !== vscode.ExtensionMode.Production) {
