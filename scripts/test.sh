@@ -29,7 +29,7 @@ npx mocha --config .mocharc.json 2>&1 | tee "$ARTIFACTS/unit-tests.log"
 
 lap "package"
 npm run --silent package >/dev/null
-ls -l dist/extension.js dist/fetch.js dist/*.vsix | awk '{print $5, $9}' | tee "$ARTIFACTS/sizes.txt"
+ls -l dist/*.js dist/*.vsix | awk '{print $5, $9}' | tee "$ARTIFACTS/sizes.txt"
 
 lap "host tests in code-server"
 node scripts/host/run-host-tests.js 2>&1 | tee "$ARTIFACTS/host-run.log"

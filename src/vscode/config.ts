@@ -45,6 +45,14 @@ export function userSettingsFingerprint(): string {
   return JSON.stringify(USER_ONLY_SETTINGS.map(k => userSetting<unknown>(k, null)));
 }
 
+/**
+ * `infusionsoft.terminal.exportTokens` (default off), from the user's own settings only: a cloned
+ * repository must not turn on handing the token to every terminal.
+ */
+export function terminalExportOn(): boolean {
+  return vscode.workspace.getConfiguration('infusionsoft.terminal').inspect<unknown>('exportTokens')?.globalValue === true;
+}
+
 /** Reads the `infusionsoft.*` settings, fresh each call (a change applies at once). */
 export class Settings {
   private get c(): vscode.WorkspaceConfiguration {

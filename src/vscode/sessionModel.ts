@@ -331,3 +331,11 @@ function sameSet(a: TokenSet | undefined, b: TokenSet | undefined): boolean {
     a.user?.email === b.user?.email
   );
 }
+
+/** A warning with a Reload Window button, for actions refused because this window's view is behind. */
+export function offerReload(message: string): void {
+  const reload = vscode.l10n.t('Reload Window');
+  void vscode.window.showWarningMessage(message, reload).then(c => {
+    if (c === reload) void vscode.commands.executeCommand('workbench.action.reloadWindow');
+  });
+}

@@ -14,7 +14,7 @@ import { answeredSignIn, CallbackResult, CallbackSource, DENIAL_HINT, SignInOutc
 import { Settings } from './config';
 import { RedactingLogger } from './log';
 import { OutcomeChannel, SECRET_KEYS, Secrets } from './secrets';
-import { SessionModel } from './sessionModel';
+import { offerReload, SessionModel } from './sessionModel';
 import { TokenStatusBar } from './statusBar';
 
 /** The path of this extension's URIs: `<uriScheme>://keap-community.infusionsoft-oauth/callback`. */
@@ -478,12 +478,4 @@ function loopbackReply(r: AuthorizationResponse, res: CallbackResult): LoopbackR
     default:
       return { ok: false, settled, message: vscode.l10n.t('This answer does not belong to a sign-in that is waiting.') };
   }
-}
-
-/** A warning with a Reload Window button, for actions refused because this window's view is behind. */
-export function offerReload(message: string): void {
-  const reload = vscode.l10n.t('Reload Window');
-  void vscode.window.showWarningMessage(message, reload).then(c => {
-    if (c === reload) void vscode.commands.executeCommand('workbench.action.reloadWindow');
-  });
 }

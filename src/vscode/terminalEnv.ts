@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { ENV_PRESETS, EnvVariableNames, envValuesFor } from '../dotenv/variables';
 import { Logger } from '../log';
+import { terminalExportOn } from './config';
 import { SessionModel } from './sessionModel';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -31,7 +32,8 @@ function terminalNames(): EnvVariableNames {
  * through the extension's environment variable collection: not persisted across restarts
  * (`persistent = false`, so no token is written to VS Code's storage), replaced after every
  * refresh (VS Code marks terminals started before as stale), cleared at sign-out or when the
- * setting is turned off. The refresh token is never exported: it works once.
+ * setting is turned off. The refresh token is never exported: it works once. Built only once the
+ * setting is on (src/extension.ts), so a window that never exports never reads this file.
  */
 export class TerminalTokenExport implements vscode.Disposable {
   /** The pairs in the collection now, as JSON ('[]': none). */
@@ -54,7 +56,7 @@ export class TerminalTokenExport implements vscode.Disposable {
 
   /** Makes the collection hold what the setting and the active account say now. */
   update(): void {
-    const set = userValue<unknown>('infusionsoft.terminal', 'exportTokens', false) === true ? this.model.tokenSet : undefined;
+    const set = terminalExportOn() ? this.model.tokenSet : undefined;
     const pairs = set ? envValuesFor(set, terminalNames()) : [];
     const next = JSON.stringify(pairs);
     if (next === this.applied) return;

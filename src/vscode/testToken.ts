@@ -6,6 +6,7 @@ import { accessTokenTimeLeft, formatDuration } from '../session/tokenSet';
 import { AutoRefreshers, healthExplanation } from './autoRefresh';
 import { Settings } from './config';
 import { SessionModel } from './sessionModel';
+import type { TokenTestRows } from './tree';
 
 /** One run of Infusionsoft: Test Token: what Keap said, and when (epoch ms). */
 export interface TokenTestRun {
@@ -20,7 +21,7 @@ export interface TokenTestRun {
  * last result per account for its tree row; a 401 gets one refresh through that account's
  * refresher (the user-wide lock) and one retry (src/keap/tokenCheck).
  */
-export class TokenTests implements vscode.Disposable {
+export class TokenTests implements TokenTestRows, vscode.Disposable {
   private readonly runs = new Map<string, TokenTestRun>();
   private readonly emitter = new vscode.EventEmitter<string>();
   /** Fires with the account key whose result changed. */
@@ -43,6 +44,12 @@ export class TokenTests implements vscode.Disposable {
   /** The last result of an account signed in now, if it was tested. */
   get(key: string): TokenTestRun | undefined {
     return this.model.get(key) ? this.runs.get(key) : undefined;
+  }
+
+  /** The tree row of an account's last result (src/vscode/tree TokenTestRows). */
+  item(key: string): vscode.TreeItem | undefined {
+    const run = this.get(key);
+    return run && tokenTestItem(run);
   }
 
   /** Tests one account's access token; shows the result in a notification and on the tree row. */

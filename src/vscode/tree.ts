@@ -4,7 +4,6 @@ import { accessTokenCountdown, nextCountdownChangeInMs } from '../session/countd
 import { accessTokenTimeLeft, refreshTokenDaysLeft, TokenSet } from '../session/tokenSet';
 import { healthExplanation, RefreshHealth, troubleOf } from './autoRefresh';
 import { SessionModel } from './sessionModel';
-import { tokenTestItem, TokenTests } from './testToken';
 
 type NodeKind = 'account' | 'accessToken' | 'refreshToken' | 'clientId' | 'tokenTest';
 
@@ -16,6 +15,16 @@ export interface SessionNode {
 }
 
 type Node = SessionNode;
+
+/**
+ * The last Infusionsoft: Test Token result of each account, as the row shown under it
+ * (src/vscode/testToken, built at the first test; until then no account has a result).
+ */
+export interface TokenTestRows {
+  /** The row of an account's last result, or undefined when it was not tested. */
+  item(key: string): vscode.TreeItem | undefined;
+  readonly onDidChange: vscode.Event<unknown>;
+}
 
 /** Tells a tree node passed to a command from anything else. */
 export function isSessionNode(x: unknown): x is SessionNode {
@@ -42,7 +51,6 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
 
   /**
    * @param health the refresh health of an account (by key), with its change event.
-   * @param tokenTests the last Infusionsoft: Test Token result of each account (a row under it).
    */
   constructor(
     private readonly model: SessionModel,
@@ -51,10 +59,17 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
     private readonly now: () => number = Date.now,
     /** "custom Keap endpoint: <host>" for an account whose endpoints are not Keap's own, else undefined. */
     private readonly customEndpoint: (set: TokenSet) => string | undefined = () => undefined,
-    private readonly tokenTests?: TokenTests,
   ) {
     this.disposables.push(model.onDidChange(() => this.refresh()), health.onDidChange(() => this.refresh()));
-    if (tokenTests) this.disposables.push(tokenTests.onDidChange(() => this.refresh()));
+  }
+
+  private tokenTests: TokenTestRows | undefined;
+
+  /** Shows each account's last Test Token result from now on (called when that feature is built). */
+  showTokenTests(rows: TokenTestRows): void {
+    this.tokenTests = rows;
+    this.disposables.push(rows.onDidChange(() => this.refresh()));
+    this.refresh();
   }
 
   refresh(): void {
@@ -70,7 +85,7 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
     if (!element) return this.model.accounts.map(s => ({ kind: 'account', account: accountKey(s) }));
     if (element.kind === 'account' && this.model.get(element.account)) {
       const kinds: NodeKind[] = ['accessToken', 'refreshToken', 'clientId'];
-      if (this.tokenTests?.get(element.account)) kinds.push('tokenTest');
+      if (this.tokenTests?.item(element.account)) kinds.push('tokenTest');
       return kinds.map(kind => ({ kind, account: element.account }));
     }
     return [];
@@ -152,8 +167,7 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
         return item;
       }
       case 'tokenTest': {
-        const run = this.tokenTests?.get(node.account);
-        const item = run ? tokenTestItem(run) : new vscode.TreeItem(vscode.l10n.t('Token test'));
+        const item = this.tokenTests?.item(node.account) ?? new vscode.TreeItem(vscode.l10n.t('Token test'));
         item.id = id;
         return item;
       }

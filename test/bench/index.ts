@@ -18,8 +18,9 @@ export async function run(): Promise<void> {
     const ok = await vscode.commands.executeCommand<boolean>('infusionsoft.signIn');
     await harness.plan('none');
     await harness.closePopups();
-    if (!ok || a.signIn.lastCallbackMs === undefined) throw new Error(`sign-in ${i + 1} failed`);
-    callbackMs.push(a.signIn.lastCallbackMs);
+    const lastCallbackMs = (await a.signIn()).lastCallbackMs;
+    if (!ok || lastCallbackMs === undefined) throw new Error(`sign-in ${i + 1} failed`);
+    callbackMs.push(lastCallbackMs);
   }
   // A second Keap app (the fake's user has two), so the expiry cycle covers two accounts.
   await harness.plan('allow', 'cd456');

@@ -7,7 +7,7 @@ import { api, DEMO, fake, harness, tokenRequests, useDemoCredentials, waitFor } 
 async function nextCallback(): Promise<CallbackResult> {
   const a = await api();
   return new Promise(resolve => {
-    const d = a.signIn.onDidHandleCallback(r => {
+    const d = a.onDidHandleCallback(r => {
       d.dispose();
       resolve(r);
     });
@@ -32,7 +32,7 @@ describe('Sign in, end to end in a real VS Code', function () {
   });
 
   afterEach(async () => {
-    (await api()).signIn.cancelActive();
+    (await (await api()).signIn()).cancelActive();
     await harness.plan('none');
     await harness.closePopups();
   });
@@ -95,7 +95,7 @@ describe('Sign in, end to end in a real VS Code', function () {
     const before = (await tokenRequests('authorization_code')).length;
     const uri = vscode.Uri.parse(`${vscode.env.uriScheme}://keap-community.infusionsoft-oauth/callback?${new URLSearchParams({ code: params.get('code')!, state: params.get('state')! })}`);
     const handled = nextCallback();
-    a.signIn.handleUri(uri);
+    (await a.signIn()).handleUri(uri);
     assert.equal((await handled).kind, 'duplicate');
     assert.equal((await tokenRequests('authorization_code')).length, before, 'no second code exchange');
   });
@@ -131,7 +131,7 @@ describe('Sign in, end to end in a real VS Code', function () {
     assert.equal((await empty).kind, 'no-state');
     assert.equal((await tokenRequests('authorization_code')).length, 0, 'the forged code never reached Keap');
     assert.match(a.statusText(), /waiting for sign-in/, 'the sign-in keeps waiting');
-    a.signIn.cancelActive();
+    (await a.signIn()).cancelActive();
     assert.equal(await signIn, false);
     assert.deepEqual(await a.model.store.read(), session);
   });
@@ -151,7 +151,7 @@ describe('Sign in, end to end in a real VS Code', function () {
     await vscode.commands.executeCommand('notifications.showList');
     assert.equal((await harness.notifications()).some(t => /session expired|denied/i.test(t)), false, 'no text of it is shown');
     await vscode.commands.executeCommand('notifications.clearAll');
-    a.signIn.cancelActive();
+    (await a.signIn()).cancelActive();
     assert.equal(await signIn, false);
   });
 
@@ -180,7 +180,7 @@ describe('Sign in, end to end in a real VS Code', function () {
     await vscode.commands.executeCommand('notifications.clearAll');
     assert.equal((await fake.requests()).filter(r => r.path === '/token').length, 0, 'no token request at all');
     assert.match(a.statusText(), /waiting for sign-in/, 'the sign-in keeps waiting');
-    a.signIn.cancelActive();
+    (await a.signIn()).cancelActive();
     assert.equal(await signIn, false);
     assert.deepEqual(await a.model.store.read(), session);
   });
@@ -193,7 +193,7 @@ describe('Sign in, end to end in a real VS Code', function () {
     void Promise.resolve(box).then(() => (closed = true));
     await new Promise(r => setTimeout(r, 1000));
     assert.equal(closed, false, 'the box is open while the sign-in waits');
-    a.signIn.cancelActive();
+    (await a.signIn()).cancelActive();
     assert.equal(await signIn, false);
     await waitFor(() => closed, 5_000, 'the paste box to close with its sign-in');
     assert.equal(await box, undefined);
@@ -215,7 +215,7 @@ describe('Sign in, end to end in a real VS Code', function () {
     assert.equal((await fake.requests()).filter(r => r.path === '/app/oauth/authorize').length, 0, 'nothing started before the answer');
     await harness.clickNotification('already signed in to Keap app ab123', 'Sign In Again');
     await waitFor(async () => (await fake.requests()).find(r => r.path === '/app/oauth/authorize'), 20_000, 'the sign-in to start');
-    a.signIn.cancelActive();
+    (await a.signIn()).cancelActive();
     assert.equal(await signIn, false);
     await vscode.commands.executeCommand('notifications.clearAll');
   });
