@@ -72,6 +72,22 @@ describe("Keap's Date header and clock offset (issue 13.4, RFC 7231 §7.1.1)", (
     assert.equal(clock.usedOffsetMs(), undefined, 'after a local clock jump: unknown again');
   });
 
+  it('a local clock set back moves the offset by the jump (none known: taken as 0); a jump forward, maybe a sleep, forgets it', () => {
+    const now = Date.UTC(2030, 0, 1);
+    const clock = new KeapClock();
+    clock.localClockJumped(-10 * MIN);
+    assert.equal(clock.usedOffsetMs(), 10 * MIN, 'Keap is now 10 minutes ahead of this machine');
+    clock.observe(httpDate(now), now, now);
+    assert.equal(clock.usedOffsetMs(), 0, "Keap's next answer replaces the guess");
+    clock.observe(httpDate(now + 5 * MIN), now, now);
+    clock.localClockJumped(-3 * MIN);
+    assert.equal(clock.usedOffsetMs(), 8 * MIN + 500);
+    clock.localClockJumped(2 * H);
+    assert.equal(clock.usedOffsetMs(), undefined, 'forward: a sleep or a clock set forward, unknown until Keap answers');
+    clock.localClockJumped(-25 * H);
+    assert.equal(clock.usedOffsetMs(), undefined, 'over 24 hours: unknown');
+  });
+
   it("the Date's one-second steps and the round trip's jitter never move the offset, nor decide anew around the threshold", () => {
     const clock = new KeapClock();
     let changes = 0;
@@ -241,6 +257,28 @@ describe("refreshes timed by Keap's clock, against the fake Keap server (issue 1
     await clock.advance(24 * H);
     assert.ok(refreshes().length >= 1, 'no refresh before the access token expired: one Date header made it look 23 hours younger than it is');
     assert.ok(refreshes()[0].at < signedInAt + 24 * H);
+  });
+
+  it('a clock set back 10 hours after the sign-in: the token is still refreshed before it expires, with no Keap answer in between', async () => {
+    const w = window(s => s);
+    const fresh = await w.signIn();
+    const expiresAt = fresh.accessTokenExpiresAt!;
+    const watch = new ClockWatch(clock, jump => {
+      w.keapClock.localClockJumped(jump);
+      w.scheduler.schedule('local clock jumped');
+    });
+    try {
+      w.scheduler.schedule('start');
+      await clock.advance(10 * MIN);
+      // This machine's clock is set 10 hours back; Keap's (the fake server's) goes on as before.
+      clock.jump(-10 * H);
+      fake.advance(10 * H);
+      await clock.advance(24 * H);
+      assert.ok(refreshes().length >= 1, 'no refresh before the access token expired: its expiry was read 10 hours late');
+      assert.ok(refreshes()[0].at < expiresAt, 'sent before the token expired (Keap time)');
+    } finally {
+      watch.dispose();
+    }
   });
 
   it('a Date more than 24 hours off, or unreadable, is ignored and logged; the schedule stays on the clock it had', async () => {
