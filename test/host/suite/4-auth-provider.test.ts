@@ -62,6 +62,27 @@ describe('AuthenticationProvider "infusionsoft" in a real VS Code', function () 
     assert.equal((await a.authProvider.getSessions(['some-other-scope'])).length, 0);
   }
 
+  it("another extension calling getSessions again and again while Keap's token endpoint fails: the refresh schedule holds, not the caller's rate (K10)", async () => {
+    const a = await api();
+    const config = vscode.workspace.getConfiguration('infusionsoft');
+    await config.update('autoRefresh', false, vscode.ConfigurationTarget.Global);
+    const current = (await a.model.store.read())!;
+    try {
+      await a.model.store.write({ ...current, accessTokenExpiresAt: Date.now() + 60_000 });
+      await waitFor(() => a.model.tokenSet?.accessTokenExpiresAt === current.accessTokenExpiresAt ? undefined : true, 10_000, 'model reload');
+      await fake.reset();
+      await fake.fault({ path: '/token', status: 503, body: '<html>Service Unavailable</html>', contentType: 'text/html', times: 1000 });
+      // A consumer that asks before every API call (vscode.authentication.getSession does the same).
+      for (let i = 0; i < 6; i++) assert.equal((await a.authProvider.getSessions(['full'])).length, 1, 'the session stays (K9)');
+      const sent = (await fake.requests()).filter(r => r.path === '/token').length;
+      assert.ok(sent <= 1, `${sent} token requests for 6 getSessions calls within seconds`);
+    } finally {
+      await fake.reset();
+      await a.model.store.write(current);
+      await config.update('autoRefresh', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
   it('signing out removes the session: the provider fires onDidChangeSessions', async () => {
     const a = await api();
     const saved = (await a.model.store.read())!;
