@@ -178,8 +178,8 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
   // A sleep or a clock set by hand: noticed at the next tick (30 s), and every schedule decided again.
   const clockWatch = new ClockWatch({ ...REAL_TIMERS, now, monotonic: () => performance.now() }, jump => {
     log.warn(`local clock jumped by ${Math.round(jump / 1000)} s`);
-    // An offset to Keap's clock measured against the old local clock no longer holds.
-    keapClock.forget();
+    // An offset to Keap's clock measured against the old local clock no longer holds: moved by a clock set back, forgotten otherwise.
+    keapClock.localClockJumped(jump);
     clockChanged('local clock jumped');
   });
 

@@ -51,11 +51,15 @@ const KEY_RE = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
 /**
  * dotenv 16.6.1's LINE regex, verbatim except that the separator and the value are captured
- * (group 2 and 3); capturing does not change what matches. Flag `d` gives match indices.
+ * (group 2 and 3), and that the whitespace before a key stops at a line break (`[^\S\n]*` for
+ * `\s*`). Neither changes what matches: a key after blank lines is found from the start of its own
+ * line, which is tried next anyway. The second keeps a file of blank lines linear; dotenv's `\s*`
+ * scans every later blank line from every line start (200 KB took a minute, with the extension host
+ * stopped). Flag `d` gives match indices.
  * Original: /(?:^|^)\s*(?:export\s+)?([\w.-]+)(?:\s*=\s*?|:\s+?)(\s*'(?:\\'|[^'])*'|\s*"(?:\\"|[^"])*"|\s*`(?:\\`|[^`])*`|[^#\r\n]+)?\s*(?:#.*)?(?:$|$)/mg
  */
 export const DOTENV_LINE_SOURCE =
-    /(?:^|^)\s*(?:export\s+)?([\w.-]+)((?:\s*=\s*?|:\s+?))(\s*'(?:\\'|[^'])*'|\s*"(?:\\"|[^"])*"|\s*`(?:\\`|[^`])*`|[^#\r\n]+)?\s*(?:#.*)?(?:$|$)/
+    /(?:^|^)[^\S\n]*(?:export\s+)?([\w.-]+)((?:\s*=\s*?|:\s+?))(\s*'(?:\\'|[^'])*'|\s*"(?:\\"|[^"])*"|\s*`(?:\\`|[^`])*`|[^#\r\n]+)?\s*(?:#.*)?(?:$|$)/
         .source;
 
 /** Comment written after a value that ends with a backslash. Without it, dotenv would read the

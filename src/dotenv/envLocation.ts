@@ -47,14 +47,43 @@ export async function locateEnvFile(folder: string, given: string, source?: stri
   return { file, real: realEnvFile(file, given, { realFolder, existing, realExisting }, source) };
 }
 
+/**
+ * The largest `.env` file read (bytes, 1 MiB). The variables this extension writes take a few
+ * hundred bytes; a file it is asked to read after a refused refresh or at a sync may have been
+ * replaced by a `git pull`, and 100 MB took 27 s and 2.7 GB of the extension host to parse.
+ */
+export const MAX_ENV_FILE_BYTES = 1_048_576;
+
 /** The file's text (UTF-8, a BOM kept as U+FEFF), or undefined when it does not exist. */
 export async function readEnvText(real: string): Promise<string | undefined> {
+  let handle: fsp.FileHandle;
   try {
-    return await fsp.readFile(real, 'utf8');
+    handle = await fsp.open(real, constants.O_RDONLY);
   } catch (e) {
     if (errnoOf(e) === 'ENOENT') return undefined;
     throw e;
   }
+  try {
+    return await readBounded(handle, real);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The text of an open file, refused over {@link MAX_ENV_FILE_BYTES}. @throws EnvPathError `too-large`. */
+async function readBounded(handle: fsp.FileHandle, real: string): Promise<string> {
+  const { size } = await handle.stat();
+  if (size > MAX_ENV_FILE_BYTES) throw tooLarge(real, size);
+  // Read what is there, bounded: the file may grow between the stat and the read.
+  const buffer = Buffer.alloc(MAX_ENV_FILE_BYTES + 1);
+  let length = 0;
+  for (let n; length < buffer.length && (n = (await handle.read(buffer, length, buffer.length - length, length)).bytesRead) > 0; ) length += n;
+  if (length > MAX_ENV_FILE_BYTES) throw tooLarge(real, length);
+  return buffer.toString('utf8', 0, length);
+}
+
+function tooLarge(real: string, size: number): EnvPathError {
+  return new EnvPathError('too-large', real, `${real} is ${size.toLocaleString('en')} bytes, over 1 MiB (a .env file holds a few kilobytes); it is neither read nor written.`);
 }
 
 /**
@@ -74,7 +103,7 @@ export async function readOwnEnvText(real: string): Promise<string | undefined> 
   try {
     const { nlink } = await handle.stat();
     if (nlink > 1) throw new EnvPathError('hard-link', real, `${real} has ${nlink} names (hard links); it is not read.`);
-    return await handle.readFile('utf8');
+    return await readBounded(handle, real);
   } finally {
     await handle.close();
   }

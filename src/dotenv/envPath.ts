@@ -24,7 +24,9 @@ export type EnvPathRefusal =
   /** A symbolic link on the way points at nothing: where it would lead cannot be checked. */
   | 'broken-symlink'
   /** The file has another name (a hard link) that may be outside the folder. */
-  | 'hard-link';
+  | 'hard-link'
+  /** The file is over MAX_ENV_FILE_BYTES (envLocation.ts): not read, so not written either. */
+  | 'too-large';
 
 /** Thrown when a `.env` path is refused; `message` names the path and, when given, the setting. */
 export class EnvPathError extends Error {

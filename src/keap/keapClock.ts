@@ -79,6 +79,21 @@ export class KeapClock {
   }
 
   /**
+   * This machine's wall clock jumped by `jumpMs` (ms, negative: back) against its monotonic one
+   * (src/session/clockWatch). Forward may be a sleep (the wall clock stays right), so the offset is
+   * forgotten until Keap answers again. Back is never a sleep: the clock was set back, and Keap's
+   * clock is now that much further ahead of it (the old estimate, or none taken as 0, plus the
+   * jump). Forgotten, a token's expiry would be read that much later, and no Keap answer may come
+   * before the token expires.
+   */
+  localClockJumped(jumpMs: number): void {
+    const offsetMs = (this.estimate?.offsetMs ?? 0) - jumpMs;
+    if (jumpMs >= 0 || Math.abs(offsetMs) > MAX_KEAP_CLOCK_OFFSET_MS) return this.forget();
+    // With no estimate the old clock is taken as Keap's: good to the threshold, so a real sample replaces it when it disagrees by more.
+    this.set({ offsetMs, errorMs: this.estimate?.errorMs ?? KEAP_CLOCK_THRESHOLD_MS });
+  }
+
+  /**
    * The offset refreshes are timed by (ms, Keap's clock minus this machine's): the estimate when it is
    * over {@link KEAP_CLOCK_THRESHOLD_MS}, else 0; undefined before any answer with a usable `Date`.
    */

@@ -142,6 +142,16 @@ export class RefreshScheduler {
     this.decide(why, false);
   }
 
+  /**
+   * Another extension asks for a token that is about to expire (the AuthenticationProvider's
+   * getSessions): an automatic refresh now, held to the schedule shared by every window (interval,
+   * backoff, budget) and to a pause, since no user acted and a caller may ask before every API call.
+   */
+  async refreshIfAdmitted(): Promise<RefreshResult | undefined> {
+    if (this.paused) return undefined;
+    return this.run(false);
+  }
+
   /** Refresh Token (the user's own): goes out now, whatever the schedule says, and ends a pause. */
   async refreshNow(): Promise<RefreshResult | undefined> {
     this.resumedAt = this.deps.clock.now();

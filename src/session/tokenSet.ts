@@ -141,11 +141,14 @@ export function formatDuration(ms: number): string {
  * The token set as this machine's clock sees it now, for scheduling and countdowns. Keap keeps the
  * access token's expiry by its own clock: when the set was stored under one Keap clock offset and
  * another is in use now (this machine's clock or Keap's moved since), the expiry moves by the
- * difference. Unchanged when either offset is unknown.
+ * difference, but only earlier, never later than this machine's clock says. Each offset comes from
+ * a single answer's `Date`, which a proxy or a glitch can set up to 24 hours off: moved later, one
+ * such answer at the sign-in would let the access token expire unrefreshed; moved earlier, the
+ * worst it costs is one refresh before it was needed. Unchanged when either offset is unknown.
  * @param usedOffsetMs Keap's clock minus this machine's in use now (ms; KeapClock.usedOffsetMs).
  */
 export function onLocalClock<T extends Pick<TokenSet, 'accessTokenExpiresAt' | 'keapClockOffsetMs'>>(set: T, usedOffsetMs: number | undefined): T {
-  const moved = set.keapClockOffsetMs === undefined || usedOffsetMs === undefined ? 0 : set.keapClockOffsetMs - usedOffsetMs;
+  const moved = set.keapClockOffsetMs === undefined || usedOffsetMs === undefined ? 0 : Math.min(0, set.keapClockOffsetMs - usedOffsetMs);
   return moved === 0 || set.accessTokenExpiresAt === undefined ? set : { ...set, accessTokenExpiresAt: set.accessTokenExpiresAt + moved };
 }
 

@@ -87,7 +87,8 @@ export class KeapAuthenticationProvider implements vscode.AuthenticationProvider
       let set = this.model.get(key);
       if (!set || set.refreshTokenRejectedAt !== undefined) continue;
       if (decideRefresh(set, Date.now(), { refreshBeforeExpiryMs: 5 * 60_000, keepAliveAfterMs: Number.MAX_SAFE_INTEGER }).action === 'refresh') {
-        await this.refreshers.refreshNow(key);
+        // Held to the refresh schedule: a consumer may call getSessions before every API call, and Keap may be failing (K10).
+        await this.refreshers.refreshIfAdmitted(key);
         set = this.model.get(key);
         if (!set || set.refreshTokenRejectedAt !== undefined) continue;
       }

@@ -91,6 +91,11 @@ export class AutoRefresher implements vscode.Disposable {
   }
 
   /** Infusionsoft: Refresh Token, or a click on the status bar: refreshes now (the user's own request). */
+  /** For another extension's getSessions: an automatic refresh, held to the shared schedule (never a user action). */
+  refreshIfAdmitted(): Promise<RefreshResult | undefined> {
+    return this.scheduler.refreshIfAdmitted();
+  }
+
   async refreshNow(): Promise<RefreshResult | undefined> {
     const r = await this.scheduler.refreshNow();
     if (r?.kind === 'superseded') {
@@ -272,6 +277,11 @@ export class AutoRefreshers implements vscode.Disposable {
   /** Refreshes one account (default: the active one) now. */
   async refreshNow(key = this.model.activeKey): Promise<RefreshResult | undefined> {
     return this.get(key)?.refreshNow();
+  }
+
+  /** See {@link AutoRefresher.refreshIfAdmitted}. */
+  async refreshIfAdmitted(key: string): Promise<RefreshResult | undefined> {
+    return this.get(key)?.refreshIfAdmitted();
   }
 
   dispose(): void {

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
-import { locateEnvFile, OWNER_ONLY, readEnvText, writeOwnerOnly } from '../../src/dotenv/envLocation';
+import { locateEnvFile, MAX_ENV_FILE_BYTES, OWNER_ONLY, readEnvText, readOwnEnvText, writeOwnerOnly } from '../../src/dotenv/envLocation';
 import { EnvPathError, envFileInFolder, isInsideFolder, realEnvFile } from '../../src/dotenv/envPath';
 
 const SETTING = 'the setting infusionsoft.env.file';
@@ -175,6 +175,16 @@ describe('envFile location: real folders with symbolic links (S5)', function () 
         assert.equal(fs.statSync(old).mode & 0o777, OWNER_ONLY);
         assert.deepEqual(fs.readFileSync(old), Buffer.from('\uFEFFNEW=1\r\n', 'utf8'));
         assert.equal(await readEnvText(path.join(ws, 'missing.env')), undefined);
+    });
+
+    it('a .env over 1 MiB is not read (a git pull can make one; 100 MB took 27 s and 2.7 GB of the extension host), and so not written either', async () => {
+        const huge = path.join(ws, '.env');
+        fs.writeFileSync(huge, 'A=' + 'x'.repeat(MAX_ENV_FILE_BYTES) + '\nKEAP_REFRESH_TOKEN=r\n');
+        for (const read of [readEnvText, readOwnEnvText]) {
+            await assert.rejects(read(huge), (e: unknown) => e instanceof EnvPathError && e.reason === 'too-large' && /over 1 MiB/.test(e.message), read.name);
+        }
+        fs.writeFileSync(huge, 'A=' + 'x'.repeat(MAX_ENV_FILE_BYTES - 10) + '\n');
+        assert.equal((await readOwnEnvText(huge))?.length, MAX_ENV_FILE_BYTES - 7, 'up to 1 MiB: read');
     });
 
     it('never writes to a file with a second name (a hard link): the other name may be outside the folder, where realpath cannot see it', async function () {

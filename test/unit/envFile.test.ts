@@ -8,6 +8,7 @@ import {
     DOTENV_LINE_SOURCE,
     EnvKeyError,
     EnvValueError,
+    envValueOf,
     listEnvKeys,
     quoteEnvValue,
     upsertEnv,
@@ -249,7 +250,22 @@ describe('envFile: editing', () => {
         const src = fs.readFileSync(require.resolve('dotenv'), 'utf8');
         const m = /const LINE = \/(.*)\/mg\n/.exec(src);
         assert.ok(m, 'LINE regex found in dotenv');
-        assert.equal(DOTENV_LINE_SOURCE.replace('((?:\\s*=\\s*?|:\\s+?))', '(?:\\s*=\\s*?|:\\s+?)'), m[1]);
+        // Two captures, and the leading whitespace stops at a line break (the next line start is tried anyway).
+        assert.equal(DOTENV_LINE_SOURCE.replace('((?:\\s*=\\s*?|:\\s+?))', '(?:\\s*=\\s*?|:\\s+?)').replace('(?:^|^)[^\\S\\n]*', '(?:^|^)\\s*'), m[1]);
+    });
+
+    it('a hostile .env of 200 KB of blank lines is read in one pass, as dotenv reads it (dotenv\'s own regex takes minutes)', function () {
+        // A file a `git pull` can change is read after a refused refresh (issue 13.6) and at every sync;
+        // dotenv's leading \s* tries every later line from every line start: quadratic, and the extension host stops meanwhile.
+        this.timeout(20_000);
+        const hostile = ' \n'.repeat(100_000) + 'KEAP_REFRESH_TOKEN=r\n';
+        assert.equal(envValueOf(hostile, 'KEAP_REFRESH_TOKEN'), 'r');
+        assert.deepEqual(listEnvKeys(' \n'.repeat(100_000) + 'X'), []);
+        // The same reading as dotenv on whitespace between keys, line breaks and Unicode spaces included.
+        for (const text of [' \n \t\n  A=1\n \n\u2028 B = 2 \n\n\u00a0C:  3\n \n', '\n\n export D=4\n\v\f\nE\n F=5', ' \n "x"\n G="a\n\n b"\n  \n H=\n\n I=6']) {
+            const keys = listEnvKeys(text);
+            assert.deepEqual(Object.fromEntries(keys.map(k => [k, envValueOf(text, k)])), dotenv.parse(text), JSON.stringify(text));
+        }
     });
 });
 

@@ -72,6 +72,22 @@ describe("Keap's Date header and clock offset (issue 13.4, RFC 7231 §7.1.1)", (
     assert.equal(clock.usedOffsetMs(), undefined, 'after a local clock jump: unknown again');
   });
 
+  it('a local clock set back moves the offset by the jump (none known: taken as 0); a jump forward, maybe a sleep, forgets it', () => {
+    const now = Date.UTC(2030, 0, 1);
+    const clock = new KeapClock();
+    clock.localClockJumped(-10 * MIN);
+    assert.equal(clock.usedOffsetMs(), 10 * MIN, 'Keap is now 10 minutes ahead of this machine');
+    clock.observe(httpDate(now), now, now);
+    assert.equal(clock.usedOffsetMs(), 0, "Keap's next answer replaces the guess");
+    clock.observe(httpDate(now + 5 * MIN), now, now);
+    clock.localClockJumped(-3 * MIN);
+    assert.equal(clock.usedOffsetMs(), 8 * MIN + 500);
+    clock.localClockJumped(2 * H);
+    assert.equal(clock.usedOffsetMs(), undefined, 'forward: a sleep or a clock set forward, unknown until Keap answers');
+    clock.localClockJumped(-25 * H);
+    assert.equal(clock.usedOffsetMs(), undefined, 'over 24 hours: unknown');
+  });
+
   it("the Date's one-second steps and the round trip's jitter never move the offset, nor decide anew around the threshold", () => {
     const clock = new KeapClock();
     let changes = 0;
@@ -107,7 +123,7 @@ describe("Keap's Date header and clock offset (issue 13.4, RFC 7231 §7.1.1)", (
     const e = Date.UTC(2030, 0, 1);
     const base = { accessTokenExpiresAt: e };
     assert.equal(onLocalClock({ ...base, keapClockOffsetMs: 0 }, 10 * MIN).accessTokenExpiresAt, e - 10 * MIN, 'this machine fell 10 min behind Keap since');
-    assert.equal(onLocalClock({ ...base, keapClockOffsetMs: 7 * MIN }, 0).accessTokenExpiresAt, e + 7 * MIN, 'this machine was set right since');
+    assert.equal(onLocalClock({ ...base, keapClockOffsetMs: 7 * MIN }, 0).accessTokenExpiresAt, e, 'this machine was set right since: never later than its own clock says (a Date can be a lie)');
     assert.equal(onLocalClock({ ...base, keapClockOffsetMs: 7 * MIN }, 7 * MIN).accessTokenExpiresAt, e, 'the same skew all along');
     assert.equal(onLocalClock(base, 10 * MIN).accessTokenExpiresAt, e, 'a set stored by 0.1');
     assert.equal(onLocalClock({ ...base, keapClockOffsetMs: 0 }, undefined).accessTokenExpiresAt, e, 'no Keap answer in this window yet');
@@ -214,19 +230,55 @@ describe("refreshes timed by Keap's clock, against the fake Keap server (issue 1
     assert.equal(refreshes().length, 1, 'and the new token is not refreshed again');
   });
 
-  it("Keap 10 minutes behind: a token due now by this machine's clock waits until Keap's clock says it is due", async () => {
+  it("Keap 10 minutes behind: a token due now by this machine's clock is refreshed now, not when Keap's clock says (never later)", async () => {
     const w = window(fresh => ({ ...fresh, keapClockOffsetMs: 0, refreshTokenIssuedAt: clock.now() - 23 * H, accessTokenExpiresAt: clock.now() + 55 * MIN }));
     await w.signIn();
-    const dueAt = w.view()!.accessTokenExpiresAt! - 60 * MIN;
     fake.advance(-10 * MIN);
     await w.tokenClient.userInfo(w.view()!.accessToken);
+    assert.ok(Math.abs(w.keapClock.usedOffsetMs()! + 10 * MIN) <= 1000);
     w.scheduler.schedule('start');
-    await clock.advance(4 * MIN);
-    assert.equal(refreshes().length, 0, "not yet: by Keap's clock the token has 65 minutes left");
-    await clock.advance(2 * MIN);
-    assert.equal(refreshes().length, 1);
-    // Give or take the Date's second (the estimate is good to half a second plus half the round trip).
-    assert.ok(refreshes()[0].at >= dueAt - S, "sent when Keap's clock said the token was due");
+    await clock.advance(2 * S);
+    assert.equal(refreshes().length, 1, "by this machine's clock the token is inside its 60-minute refresh window: waiting for Keap's clock could only make it later");
+  });
+
+  it('one answer whose Date is 23 hours ahead, then honest ones: the token is still refreshed before it expires (a Date can make a refresh earlier, never later)', async () => {
+    const w = window(s => s);
+    // A proxy (or a glitch) stamps the sign-in's answer 23 hours ahead: the set arrives under a +23 h offset.
+    fake.advance(23 * H);
+    const signedInAt = clock.now();
+    const fresh = await w.signIn();
+    assert.ok(Math.abs(fresh.keapClockOffsetMs! - 23 * H) <= 1000, String(fresh.keapClockOffsetMs));
+    assert.equal(fresh.accessTokenExpiresAt, signedInAt + 24 * H, 'Keap said expires_in 86400: it dies 24 hours from now, whatever the Date said');
+    // Every later answer is honest again (Test Token, say).
+    fake.advance(-23 * H);
+    await w.tokenClient.userInfo(fresh.accessToken);
+    assert.equal(w.keapClock.usedOffsetMs(), 0);
+    w.scheduler.schedule('start');
+    await clock.advance(24 * H);
+    assert.ok(refreshes().length >= 1, 'no refresh before the access token expired: one Date header made it look 23 hours younger than it is');
+    assert.ok(refreshes()[0].at < signedInAt + 24 * H);
+  });
+
+  it('a clock set back 10 hours after the sign-in: the token is still refreshed before it expires, with no Keap answer in between', async () => {
+    const w = window(s => s);
+    const fresh = await w.signIn();
+    const expiresAt = fresh.accessTokenExpiresAt!;
+    const watch = new ClockWatch(clock, jump => {
+      w.keapClock.localClockJumped(jump);
+      w.scheduler.schedule('local clock jumped');
+    });
+    try {
+      w.scheduler.schedule('start');
+      await clock.advance(10 * MIN);
+      // This machine's clock is set 10 hours back; Keap's (the fake server's) goes on as before.
+      clock.jump(-10 * H);
+      fake.advance(10 * H);
+      await clock.advance(24 * H);
+      assert.ok(refreshes().length >= 1, 'no refresh before the access token expired: its expiry was read 10 hours late');
+      assert.ok(refreshes()[0].at < expiresAt, 'sent before the token expired (Keap time)');
+    } finally {
+      watch.dispose();
+    }
   });
 
   it('a Date more than 24 hours off, or unreadable, is ignored and logged; the schedule stays on the clock it had', async () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
+import * as path from 'path';
 import * as vscode from 'vscode';
 import { api, fake, harness, useDemoCredentials, waitFor } from '../util';
 
@@ -53,6 +54,9 @@ describe('AuthenticationProvider "infusionsoft" in a real VS Code', function () 
     await a.model.store.write({ ...current, accessTokenExpiresAt: Date.now() + 60_000 });
     await waitFor(() => a.model.tokenSet?.accessTokenExpiresAt === current.accessTokenExpiresAt ? undefined : true, 10_000, 'model reload');
     await fake.reset();
+    // getSessions refreshes on the schedule every window shares (30 s between token requests, K10):
+    // start from one with no request of the suites before on it.
+    clearRefreshLedgers(a.storageDir);
     const sessions = await a.authProvider.getSessions(['full']);
     assert.equal(sessions.length, 1);
     const after = (await a.model.store.read())!;
@@ -61,6 +65,28 @@ describe('AuthenticationProvider "infusionsoft" in a real VS Code', function () 
     assert.equal((await fake.requests()).filter(r => r.path === '/token').length, 1);
     assert.equal((await a.authProvider.getSessions(['some-other-scope'])).length, 0);
   }
+
+  it("another extension calling getSessions again and again while Keap's token endpoint fails: the refresh schedule holds, not the caller's rate (K10)", async () => {
+    const a = await api();
+    const config = vscode.workspace.getConfiguration('infusionsoft');
+    await config.update('autoRefresh', false, vscode.ConfigurationTarget.Global);
+    const current = (await a.model.store.read())!;
+    try {
+      await a.model.store.write({ ...current, accessTokenExpiresAt: Date.now() + 60_000 });
+      await waitFor(() => a.model.tokenSet?.accessTokenExpiresAt === current.accessTokenExpiresAt ? undefined : true, 10_000, 'model reload');
+      await fake.reset();
+      clearRefreshLedgers(a.storageDir);
+      await fake.fault({ path: '/token', status: 503, body: '<html>Service Unavailable</html>', contentType: 'text/html', times: 1000 });
+      // A consumer that asks before every API call (vscode.authentication.getSession does the same).
+      for (let i = 0; i < 6; i++) assert.equal((await a.authProvider.getSessions(['full'])).length, 1, 'the session stays (K9)');
+      const sent = (await fake.requests()).filter(r => r.path === '/token').length;
+      assert.ok(sent <= 1, `${sent} token requests for 6 getSessions calls within seconds`);
+    } finally {
+      await fake.reset();
+      await a.model.store.write(current);
+      await config.update('autoRefresh', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
 
   it('signing out removes the session: the provider fires onDidChangeSessions', async () => {
     const a = await api();
@@ -79,3 +105,9 @@ describe('AuthenticationProvider "infusionsoft" in a real VS Code', function () 
     await waitFor(() => a.model.tokenSet !== undefined, 10_000, 'session restored');
   });
 });
+
+/** Forgets every account's recorded token requests (src/session/ledgerFile), as on a machine that sent none lately. */
+function clearRefreshLedgers(storageDir: string): void {
+  const locks = path.join(storageDir, 'locks');
+  for (const f of fs.existsSync(locks) ? fs.readdirSync(locks) : []) if (f.endsWith('.ledger.json')) fs.rmSync(path.join(locks, f), { force: true });
+}
