@@ -11,16 +11,15 @@ import { ENV_PRESETS, envValuesFor } from '../../src/dotenv/variables';
 import { KeapError } from '../../src/keap/errors';
 import { KeapTokenClient } from '../../src/keap/tokenClient';
 import { Logger } from '../../src/log';
-import { DEFAULT_REFRESH_POLICY } from '../../src/session/policy';
 import { accountKey, fingerprint } from '../../src/session/accounts';
 import { Refresher } from '../../src/session/refresher';
 import { MemoryLedgerStore } from '../../src/session/refreshSchedule';
-import { RefreshScheduler } from '../../src/session/refreshScheduler';
 import { TokenSet } from '../../src/session/tokenSet';
 import { DEMO_CLIENT, FakeKeap, startFakeKeap } from '../fake-keap/server';
 import { authorizationCode } from '../support/fakeAuthorize';
 import { FakeClock } from '../support/fakeClock';
 import { MemoryLock, MemorySessionStore } from '../support/memoryStores';
+import { windowScheduler } from '../support/windowScheduler';
 
 const H = 3_600_000;
 const REDIRECT = 'http://localhost:9/callback';
@@ -186,26 +185,16 @@ describe('following the user\'s own app\'s rotation through the .env file the ex
     await appRefreshes(file);
     // 30 minutes of the access token left: inside the 60-minute refresh window.
     store.set = { ...signedIn, accessTokenExpiresAt: clock.now() + 0.5 * H, refreshTokenIssuedAt: clock.now() - 23.5 * H };
-    let view: TokenSet | undefined = store.set;
+    const initial = store.set;
     const rf = refresher();
-    const scheduler = new RefreshScheduler({
-      refresher: rf,
-      tokenSet: () => view,
-      policy: () => DEFAULT_REFRESH_POLICY,
-      enabled: () => true,
-      clock,
-      log,
-      label: () => 'ab123',
-      onTokenSet: s => (view = s),
-      onHealth: () => undefined,
-    });
+    const { scheduler, view } = windowScheduler(rf, clock, log, initial);
     clock.busy.push(() => scheduler.busy);
     scheduler.schedule('start');
     await clock.advance(1000);
     assert.equal(scheduler.health.kind, 'ok');
     assert.equal(extensionRefreshes().length, 2);
     assert.ok(live().includes(store.set!.refreshToken));
-    assert.equal(view?.refreshToken, store.set!.refreshToken);
+    assert.equal(view()?.refreshToken, store.set!.refreshToken);
     await clock.advance(6 * H);
     assert.equal(extensionRefreshes().length, 2, 'a fresh token is left alone');
     scheduler.dispose();
@@ -236,20 +225,10 @@ describe('following the user\'s own app\'s rotation through the .env file the ex
     // The app rotated twice but wrote only the first answer back: the file holds a dead token.
     await appRefreshes(file);
     await appRefreshes(file, false);
-    let view: TokenSet | undefined = { ...signedIn, accessTokenExpiresAt: clock.now() + 0.5 * H, refreshTokenIssuedAt: clock.now() - 23.5 * H };
-    store.set = view;
+    const initial: TokenSet = { ...signedIn, accessTokenExpiresAt: clock.now() + 0.5 * H, refreshTokenIssuedAt: clock.now() - 23.5 * H };
+    store.set = initial;
     const rf = refresher();
-    const scheduler = new RefreshScheduler({
-      refresher: rf,
-      tokenSet: () => view,
-      policy: () => DEFAULT_REFRESH_POLICY,
-      enabled: () => true,
-      clock,
-      log,
-      label: () => 'ab123',
-      onTokenSet: s => (view = s),
-      onHealth: () => undefined,
-    });
+    const { scheduler, setView } = windowScheduler(rf, clock, log, initial);
     clock.busy.push(() => scheduler.busy);
     scheduler.schedule('start');
     await clock.advance(1000);
@@ -260,7 +239,7 @@ describe('following the user\'s own app\'s rotation through the .env file the ex
     await clock.advance(48 * H);
     assert.equal(extensionRefreshes().length, 2, 'nothing more while paused');
     // The user's Refresh Token: the file's token was tried already; nothing is sent.
-    view = store.set;
+    setView(store.set);
     assert.equal(await scheduler.refreshNow(), undefined);
     assert.equal(extensionRefreshes().length, 2);
     scheduler.dispose();

@@ -5,15 +5,14 @@ import { checkUserInfo } from '../../src/keap/tokenCheck';
 import { KeapTokenClient } from '../../src/keap/tokenClient';
 import { Logger } from '../../src/log';
 import { CLOCK_JUMP_MS, CLOCK_TICK_MS, ClockWatch } from '../../src/session/clockWatch';
-import { DEFAULT_REFRESH_POLICY } from '../../src/session/policy';
 import { Refresher } from '../../src/session/refresher';
 import { MemoryLedgerStore } from '../../src/session/refreshSchedule';
-import { RefreshScheduler } from '../../src/session/refreshScheduler';
 import { onLocalClock, parseStoredTokenSet, serializeTokenSet, TokenSet } from '../../src/session/tokenSet';
 import { DEMO_CLIENT, FakeKeap, httpDate, startFakeKeap } from '../fake-keap/server';
 import { authorizationCode } from '../support/fakeAuthorize';
 import { FakeClock } from '../support/fakeClock';
 import { MemoryLock, MemorySessionStore } from '../support/memoryStores';
+import { windowScheduler } from '../support/windowScheduler';
 
 const S = 1000;
 const MIN = 60 * S;
@@ -149,20 +148,8 @@ describe("refreshes timed by Keap's clock, against the fake Keap server (issue 1
     const keapClock = new KeapClock();
     const tokenClient = new KeapTokenClient({ endpoints: () => fake, timeoutMs: () => 5000, now: clock.now, log, keapClock, timers: clock });
     const store = new MemorySessionStore();
-    let view: TokenSet | undefined;
     const refresher = new Refresher({ store, tokenClient, lock: () => new MemoryLock(clock).acquire(), credentials: async id => ({ clientId: id, clientSecret: DEMO_CLIENT.clientSecret }), now: clock.now, log, ledger: new MemoryLedgerStore(), timers: clock });
-    const scheduler = new RefreshScheduler({
-      refresher,
-      tokenSet: () => view,
-      policy: () => DEFAULT_REFRESH_POLICY,
-      enabled: () => true,
-      clock,
-      log,
-      label: () => 'ab123',
-      onTokenSet: s => (view = s),
-      onHealth: () => undefined,
-      keapOffsetMs: () => keapClock.usedOffsetMs(),
-    });
+    const { scheduler, view, setView } = windowScheduler(refresher, clock, log, undefined, { keapOffsetMs: () => keapClock.usedOffsetMs() });
     clock.busy.push(() => scheduler.busy);
     keapClock.onDidChange = () => scheduler.schedule("Keap's clock");
     return {
@@ -171,12 +158,13 @@ describe("refreshes timed by Keap's clock, against the fake Keap server (issue 1
       tokenClient,
       store,
       scheduler,
-      view: () => view,
+      view,
       async signIn(): Promise<TokenSet> {
         const redirectUri = 'http://localhost:9/callback';
         const fresh = await tokenClient.exchangeCode({ ...DEMO_CLIENT, code: await authorizationCode(fake, redirectUri), redirectUri });
-        view = initial(fresh);
-        await store.write(view);
+        const set = initial(fresh);
+        setView(set);
+        await store.write(set);
         return fresh;
       },
     };
@@ -324,10 +312,10 @@ describe('a local clock that jumps is noticed at the next tick (issue 13.4)', ()
       const redirectUri = 'http://localhost:9/callback';
       const fresh = await tokenClient.exchangeCode({ ...DEMO_CLIENT, code: await authorizationCode(fake, redirectUri), redirectUri });
       // 3 hours left: due in 2 hours; the scheduler arms one timer for then (monotonic time).
-      let view: TokenSet | undefined = { ...fresh, refreshTokenIssuedAt: clock.now() - 21 * H, accessTokenExpiresAt: clock.now() + 3 * H };
-      const store = new MemorySessionStore(view);
+      const initial: TokenSet = { ...fresh, refreshTokenIssuedAt: clock.now() - 21 * H, accessTokenExpiresAt: clock.now() + 3 * H };
+      const store = new MemorySessionStore(initial);
       const refresher = new Refresher({ store, tokenClient, lock: () => new MemoryLock(clock).acquire(), credentials: async id => ({ clientId: id, clientSecret: DEMO_CLIENT.clientSecret }), now: clock.now, log, ledger: new MemoryLedgerStore(), timers: clock });
-      const scheduler = new RefreshScheduler({ refresher, tokenSet: () => view, policy: () => DEFAULT_REFRESH_POLICY, enabled: () => true, clock, log, label: () => 'ab123', onTokenSet: s => (view = s), onHealth: () => undefined });
+      const { scheduler } = windowScheduler(refresher, clock, log, initial);
       clock.busy.push(() => scheduler.busy);
       const watch = new ClockWatch(clock, j => {
         log.warn(`local clock jumped by ${Math.round(j / 1000)} s`);

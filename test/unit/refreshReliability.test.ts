@@ -2,16 +2,16 @@ import assert from 'node:assert/strict';
 import { KeapError } from '../../src/keap/errors';
 import { KeapTokenClient } from '../../src/keap/tokenClient';
 import { Logger } from '../../src/log';
-import { DEFAULT_REFRESH_POLICY } from '../../src/session/policy';
 import { Refresher } from '../../src/session/refresher';
 import { admitAutomatic, DAILY_REQUEST_BUDGET, DAY_MS, EMPTY_LEDGER, MemoryLedgerStore, MIN_REQUEST_INTERVAL_MS, recordRequest } from '../../src/session/refreshSchedule';
-import { RefreshHealth, RefreshScheduler } from '../../src/session/refreshScheduler';
+import { RefreshHealth } from '../../src/session/refreshScheduler';
 import { KeyringError } from '../../src/session/store';
 import { TokenSet } from '../../src/session/tokenSet';
 import { DEMO_CLIENT, FakeKeap, startFakeKeap } from '../fake-keap/server';
 import { authorizationCode } from '../support/fakeAuthorize';
 import { FakeClock } from '../support/fakeClock';
 import { MemoryLock, MemorySessionStore } from '../support/memoryStores';
+import { windowScheduler } from '../support/windowScheduler';
 
 const MIN = 60_000;
 const H = 60 * MIN;
@@ -29,7 +29,6 @@ function recordingLogger(): Logger & { lines: string[] } {
  */
 function window(env: { fake: FakeKeap; clock: FakeClock; store: MemorySessionStore; lock: MemoryLock; ledger: MemoryLedgerStore; log: Logger }) {
   const { fake, clock, store, lock, ledger, log } = env;
-  let view: TokenSet | undefined = store.set;
   const healths: RefreshHealth[] = [];
   const tokenClient = new KeapTokenClient({ endpoints: () => fake, timeoutMs: () => 5000, now: clock.now, log });
   const refresher = new Refresher({
@@ -42,19 +41,9 @@ function window(env: { fake: FakeKeap; clock: FakeClock; store: MemorySessionSto
     ledger,
     timers: clock,
   });
-  const scheduler = new RefreshScheduler({
-    refresher,
-    tokenSet: () => refresher.unsaved ?? view,
-    policy: () => DEFAULT_REFRESH_POLICY,
-    enabled: () => true,
-    clock,
-    log,
-    label: () => 'ab123',
-    onTokenSet: s => (view = s),
-    onHealth: h => healths.push(h),
-  });
+  const { scheduler, view, setView } = windowScheduler(refresher, clock, log, store.set, { onHealth: h => healths.push(h) });
   clock.busy.push(() => scheduler.busy);
-  return { scheduler, refresher, healths, view: () => view, setView: (s: TokenSet | undefined) => (view = s) };
+  return { scheduler, refresher, healths, view, setView };
 }
 
 describe('automatic refresh never hammers Keap and never loses a rotated token (K10–K13)', function () {
