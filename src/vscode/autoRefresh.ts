@@ -259,14 +259,14 @@ export class AutoRefreshers implements vscode.Disposable {
     for (const r of this.byKey.values()) r.auto.schedule(why);
   }
 
-  /** For tooltips: that refreshes are timed by Keap's clock and by how much this machine's differs, or undefined. */
+  /** For tooltips: by how much this machine's clock differs from Keap's when over 2 minutes (the earlier of the two clocks decides when a refresh is due), or undefined. */
   clockNote(): string | undefined {
     const off = this.keapOffsetMs();
     if (!off) return undefined;
     const by = formatDuration(Math.round(Math.abs(off) / 60_000) * 60_000);
     return off > 0
-      ? vscode.l10n.t("Your clock is {0} behind Keap's; refreshes are timed by Keap's clock.", by)
-      : vscode.l10n.t("Your clock is {0} ahead of Keap's; refreshes are timed by Keap's clock.", by);
+      ? vscode.l10n.t("Your clock is {0} behind Keap's; a refresh goes out when either clock says the token is due.", by)
+      : vscode.l10n.t("Your clock is {0} ahead of Keap's; a refresh goes out when either clock says the token is due.", by);
   }
 
   /** The user set the client secret of `clientId` again: its accounts' paused refreshes resume. */

@@ -206,7 +206,7 @@ describe('Refresh in a real VS Code', function () {
       // Test Token: Keap's answer (userinfo) carries its Date.
       await vscode.commands.executeCommand('infusionsoft.testToken');
       // (a) The status bar's tooltip and the app's row say so.
-      const note = /Your clock is 10m behind Keap's; refreshes are timed by Keap's clock\./;
+      const note = /Your clock is 10m behind Keap's; a refresh goes out when either clock says the token is due\./;
       await waitFor(() => note.test(a.statusTooltip()), 10_000, 'the status bar tooltip names the offset');
       const [row] = a.tree.getChildren();
       assert.match(String(a.tree.getTreeItem(row).tooltip), note);
