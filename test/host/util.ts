@@ -84,3 +84,18 @@ export async function useDemoCredentials(secret = DEMO.clientSecret): Promise<vo
   const ok = await vscode.commands.executeCommand<boolean>('infusionsoft.setClientCredentials', { clientId: DEMO.clientId, clientSecret: secret });
   if (!ok) throw new Error('setClientCredentials refused the demo credentials');
 }
+
+/**
+ * Makes sure this window is signed in with a refresh token Keap still accepts: an earlier suite
+ * leaves a session; alone, or after a suite that killed the refresh token, this signs in (the
+ * demo client, Allow on the fake Keap's page).
+ */
+export async function ensureSignedIn(): Promise<void> {
+  const set = await (await api()).model.store.read();
+  if (set && set.refreshTokenRejectedAt === undefined) return;
+  await useDemoCredentials();
+  await harness.plan('allow');
+  const ok = await vscode.commands.executeCommand<boolean>('infusionsoft.signIn', { signInAgain: true });
+  await harness.plan('none');
+  if (ok !== true) throw new Error('Sign In did not sign in');
+}

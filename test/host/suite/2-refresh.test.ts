@@ -4,17 +4,8 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { accountFileId, accountKey } from '../../../src/session/accounts';
 import { FileLock } from '../../../src/session/fileLock';
-import { api, fake, harness, tokenRequests, useDemoCredentials, waitFor } from '../util';
+import { api, ensureSignedIn, fake, harness, tokenRequests, waitFor } from '../util';
 
-/** Makes sure this window is signed in (the sign-in suite leaves a session; alone, this signs in). */
-async function ensureSignedIn(): Promise<void> {
-  const a = await api();
-  if (await a.model.store.read()) return;
-  await useDemoCredentials();
-  await harness.plan('allow');
-  assert.equal(await vscode.commands.executeCommand<boolean>('infusionsoft.signIn'), true);
-  await harness.plan('none');
-}
 
 describe('Refresh in a real VS Code', function () {
   this.timeout(120_000);

@@ -6,7 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { accountKey } from '../../../src/session/accounts';
-import { api, harness, useDemoCredentials, waitFor } from '../util';
+import { api, ensureSignedIn, harness, waitFor } from '../util';
 
 /** Files under `dir` holding one of `needles` (relative paths). */
 function scanFor(dir: string, needles: string[]): string[] {
@@ -24,14 +24,6 @@ function scanFor(dir: string, needles: string[]): string[] {
   return hits;
 }
 
-async function ensureSignedIn(): Promise<void> {
-  const a = await api();
-  if ((await a.model.store.read())?.refreshTokenRejectedAt === undefined && (await a.model.store.read())) return;
-  await useDemoCredentials();
-  await harness.plan('allow');
-  assert.equal(await vscode.commands.executeCommand<boolean>('infusionsoft.signIn', { signInAgain: true }), true);
-  await harness.plan('none');
-}
 
 function workspaceDir(): string {
   const folder = vscode.workspace.workspaceFolders?.[0];

@@ -5,19 +5,10 @@ import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { TokenTest } from '../../../src/keap/tokenCheck';
-import { api, fake, harness, tokenRequests, useDemoCredentials, waitFor } from '../util';
+import { api, ensureSignedIn, fake, harness, tokenRequests, waitFor } from '../util';
 
 const USERINFO = '/crm/rest/v1/oauth/connect/userinfo';
 
-async function ensureSignedIn(): Promise<void> {
-  const a = await api();
-  const set = await a.model.store.read();
-  if (set && set.refreshTokenRejectedAt === undefined) return;
-  await useDemoCredentials();
-  await harness.plan('allow');
-  assert.equal(await vscode.commands.executeCommand<boolean>('infusionsoft.signIn'), true);
-  await harness.plan('none');
-}
 
 /** The account row and its token-test row item (undefined before the first test). */
 async function rows() {

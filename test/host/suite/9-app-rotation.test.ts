@@ -4,21 +4,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { upsertEnv } from '../../../src/dotenv/envFile';
-import { api, DEMO, fake, harness, RecordedRequest, useDemoCredentials, waitFor } from '../util';
+import { api, DEMO, ensureSignedIn, fake, harness, RecordedRequest, waitFor } from '../util';
 
 /** What the user's own script sends as its User-Agent, to tell its requests from the extension's. */
 const SCRIPT_AGENT = 'my-keap-script/1.0';
 const ADOPTED = /adopted the refresh token your app wrote to (\S+) \(Keap app (\w+)\)/g;
 
-async function ensureSignedIn(): Promise<void> {
-  const a = await api();
-  const set = await a.model.store.read();
-  if (set && set.refreshTokenRejectedAt === undefined) return;
-  await useDemoCredentials();
-  await harness.plan('allow');
-  assert.equal(await vscode.commands.executeCommand<boolean>('infusionsoft.signIn', { signInAgain: true }), true);
-  await harness.plan('none');
-}
 
 /** The user's own script: reads the .env the extension wrote (dotenv), refreshes at Keap like any HTTP client, writes the new pair back. */
 async function appRefreshes(file: string): Promise<{ access_token: string; refresh_token: string }> {
