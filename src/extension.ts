@@ -172,7 +172,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
   };
   keapClock.onDidChange = () => {
     const off = keapClock.usedOffsetMs();
-    log.info(`refreshes timed by ${off ? `Keap's clock (${Math.round(off / 1000)} s ahead of this machine's)` : "this machine's clock"}`);
+    log.info(off ? `Keap's clock is ${Math.round(Math.abs(off) / 1000)} s ${off > 0 ? 'ahead of' : 'behind'} this machine's: a refresh goes out when either says the token is due` : "refreshes timed by this machine's clock");
     clockChanged('clock offset');
   };
   // A sleep or a clock set by hand: noticed at the next tick (30 s), and every schedule decided again.

@@ -90,12 +90,12 @@ export class AutoRefresher implements vscode.Disposable {
     this.scheduler.resume(why);
   }
 
-  /** Infusionsoft: Refresh Token, or a click on the status bar: refreshes now (the user's own request). */
   /** For another extension's getSessions: an automatic refresh, held to the shared schedule (never a user action). */
   refreshIfAdmitted(): Promise<RefreshResult | undefined> {
     return this.scheduler.refreshIfAdmitted();
   }
 
+  /** Infusionsoft: Refresh Token, or a click on the status bar: refreshes now (the user's own request). */
   async refreshNow(): Promise<RefreshResult | undefined> {
     const r = await this.scheduler.refreshNow();
     if (r?.kind === 'superseded') {
