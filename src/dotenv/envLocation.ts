@@ -54,28 +54,35 @@ export async function locateEnvFile(folder: string, given: string, source?: stri
  */
 export const MAX_ENV_FILE_BYTES = 1_048_576;
 
-/** The file's text (UTF-8, a BOM kept as U+FEFF), or undefined when it does not exist. */
-export async function readEnvText(real: string): Promise<string | undefined> {
+/**
+ * The file's text (UTF-8, a BOM kept as U+FEFF), or undefined when it does not exist; over
+ * {@link MAX_ENV_FILE_BYTES} it is refused. With `own`, read as a write would reach it: not through
+ * a symbolic link that appeared since (`O_NOFOLLOW` where the OS has it), and not a file with a
+ * second name.
+ * @throws EnvPathError `too-large`, `hard-link` (with `own`); fs errors.
+ */
+export async function readEnvText(real: string, own = false): Promise<string | undefined> {
   let handle: fsp.FileHandle;
   try {
-    handle = await fsp.open(real, constants.O_RDONLY);
+    handle = await fsp.open(real, constants.O_RDONLY | (own ? (constants.O_NOFOLLOW ?? 0) : 0));
   } catch (e) {
     if (errnoOf(e) === 'ENOENT') return undefined;
     throw e;
   }
   try {
-    return await readBounded(handle, real);
+    const { nlink, size } = await handle.stat();
+    if (own && nlink > 1) throw new EnvPathError('hard-link', real, `${real} has ${nlink} names (hard links); it is not read.`);
+    return await readBounded(handle, real, size);
   } finally {
     await handle.close();
   }
 }
 
 /** The text of an open file, refused over {@link MAX_ENV_FILE_BYTES}. @throws EnvPathError `too-large`. */
-async function readBounded(handle: fsp.FileHandle, real: string): Promise<string> {
-  const { size } = await handle.stat();
+async function readBounded(handle: fsp.FileHandle, real: string, size: number): Promise<string> {
   if (size > MAX_ENV_FILE_BYTES) throw tooLarge(real, size);
-  // Read what is there, bounded: the file may grow between the stat and the read.
-  const buffer = Buffer.alloc(MAX_ENV_FILE_BYTES + 1);
+  // Read what is there, bounded: the file may grow between the stat and the read. Only the bytes read are decoded.
+  const buffer = Buffer.allocUnsafe(MAX_ENV_FILE_BYTES + 1);
   let length = 0;
   for (let n; length < buffer.length && (n = (await handle.read(buffer, length, buffer.length - length, length)).bytesRead) > 0; ) length += n;
   if (length > MAX_ENV_FILE_BYTES) throw tooLarge(real, length);
@@ -86,27 +93,9 @@ function tooLarge(real: string, size: number): EnvPathError {
   return new EnvPathError('too-large', real, `${real} is ${size.toLocaleString('en')} bytes, over 1 MiB (a .env file holds a few kilobytes); it is neither read nor written.`);
 }
 
-/**
- * Reads `real` (from {@link locateEnvFile}) as a write would reach it: not through a symbolic link
- * that appeared since (`O_NOFOLLOW` where the OS has it), and not a file with a second name.
- * Undefined when it does not exist.
- * @throws EnvPathError `hard-link`; fs errors.
- */
-export async function readOwnEnvText(real: string): Promise<string | undefined> {
-  let handle: fsp.FileHandle;
-  try {
-    handle = await fsp.open(real, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
-  } catch (e) {
-    if (errnoOf(e) === 'ENOENT') return undefined;
-    throw e;
-  }
-  try {
-    const { nlink } = await handle.stat();
-    if (nlink > 1) throw new EnvPathError('hard-link', real, `${real} has ${nlink} names (hard links); it is not read.`);
-    return await readBounded(handle, real);
-  } finally {
-    await handle.close();
-  }
+/** {@link readEnvText} with `own`: as a write would reach it (from {@link locateEnvFile}). */
+export function readOwnEnvText(real: string): Promise<string | undefined> {
+  return readEnvText(real, true);
 }
 
 /** Owner read and write only. */
