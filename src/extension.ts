@@ -229,6 +229,8 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
       (await signInModule()).setClientCredentials(settings, secrets, args && typeof args === 'object' ? args : undefined),
     ),
     vscode.commands.registerCommand('infusionsoft.signOut', signOut),
+    // The view's title button: VS Code hands it the selected row, which is not a choice the user made there; it always asks (which app, or a confirmation).
+    vscode.commands.registerCommand('infusionsoft.signOutOfView', () => signOut()),
     vscode.commands.registerCommand('infusionsoft.refreshToken', async (arg?: unknown) => (await commands()).refreshToken(arg)),
     vscode.commands.registerCommand('infusionsoft.showLog', () => log.channel.show()),
     // `target` (tests, scripts): the folder to write to; otherwise the user picks one.

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { accountFileId } from '../../../src/session/accounts';
 import { FileLock } from '../../../src/session/fileLock';
 import { accountLabel } from '../../../src/vscode/authProvider';
-import { api, DEMO, fake, harness, tokenRequests, useDemoCredentials, waitFor } from '../util';
+import { api, DEMO, EXTENSION_ID, fake, harness, tokenRequests, useDemoCredentials, waitFor } from '../util';
 
 const AB = `${DEMO.clientId}|ab123`;
 const CD = `${DEMO.clientId}|cd456`;
@@ -176,6 +176,25 @@ describe('Several Keap apps at once, in a real VS Code', function () {
     const again = a.model.get(CD)!.accessToken;
     await waitFor(() => dotenv.parse(fs.readFileSync(file, 'utf8')).KEAP_ACCESS_TOKEN === again, 15_000, 'the .env to follow the new cd456 session');
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  it("the view's title Sign Out never signs out the selected row unasked: with two apps it asks which, and Escape signs out nothing", async () => {
+    const a = await api();
+    assert.ok(a.model.get(AB) && a.model.get(CD), 'both apps signed in');
+    // The title button is the command that ignores what VS Code hands it; the row's context menu keeps the row's own.
+    const menus = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON.contributes.menus as Record<string, Array<{ command: string; when?: string }>>;
+    const title = menus['view/title'].filter(m => /signOut/.test(m.command)).map(m => m.command);
+    assert.deepEqual(title, ['infusionsoft.signOutOfView']);
+    // VS Code passes the selected row to a title action: here, cd456's row.
+    const row = a.tree.getChildren().find(n => n.account === CD);
+    assert.ok(row, "cd456's row");
+    const signOut = vscode.commands.executeCommand('infusionsoft.signOutOfView', row);
+    await new Promise(r => setTimeout(r, 1500));
+    assert.ok(a.model.get(CD) && a.model.get(AB), 'nothing signed out while the picker is open');
+    await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+    await signOut;
+    assert.ok(a.model.get(CD) && a.model.get(AB), 'Escape: both apps still signed in');
+    assert.ok(await a.model.store.read(), 'the active session is still stored');
   });
 
   it('the auth provider lists both accounts; removing one session signs out that app only', async () => {
