@@ -90,7 +90,15 @@ export class EnvWriter {
     const values = envValuesFor(set, s.names, client);
     if (!(await this.write(located, values))) return undefined;
     await this.remember(located.uri, set, s.names.refreshToken, values.map(([k]) => k), true);
-    void vscode.window.showInformationMessage(vscode.l10n.t('Token of Keap app {0} written to {1}.', set.appName ?? set.clientId, vscode.workspace.asRelativePath(located.uri)));
+    // Says what the file now holds and what will happen to it: every variable, owner-only access, and the rewrite after each refresh.
+    const names = values.map(([k]) => k).join(', ');
+    const where = vscode.workspace.asRelativePath(located.uri);
+    const app = set.appName ?? set.clientId;
+    void vscode.window.showInformationMessage(
+      s.keepInSync
+        ? vscode.l10n.t('Keap app {0}: {1} written to {2} (readable by you only). VS Code rewrites them after every refresh.', app, names, where)
+        : vscode.l10n.t('Keap app {0}: {1} written to {2} (readable by you only).', app, names, where),
+    );
     return located.uri;
   }
 
