@@ -1,5 +1,6 @@
 import { constants, promises as fsp } from 'fs';
 import * as path from 'path';
+import { decodeEnvBytes } from './envEncoding';
 import { EnvPathError, envFileInFolder, realEnvFile } from './envPath';
 
 /** A `.env` file that may be written: inside its workspace folder, on disk too. */
@@ -56,10 +57,10 @@ export const MAX_ENV_FILE_BYTES = 1_048_576;
 
 /**
  * The file's text (UTF-8, a BOM kept as U+FEFF), or undefined when it does not exist; over
- * {@link MAX_ENV_FILE_BYTES} it is refused. With `own`, read as a write would reach it: not through
+ * {@link MAX_ENV_FILE_BYTES} it is refused, and so is a file that is not UTF-8 (envEncoding.ts). With `own`, read as a write would reach it: not through
  * a symbolic link that appeared since (`O_NOFOLLOW` where the OS has it), and not a file with a
  * second name.
- * @throws EnvPathError `too-large`, `hard-link` (with `own`); fs errors.
+ * @throws EnvPathError `too-large`, `hard-link` (with `own`); EnvEncodingError; fs errors.
  */
 export async function readEnvText(real: string, own = false): Promise<string | undefined> {
   let handle: fsp.FileHandle;
@@ -78,7 +79,7 @@ export async function readEnvText(real: string, own = false): Promise<string | u
   }
 }
 
-/** The text of an open file, refused over {@link MAX_ENV_FILE_BYTES}. @throws EnvPathError `too-large`. */
+/** The text of an open file, refused over {@link MAX_ENV_FILE_BYTES}. @throws EnvPathError `too-large`; EnvEncodingError. */
 async function readBounded(handle: fsp.FileHandle, real: string, size: number): Promise<string> {
   if (size > MAX_ENV_FILE_BYTES) throw tooLarge(real, size);
   // Read what is there, bounded: the file may grow between the stat and the read. Only the bytes read are decoded.
@@ -86,7 +87,7 @@ async function readBounded(handle: fsp.FileHandle, real: string, size: number): 
   let length = 0;
   for (let n; length < buffer.length && (n = (await handle.read(buffer, length, buffer.length - length, length)).bytesRead) > 0; ) length += n;
   if (length > MAX_ENV_FILE_BYTES) throw tooLarge(real, length);
-  return buffer.toString('utf8', 0, length);
+  return decodeEnvBytes(buffer.subarray(0, length), real);
 }
 
 function tooLarge(real: string, size: number): EnvPathError {

@@ -6,8 +6,12 @@ import * as path from 'node:path';
 import * as dotenv from 'dotenv';
 import fc from 'fast-check';
 import { EnvValueError, quoteEnvValue, upsertEnv } from '../../src/dotenv/envFile';
+import { EnvEncodingError, findEncoding } from '../../src/dotenv/envEncoding';
+import { readOwnEnvText, writeOwnerOnly } from '../../src/dotenv/envLocation';
 
 const RUNS = 10_000;
+/** Runs of the byte-level property (7), each through a real file. */
+const BYTE_RUNS = 1_000;
 let generated = 0;
 
 // ---------------------------------------------------------------------------------------------
@@ -350,6 +354,74 @@ describe('envFile properties (fast-check)', function () {
             { numRuns: RUNS },
         );
         assert.ok(wrote > RUNS / 2, `wrote only ${wrote} of ${RUNS}`);
+    });
+
+    it(`(7) arbitrary bytes around the edited line, through the real file reader and writer: a file that is not UTF-8 is refused and left as it was; otherwise every byte but the edited line's stays identical [${BYTE_RUNS} runs] (issue 17.8)`, async () => {
+        const KEY = 'KEAP_ACCESS_TOKEN';
+        const chunk = fc.oneof(
+            { weight: 3, arbitrary: fc.uint8Array({ maxLength: 24 }) },
+            { weight: 4, arbitrary: fc.string({ unit: 'binary', maxLength: 24 }).map((t) => Buffer.from(t, 'utf8')) },
+            { weight: 2, arbitrary: nastyString(16).map((t) => Buffer.from(t, 'utf8')) },
+            {
+                weight: 1,
+                arbitrary: fc.constantFrom(
+                    Buffer.from([0xef, 0xbb, 0xbf]), // a UTF-8 BOM (kept)
+                    Buffer.from('DB_PASSWORD=p\xe4ss\n', 'latin1'), // Windows-1252
+                    Buffer.from([0xff, 0xfe]), // UTF-16 LE BOM
+                    Buffer.from([0xfe, 0xff]), // UTF-16 BE BOM
+                    Buffer.from('A=1\r\n', 'utf16le'),
+                    Buffer.from('\r\n'),
+                ),
+            },
+        );
+        const bytes = fc.array(chunk, { maxLength: 4 }).map((a) => Buffer.concat(a));
+        const token = fc.stringMatching(/^[A-Za-z0-9._~+/|-]{1,40}$/);
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'envfile-bytes-'));
+        const file = path.join(dir, '.env');
+        let refusedEncoding = 0;
+        let inPlace = 0;
+        try {
+            await fc.assert(
+                fc.asyncProperty(bytes, bytes, token, async (prefix, suffix, value) => {
+                    generated++;
+                    fc.pre(!prefix.includes(KEY) && !suffix.includes(KEY));
+                    const line = Buffer.from(`${KEY}=old\n`);
+                    const before = Buffer.concat([prefix, prefix.length > 0 ? Buffer.from('\n') : Buffer.alloc(0), line, suffix]);
+                    fs.rmSync(file, { force: true });
+                    fs.writeFileSync(file, before);
+                    let text: string | undefined;
+                    try {
+                        text = await readOwnEnvText(file);
+                    } catch (e) {
+                        assert.ok(e instanceof EnvEncodingError, String(e));
+                        assert.notEqual(findEncoding(before), undefined);
+                        refusedEncoding++;
+                        assert.ok(fs.readFileSync(file).equals(before), 'a refused file is left as it was');
+                        return;
+                    }
+                    assert.equal(findEncoding(before), undefined, 'only a file that is not UTF-8 is refused');
+                    let edited: string;
+                    try {
+                        edited = upsertEnv(text!, [[KEY, value]]).text;
+                    } catch (e) {
+                        assert.ok(e instanceof EnvValueError, String(e));
+                        return;
+                    }
+                    await writeOwnerOnly(file, edited);
+                    const after = fs.readFileSync(file);
+                    const head = before.length - line.length - suffix.length;
+                    const replaced = Buffer.concat([before.subarray(0, head), Buffer.from(`${KEY}=${quoteEnvValue(KEY, value)}\n`), suffix]);
+                    if (after.equals(replaced)) inPlace++;
+                    // In place, or (when an unterminated quote before it swallowed the line) appended after every original byte.
+                    else assert.ok(after.subarray(0, before.length).equals(before), `bytes changed: ${before.toString('hex')} -> ${after.toString('hex')}`);
+                }),
+                { numRuns: BYTE_RUNS },
+            );
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+        assert.ok(refusedEncoding > BYTE_RUNS / 10, `only ${refusedEncoding} files not in UTF-8`);
+        assert.ok(inPlace > BYTE_RUNS / 4, `only ${inPlace} edits in place`);
     });
 
     it('(5) bash `source` of a file written with 2,000 generated values reads them back and runs nothing', () => {
