@@ -90,7 +90,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
   };
   const envWriter = lazy<EnvWriter>(async () => {
     const { EnvWriter } = await import('./vscode/envWriter').catch(failed('the .env writer'));
-    return new EnvWriter(context.workspaceState, secrets, () => settings.relayUrl(), log);
+    return new EnvWriter(context.workspaceState, secrets, () => settings.relayUrl(), log, key => model.get(key));
   });
   // Issue 13.6: a refresh token the user's app wrote back to a .env file this extension wrote, tried once when Keap refuses ours.
   const appRotations = async (set: TokenSet) => {

@@ -1,5 +1,8 @@
 import { fingerprint } from '../session/accounts';
-import { envValueOf } from './envFile';
+import type { TokenSet } from '../session/tokenSet';
+import { envValueOf, upsertEnv } from './envFile';
+import type { GitFileStatus } from './gitStatus';
+import { EnvVariableNames, envValuesFor } from './variables';
 
 /**
  * Following the user's own app's rotation (issue 13.6). Keap's refresh tokens are single-use: a
@@ -19,30 +22,75 @@ export interface EnvFileRecord {
   readonly keys?: readonly string[];
   /** The variable the refresh token went to and the {@link fingerprint} of the one written last. */
   readonly refresh?: { readonly key: string; readonly written: string };
-}
-
-/** A refresh token found where this extension wrote another one; `where` names the file for the log. */
-export interface AppRotation {
-  readonly refreshToken: string;
-  readonly where: string;
+  /** What git said at Insert Token when the user chose "Write Anyway" (tracked, not ignored, unknown); absent when it was safe. */
+  readonly accepted?: GitFileStatus;
+  /** Keep-in-sync stopped for this file (the user was told once); Insert Token into it again resumes. */
+  readonly stopped?: { readonly reason: string };
 }
 
 /**
- * The refresh tokens the user's app wrote back: `read` is called only for the records of `account`
- * that name their refresh-token variable; a token is kept only when it differs from the one this
+ * A refresh token found where this extension wrote another one; `where` names the file for the log.
+ * Trying it spends it at Keap (single-use), so the answer must go back where it came from
+ * (issue 17.4, cases.md S10): the refresher calls {@link stillWritable} right before sending and
+ * {@link writeBack} with Keap's answer, whatever Keap app that answer is for, under the same lock.
+ */
+export interface AppRotation {
+  readonly refreshToken: string;
+  readonly where: string;
+  /** Re-reads the file: true when it still holds exactly what was read (else the token is not sent). */
+  readonly stillWritable: () => Promise<boolean>;
+  /**
+   * Writes `pair` into the variables this extension wrote to the file (refresh token, and the
+   * access token and expiry where those were written), every other byte unchanged.
+   * @throws Error when the file changed since it was read, or cannot be written.
+   */
+  readonly writeBack: (pair: TokenSet) => Promise<void>;
+}
+
+/** One recorded file, opened by the VS Code layer only when a write to it would be allowed now. */
+export interface RotationFile {
+  readonly text: string;
+  readonly where: string;
+  /** The names the workspace's settings give (which variable is the access token, the expiry). */
+  readonly names: EnvVariableNames;
+  /** The file's text now (undefined when it is gone). */
+  reread(): Promise<string | undefined>;
+  /** Replaces the file's text; `refreshToken` is the one written (for the record's fingerprint). */
+  write(text: string, refreshToken: string): Promise<void>;
+}
+
+/**
+ * The refresh tokens the user's app wrote back: `open` is called only for the records of `account`
+ * that name their refresh-token variable and whose keep-in-sync was not stopped, and answers
+ * undefined for a file that may not be written now (keep-in-sync off, git would publish it, not
+ * UTF-8: then its token is never tried). A token is kept only when it differs from the one this
  * extension wrote there (as `dotenv.parse` reads the file).
  */
 export async function appRotations(
   records: readonly EnvFileRecord[],
   account: string,
-  read: (record: EnvFileRecord) => Promise<{ text: string; where: string } | undefined>,
+  open: (record: EnvFileRecord) => Promise<RotationFile | undefined>,
 ): Promise<AppRotation[]> {
   const found: AppRotation[] = [];
   for (const r of records) {
-    if (r.account !== account || !r.refresh || !r.keys?.includes(r.refresh.key)) continue;
-    const file = await read(r);
-    const token = file && envValueOf(file.text, r.refresh.key);
-    if (token && fingerprint(token) !== r.refresh.written) found.push({ refreshToken: token, where: file.where });
+    const refresh = r.refresh;
+    if (r.account !== account || !refresh || !r.keys?.includes(refresh.key) || r.stopped) continue;
+    const file = await open(r);
+    const token = file && envValueOf(file.text, refresh.key);
+    if (!file || !token || fingerprint(token) === refresh.written) continue;
+    const keys = r.keys;
+    found.push({
+      refreshToken: token,
+      where: file.where,
+      stillWritable: async () => (await file.reread()) === file.text,
+      writeBack: async pair => {
+        const now = await file.reread();
+        if (now !== file.text) throw new Error(`${file.where} changed since it was read`);
+        const names: EnvVariableNames = { accessToken: file.names.accessToken, refreshToken: refresh.key, expiresAt: file.names.expiresAt };
+        const values = envValuesFor(pair, names).filter(([k]) => keys.includes(k));
+        await file.write(upsertEnv(now, values).text, pair.refreshToken);
+      },
+    });
   }
   return found;
 }

@@ -296,10 +296,12 @@ export class Refresher {
    * Under the lock, Keap having refused the refresh token of `stored` (what storage holds): the
    * user's own app may have rotated it and written the new pair to a `.env` file this extension
    * wrote (issue 13.6). Sends the first refresh token found there that this window has not tried
-   * yet, once, to the endpoint that issued `stored`, with this client's credentials; stores the
-   * answer as a refresh would, but only when Keap's `scope` names the same Keap app (a file a
-   * `git pull` changed must never sign the user in to another app). Undefined when nothing was
-   * adopted; the caller then goes on as before.
+   * yet, once, to the endpoint that issued `stored`, with this client's credentials, and only
+   * when the file still reads as it did (else the answer could not go back). Keap's new pair is
+   * written back into that file first, whatever app it is for; it is stored as a refresh would
+   * store it only when Keap's `scope` names the same Keap app (a file a `git pull` changed must
+   * never sign the user in to another app). Undefined when nothing was adopted; the caller then
+   * goes on as before.
    */
   private async adoptAppRotation(stored: TokenSet, app: string): Promise<RefreshResult | undefined> {
     const { log, now, tokenClient } = this.deps;
@@ -316,6 +318,12 @@ export class Refresher {
       this.triedAppTokens.add(fingerprint(candidate.refreshToken));
       const creds = await this.limited(this.deps.credentials(stored.clientId), 'reading the client secret');
       if (!creds) return undefined;
+      // Sending spends the token at Keap: only while its answer can still go back into the file (issue 17.4).
+      const c = candidate;
+      if (!(await withTimeLimit(c.stillWritable(), this.deps.storeTimeLimitMs ?? STORE_TIME_LIMIT_MS, `re-reading ${c.where}`, this.timers))) {
+        log.warn(`not trying the refresh token in ${c.where}: the file changed since it was read`);
+        return undefined;
+      }
       log.info(`trying the refresh token your app wrote to ${candidate.where}`);
       // Counted against the budget; if it fails, the ledger keeps the pause the refusal recorded.
       ledger = recordRequest(await this.ledger.read(), now());
@@ -325,8 +333,16 @@ export class Refresher {
       log.warn(`the refresh token in ${candidate?.where ?? 'the .env files'} was not adopted: ${(e as Error).message}`);
       return undefined;
     }
+    // The file's token is spent now: Keap's new pair goes back into that file before anything else,
+    // whatever app it is for, so the user's app keeps a live token (issue 17.4, cases.md S10).
+    try {
+      await withTimeLimit(candidate.writeBack(next), this.deps.storeTimeLimitMs ?? STORE_TIME_LIMIT_MS, `writing ${candidate.where}`, this.timers);
+      log.info(`wrote Keap's new token pair back to ${candidate.where}`);
+    } catch (e) {
+      log.error(`Keap rotated the refresh token in ${candidate.where}, but the new pair could not be written back there: ${(e as Error).message}`);
+    }
     if (next.appName !== stored.appName) {
-      log.warn(`discarded Keap's answer to the refresh token in ${candidate.where}: it is for Keap app ${next.appName}, not ${stored.appName}`);
+      log.warn(`did not adopt Keap's answer to the refresh token in ${candidate.where}: it is for Keap app ${next.appName}, not ${stored.appName}`);
       return undefined;
     }
     log.info(`adopted the refresh token your app wrote to ${candidate.where} (Keap app ${stored.appName})`);

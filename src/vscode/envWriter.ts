@@ -2,9 +2,11 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { EnvKeyError, EnvValueError, listEnvKeys, removeEnvKeys, upsertEnv } from '../dotenv/envFile';
 import { AppRotation, appRotations, EnvFileRecord } from '../dotenv/appRotation';
+import { decodeEnvBytes, EnvEncodingError, EnvEncodingFinding } from '../dotenv/envEncoding';
 import { locateEnvFile, readEnvText, readOwnEnvText, writeOwnerOnly } from '../dotenv/envLocation';
 import { EnvPathError, envFileInFolder, isInsideFolder } from '../dotenv/envPath';
-import { addGitignoreEntry, gitFileStatus } from '../dotenv/gitStatus';
+import { addGitignoreEntry, gitFileStatus, GitFileStatus, isSafeGitStatus, mayKeepWriting } from '../dotenv/gitStatus';
+import { refusedVariableNames, VariableNameRefusal } from '../dotenv/variableNames';
 import { ENV_PRESETS, EnvVariableNames, envValuesFor } from '../dotenv/variables';
 import { Logger } from '../log';
 import { accountKey, fingerprint } from '../session/accounts';
@@ -50,6 +52,10 @@ export class EnvWriter {
     private readonly secrets: Secrets,
     private readonly redirectUri: () => string | undefined,
     private readonly log: Logger,
+    /** The stored token set of an account now (key from accountKey), for the "Insert Token Again" button. */
+    private readonly current: (account: string) => TokenSet | undefined = () => undefined,
+    /** `vscode.workspace.isTrusted`: false runs no git process (issue 17.1). */
+    private readonly trusted: () => boolean = () => vscode.workspace.isTrusted,
   ) {}
 
   /**
@@ -79,9 +85,15 @@ export class EnvWriter {
       if (!folder) return undefined;
     }
     const s = envSettings(folder.uri);
+    const badNames = namesRefusal(s.names);
+    if (badNames) {
+      void vscode.window.showErrorMessage(vscode.l10n.t('{0} Nothing was written.', badNames));
+      return undefined;
+    }
     const located = await this.locate(folder, target ?? s.file, target ? undefined : `the setting ${FILE_SETTING}`);
     if (!located) return undefined;
-    if (located.real !== undefined && !(await this.confirmGitSafety(located))) return undefined;
+    const safety = located.real !== undefined ? await this.confirmGitSafety(located) : { accepted: undefined };
+    if (!safety) return undefined;
     let client: { clientSecret: string; redirectUri?: string } | undefined;
     if (s.includeClientCredentials) {
       const secret = await this.secrets.clientSecret(set.clientId);
@@ -89,7 +101,7 @@ export class EnvWriter {
     }
     const values = envValuesFor(set, s.names, client);
     if (!(await this.write(located, values))) return undefined;
-    await this.remember(located.uri, set, s.names.refreshToken, values.map(([k]) => k), true);
+    await this.remember(located.uri, set, s.names.refreshToken, values.map(([k]) => k), true, safety.accepted);
     // Says what the file now holds and what will happen to it: every variable, owner-only access, and the rewrite after each refresh.
     const names = values.map(([k]) => k).join(', ');
     const where = vscode.workspace.asRelativePath(located.uri);
@@ -105,7 +117,10 @@ export class EnvWriter {
   /**
    * After a refresh, once SecretStorage holds the new pair: rewrite the same variables in every file
    * this account's token was inserted into (a file follows the account inserted last). Each file is
-   * checked again first (a symbolic link may have appeared); a refused file is skipped and logged.
+   * checked again first, as Insert Token checks it (a symbolic link may have appeared, a `git pull`
+   * may have made it tracked or not ignored, it may no longer be UTF-8, the variable names may be
+   * refused): a file that fails the git, encoding or name check stops being synced and the user
+   * is told once, with "Insert Token Again" to resume ({@link stopSync}); other refusals are logged.
    */
   async sync(set: TokenSet): Promise<void> {
     const key = accountKey(set);
@@ -116,23 +131,73 @@ export class EnvWriter {
       const folder = vscode.workspace.getWorkspaceFolder(uri);
       const s = envSettings(folder?.uri);
       if (!s.keepInSync) continue;
+      if (f.stopped) {
+        this.log.info(`not syncing ${vscode.workspace.asRelativePath(uri)}: syncing it stopped (${f.stopped.reason}); Insert Token into .env resumes it`);
+        continue;
+      }
       if (!folder) {
         this.log.warn(`not syncing ${uri.fsPath}: it is no longer inside a workspace folder`);
         continue;
       }
       const located = await this.locate(folder, uri.scheme === 'file' ? uri.fsPath : uri.path, undefined, true);
-      if (!located || !(await this.exists(located))) continue;
+      if (!located || !(await this.exists(located, f, key))) continue;
+      const unsafe = await this.stillUnsafe(located, f, s.names);
+      if (unsafe) {
+        await this.stopSync(f, key, unsafe);
+        continue;
+      }
       let client: { clientSecret: string; redirectUri?: string } | undefined;
       if (s.includeClientCredentials) {
         const secret = await this.secrets.clientSecret(set.clientId).catch(() => undefined);
         if (secret) client = { clientSecret: secret, redirectUri: this.redirectUri() };
       }
       const values = envValuesFor(set, s.names, client);
-      if (await this.write(located, values, true)) {
-        await this.remember(uri, set, s.names.refreshToken, values.map(([k]) => k));
+      if (await this.write(located, values, true, f, key)) {
+        await this.remember(uri, set, s.names.refreshToken, values.map(([k]) => k), false, f.accepted);
         this.log.info(`kept ${vscode.workspace.asRelativePath(uri)} in sync with the refreshed token`);
       }
     }
+  }
+
+  /**
+   * Why `target` (recorded as `f`) may no longer be written by keep-in-sync or the app-rotation
+   * write-back, or undefined: refused variable names, or git now saying what Insert Token would
+   * have asked about (unless the user accepted exactly that). Encoding is checked by the read.
+   */
+  private async stillUnsafe(target: Target, f: EnvFileRecord, names: EnvVariableNames): Promise<string | undefined> {
+    const badNames = namesRefusal(names);
+    if (badNames) return badNames;
+    if (target.real === undefined) return undefined;
+    const status = await gitFileStatus(target.real, { trusted: this.trusted() });
+    if (mayKeepWriting(status, f.accepted)) return undefined;
+    const name = vscode.workspace.asRelativePath(target.uri);
+    switch (status) {
+      case 'tracked':
+        return vscode.l10n.t('git now tracks {0} (after a pull, a checkout or an add?), so a token written there is one commit from being published.', name);
+      case 'not-ignored':
+        return vscode.l10n.t('git no longer ignores {0} (after a pull or a checkout?), so the next "git add" would take the token with it.', name);
+      case 'untrusted':
+        return vscode.l10n.t('this workspace is in Restricted Mode, where VS Code runs no git to check that git still ignores {0}.', name);
+      default:
+        return vscode.l10n.t('git could not tell whether it still ignores {0} (run "git status" in that folder to see why).', name);
+    }
+  }
+
+  /**
+   * Stops keep-in-sync of the file recorded as `f` and tells the user once (the record keeps
+   * `stopped` until Insert Token writes the file again), with "Insert Token Again" to resume.
+   */
+  private async stopSync(f: EnvFileRecord, account: string, why: string): Promise<void> {
+    if (f.stopped) return;
+    const uri = vscode.Uri.parse(f.uri);
+    const name = vscode.workspace.asRelativePath(uri);
+    await this.workspaceState.update(SYNCED_FILES_KEY, this.files().map(r => (r.uri === f.uri ? { ...r, stopped: { reason: why } } : r)));
+    this.log.warn(`stopped keeping ${name} in sync: ${why}`);
+    const again = vscode.l10n.t('Insert Token Again');
+    void vscode.window
+      .showWarningMessage(vscode.l10n.t('VS Code stopped writing Keap tokens to {0}: {1} Nothing was written. Fix that, then insert the token again to resume.', name, why), again)
+      .then(choice => (choice === again ? this.insert(this.current(account), uri.scheme === 'file' ? uri.fsPath : undefined) : undefined))
+      .then(undefined, e => this.log.warn(`resuming ${name} failed: ${(e as Error).message}`));
   }
 
   /**
@@ -142,16 +207,47 @@ export class EnvWriter {
    * without a record.
    */
   appRotations(set: TokenSet): Promise<AppRotation[]> {
-    return appRotations(this.files(), accountKey(set), async r => {
+    const account = accountKey(set);
+    return appRotations(this.files(), account, async r => {
       const uri = vscode.Uri.parse(r.uri);
       const folder = vscode.workspace.getWorkspaceFolder(uri);
-      const located = folder && (await this.locate(folder, uri.scheme === 'file' ? uri.fsPath : uri.path, undefined, true));
       const where = vscode.workspace.asRelativePath(uri);
+      // Trying a token spends it: only in a file its answer may go back to (issue 17.4), checked as a sync write is.
+      const s = envSettings(folder?.uri);
+      if (!folder || !s.keepInSync) {
+        this.log.info(`not reading ${where} for a rotated refresh token: keep-in-sync is off there, so Keap's answer could not go back into it`);
+        return undefined;
+      }
+      const located = await this.locate(folder, uri.scheme === 'file' ? uri.fsPath : uri.path, undefined, true);
+      if (!located) return undefined;
+      const unsafe = await this.stillUnsafe(located, r, s.names);
+      if (unsafe) {
+        await this.stopSync(r, account, unsafe);
+        return undefined;
+      }
+      if (this.dirtyEditorOf(located)) {
+        this.log.info(`not reading ${where} for a rotated refresh token: it has unsaved changes in an editor`);
+        return undefined;
+      }
+      const readNow = () => (located.real !== undefined ? readOwnEnvText(located.real) : this.read(located));
       try {
-        const text = located && (await (located.real !== undefined ? readOwnEnvText(located.real) : this.read(located)));
-        return text === undefined ? undefined : { text, where };
+        const text = await readNow();
+        if (text === undefined) return undefined;
+        return {
+          text,
+          where,
+          names: s.names,
+          reread: readNow,
+          write: async (next, refreshToken) => {
+            if (this.dirtyEditorOf(located)) throw new Error(vscode.l10n.t('it has unsaved changes in an editor; save or revert them first'));
+            await this.writeText(located, next);
+            const files = this.files().map(f => (f.uri === r.uri && f.refresh ? { ...f, refresh: { ...f.refresh, written: fingerprint(refreshToken) } } : f));
+            await this.workspaceState.update(SYNCED_FILES_KEY, files);
+          },
+        };
       } catch (e) {
-        this.log.warn(`not reading ${where}: ${(e as Error).message}`);
+        if (e instanceof EnvEncodingError) await this.stopSync(r, account, encodingWords(e.finding));
+        else this.log.warn(`not reading ${where}: ${(e as Error).message}`);
         return undefined;
       }
     });
@@ -241,12 +337,18 @@ export class EnvWriter {
    * Records that `uri` holds `set`'s token in `keys` (added to those written before, unless
    * `replace`), its refresh token in `refreshKey` (with a fingerprint, never the token).
    */
-  private async remember(uri: vscode.Uri, set: TokenSet, refreshKey: string | undefined, keys: readonly string[], replace = false): Promise<void> {
+  private async remember(uri: vscode.Uri, set: TokenSet, refreshKey: string | undefined, keys: readonly string[], replace = false, accepted?: GitFileStatus): Promise<void> {
     const account = accountKey(set);
     const old = this.files().find(f => f.uri === uri.toString());
     const all = replace || old?.account !== account ? keys : [...new Set([...(old?.keys ?? []), ...keys])];
     const files = this.files().filter(f => f.uri !== uri.toString());
-    files.push({ uri: uri.toString(), account, keys: [...all], ...(refreshKey ? { refresh: { key: refreshKey, written: fingerprint(set.refreshToken) } } : {}) });
+    files.push({
+      uri: uri.toString(),
+      account,
+      keys: [...all],
+      ...(refreshKey ? { refresh: { key: refreshKey, written: fingerprint(set.refreshToken) } } : {}),
+      ...(accepted ? { accepted } : {}),
+    });
     await this.workspaceState.update(SYNCED_FILES_KEY, files);
   }
 
@@ -275,36 +377,50 @@ export class EnvWriter {
     }
   }
 
-  private async confirmGitSafety(target: Target): Promise<boolean> {
-    const status = await gitFileStatus(target.real ?? target.uri.fsPath);
+  /**
+   * Asks git about the file (never in an untrusted workspace: then the user is asked) and the user
+   * when git would publish it. Resolves to undefined when the user stopped, else to the status the
+   * user accepted with "Write Anyway" (undefined `accepted` when it was safe or is now ignored).
+   */
+  private async confirmGitSafety(target: Target): Promise<{ accepted: GitFileStatus | undefined } | undefined> {
+    const status = await gitFileStatus(target.real ?? target.uri.fsPath, { trusted: this.trusted() });
+    if (isSafeGitStatus(status)) return { accepted: undefined };
     const name = vscode.workspace.asRelativePath(target.uri);
+    const write = vscode.l10n.t('Write Anyway');
+    const cancel = vscode.l10n.t('Cancel');
+    let choice: string | undefined;
     if (status === 'tracked') {
-      const write = vscode.l10n.t('Write Anyway');
-      const choice = await vscode.window.showWarningMessage(
+      choice = await vscode.window.showWarningMessage(
         vscode.l10n.t('{0} is tracked by git: a token written there is one commit away from being published. Write it anyway?', name),
         write,
-        vscode.l10n.t('Cancel'),
+        cancel,
       );
-      return choice === write;
-    }
-    if (status === 'not-ignored') {
+    } else if (status === 'not-ignored') {
       const add = vscode.l10n.t('Add to .gitignore');
-      const write = vscode.l10n.t('Write Anyway');
-      const choice = await vscode.window.showWarningMessage(vscode.l10n.t('git does not ignore {0}; the next "git add" would take your Keap token with it.', name), add, write, vscode.l10n.t('Cancel'));
-      if (choice === add) return this.addToGitignore(target.uri);
-      return choice === write;
+      choice = await vscode.window.showWarningMessage(vscode.l10n.t('git does not ignore {0}; the next "git add" would take your Keap token with it.', name), add, write, cancel);
+      if (choice === add) return (await this.addToGitignore(target.uri)) ? { accepted: undefined } : undefined;
+    } else if (status === 'untrusted') {
+      // Restricted Mode: git would obey the folder's own configuration (core.fsmonitor runs a command), so it is not run.
+      choice = await vscode.window.showWarningMessage(
+        vscode.l10n.t('VS Code could not ask git whether it ignores {0}: this workspace is in Restricted Mode, where VS Code runs no git (a folder\'s git configuration can run commands). Write the token anyway?', name),
+        write,
+        cancel,
+      );
+    } else {
+      choice = await vscode.window.showWarningMessage(vscode.l10n.t('git could not tell whether it ignores {0} (run "git status" in that folder to see why). Write the token anyway?', name), write, cancel);
     }
-    if (status === 'git-failed') {
-      const write = vscode.l10n.t('Write Anyway');
-      const choice = await vscode.window.showWarningMessage(vscode.l10n.t('git could not tell whether it ignores {0} (run "git status" in that folder to see why). Write the token anyway?', name), write, vscode.l10n.t('Cancel'));
-      return choice === write;
-    }
-    return true;
+    return choice === write ? { accepted: status } : undefined;
   }
 
   private async addToGitignore(file: vscode.Uri): Promise<boolean> {
     const gitignore = vscode.Uri.joinPath(file, '..', '.gitignore');
-    const text = await vscode.workspace.fs.readFile(gitignore).then(b => new TextDecoder().decode(b), () => '');
+    let text: string;
+    try {
+      text = await vscode.workspace.fs.readFile(gitignore).then(b => decodeEnvBytes(b, vscode.workspace.asRelativePath(gitignore)), () => '');
+    } catch (e) {
+      void vscode.window.showErrorMessage(encodingMessage(vscode.workspace.asRelativePath(gitignore), (e as EnvEncodingError).finding));
+      return false;
+    }
     await vscode.workspace.fs.writeFile(gitignore, new TextEncoder().encode(addGitignoreEntry(text, path.basename(file.fsPath))));
     this.log.info(`added ${path.basename(file.fsPath)} to ${vscode.workspace.asRelativePath(gitignore)}`);
     return true;
@@ -317,13 +433,21 @@ export class EnvWriter {
     );
   }
 
-  private async exists(target: Target): Promise<boolean> {
-    return (await this.read(target).catch(() => undefined)) !== undefined;
+  /** Whether the file is there to sync; one that is not UTF-8 stops its sync (`f`, of `account`) with one message. */
+  private async exists(target: Target, f?: EnvFileRecord, account?: string): Promise<boolean> {
+    try {
+      return (await this.read(target)) !== undefined;
+    } catch (e) {
+      if (e instanceof EnvEncodingError && f && account) await this.stopSync(f, account, encodingWords(e.finding));
+      return false;
+    }
   }
 
+  /** The file's text, or undefined when it does not exist. @throws EnvEncodingError when it is not UTF-8; EnvPathError. */
   private async read(target: Target): Promise<string | undefined> {
     if (target.real !== undefined) return readEnvText(target.real);
-    return vscode.workspace.fs.readFile(target.uri).then(b => new TextDecoder().decode(b), () => undefined);
+    const bytes = await vscode.workspace.fs.readFile(target.uri).then(b => b, () => undefined);
+    return bytes && decodeEnvBytes(bytes, vscode.workspace.asRelativePath(target.uri));
   }
 
   private async writeText(target: Target, text: string): Promise<void> {
@@ -331,8 +455,11 @@ export class EnvWriter {
     else await vscode.workspace.fs.writeFile(target.uri, new TextEncoder().encode(text));
   }
 
-  /** Upserts `values` into the file. Returns false (after saying why; only the log when `quiet`) when it cannot. */
-  private async write(target: Target, values: Array<[string, string]>, quiet = false): Promise<boolean> {
+  /**
+   * Upserts `values` into the file. Returns false (after saying why; only the log when `quiet`) when
+   * it cannot; a file that is not UTF-8 is never rewritten (and, for a sync of `f`, its sync stops).
+   */
+  private async write(target: Target, values: Array<[string, string]>, quiet = false, f?: EnvFileRecord, account?: string): Promise<boolean> {
     const name = vscode.workspace.asRelativePath(target.uri);
     const refuse = (why: string) => {
       const msg = vscode.l10n.t('{0} was not changed: {1}', name, why);
@@ -345,9 +472,55 @@ export class EnvWriter {
     try {
       await this.writeText(target, upsertEnv((await this.read(target)) ?? '', values).text);
     } catch (e) {
+      if (e instanceof EnvEncodingError) {
+        if (f && account) await this.stopSync(f, account, encodingWords(e.finding));
+        return quiet ? false : refuse(encodingMessage(name, e.finding));
+      }
       if (e instanceof EnvValueError || e instanceof EnvKeyError || e instanceof EnvPathError) return refuse(e.message);
       throw e;
     }
     return true;
   }
+}
+
+/** The encoding found, in words. */
+function encodingName(f: EnvEncodingFinding): string {
+  switch (f.kind) {
+    case 'utf-16le':
+      return vscode.l10n.t('UTF-16 LE with a byte order mark (as Windows PowerShell saves it)');
+    case 'utf-16be':
+      return vscode.l10n.t('UTF-16 BE with a byte order mark');
+    case 'utf-32le':
+      return vscode.l10n.t('UTF-32 LE with a byte order mark');
+    case 'utf-32be':
+      return vscode.l10n.t('UTF-32 BE with a byte order mark');
+    case 'nul':
+      return vscode.l10n.t('UTF-16 without a byte order mark, or not text (a NUL byte on line {0})', f.line);
+    case 'not-utf-8':
+      return vscode.l10n.t('an 8-bit encoding such as Windows-1252 (the byte 0x{0} on line {1} is not UTF-8)', f.byte.toString(16).toUpperCase().padStart(2, '0'), f.line);
+  }
+}
+
+/** Why a sync of a file that is not UTF-8 stopped (a clause for {@link EnvWriter.stopSync}'s message). */
+function encodingWords(f: EnvEncodingFinding): string {
+  return vscode.l10n.t('it is saved as {0}, not UTF-8, and VS Code rewrites only UTF-8 files. Convert it (click the encoding in the status bar, then "Save with Encoding" → UTF-8).', encodingName(f));
+}
+
+/** Insert Token's refusal of a file that is not UTF-8: which encoding, how to convert, nothing written. */
+function encodingMessage(name: string, f: EnvEncodingFinding): string {
+  return vscode.l10n.t('{0} was not changed: it is saved as {1}, not UTF-8, and VS Code rewrites only UTF-8 files. Convert it to UTF-8 (in VS Code: click the encoding in the status bar, then "Save with Encoding" → UTF-8) and insert the token again.', name, encodingName(f));
+}
+
+/** Insert Token's and keep-in-sync's refusal of the variable names the settings give, or undefined (issue 17.7). */
+function namesRefusal(names: EnvVariableNames): string | undefined {
+  const refused = refusedVariableNames({ ...names });
+  if (refused.length === 0) return undefined;
+  const why = (r: VariableNameRefusal) =>
+    r.kind === 'public-prefix'
+      ? vscode.l10n.t('starts with {0}, which front-end builds publish to the browser', r.prefix)
+      : vscode.l10n.t('is not a name a shell can assign (letters, digits and _ only, not starting with a digit)');
+  return vscode.l10n.t(
+    'The .env variable names in the settings infusionsoft.env.variables / infusionsoft.env.preset are refused: {0}. Choose other names.',
+    refused.map(r => `${JSON.stringify(r.name)} ${why(r.why)}`).join('; '),
+  );
 }

@@ -97,23 +97,39 @@ describe('following the user\'s own app\'s rotation through the .env file the ex
     assert.equal(res.status, 200);
   }
 
-  /** What the VS Code layer passes as `appRotations` (EnvWriter.appRotations), over real files. */
-  function candidateSource() {
+  /**
+   * What the VS Code layer passes as `appRotations` (EnvWriter.appRotations), over real files: a
+   * file it may write now is opened with a way to re-read it and to write Keap's answer back
+   * (and the record's fingerprint). `beforeReread` runs before each re-read (the user's app acting
+   * between the look and the request).
+   */
+  function candidateSource(beforeReread?: () => void) {
     return (set: TokenSet) =>
       appRotations(records, accountKey(set), async r => {
         const file = fileURLToPath(r.uri);
         const where = path.relative(folder, file);
         reads.push(where);
         try {
-          const text = await readOwnEnvText((await locateEnvFile(folder, file)).real);
-          return text === undefined ? undefined : { text, where };
+          const { real } = await locateEnvFile(folder, file);
+          const text = await readOwnEnvText(real);
+          if (text === undefined) return undefined;
+          return {
+            text,
+            where,
+            names: ENV_PRESETS.keap,
+            reread: async () => (beforeReread?.(), readOwnEnvText(real)),
+            write: async (next: string, refreshToken: string) => {
+              await writeOwnerOnly(real, next);
+              records = records.map(x => (x.uri === r.uri && x.refresh ? { ...x, refresh: { ...x.refresh, written: fingerprint(refreshToken) } } : x));
+            },
+          };
         } catch {
           return undefined;
         }
       });
   }
 
-  function refresher(withSource = true): Refresher {
+  function refresher(withSource = true, beforeReread?: () => void): Refresher {
     const tokenClient = new KeapTokenClient({ endpoints: () => fake, timeoutMs: () => 5000, now: clock.now, log });
     return new Refresher({
       store,
@@ -124,7 +140,7 @@ describe('following the user\'s own app\'s rotation through the .env file the ex
       log,
       ledger,
       timers: clock,
-      ...(withSource ? { appRotations: candidateSource() } : {}),
+      ...(withSource ? { appRotations: candidateSource(beforeReread) } : {}),
     });
   }
 
@@ -169,6 +185,11 @@ describe('following the user\'s own app\'s rotation through the .env file the ex
     assert.ok(live().includes(stored.refreshToken), 'the stored refresh token is the live one');
     assert.equal(r.kind === 'refreshed' && r.tokenSet.refreshToken, stored.refreshToken);
     assert.ok(log.lines.includes('adopted the refresh token your app wrote to .env (Keap app ab123)'), log.lines.join('\n'));
+    // Issue 17.4: the app's token is spent; the new pair went back into its file in the same step, so the app goes on.
+    const inFile = dotenv.parse(fs.readFileSync(file, 'utf8'));
+    assert.equal(inFile.KEAP_REFRESH_TOKEN, stored.refreshToken, 'Keap\'s answer went back into the file it came from');
+    assert.equal(inFile.KEAP_ACCESS_TOKEN, stored.accessToken);
+    assert.ok(log.lines.includes('wrote Keap\'s new token pair back to .env'), log.lines.join('\n'));
     const l = await ledger.read();
     assert.equal(l.requests.length, 2, 'both requests count against the daily budget');
     assert.equal(l.paused, undefined, 'no pause left behind');
@@ -200,7 +221,7 @@ describe('following the user\'s own app\'s rotation through the .env file the ex
     scheduler.dispose();
   });
 
-  it('a refresh token of another Keap app in the file: Keap\'s answer is discarded (nothing stored), the refusal stands as before', async () => {
+  it('a refresh token of another Keap app in the file: Keap\'s answer goes back into the file (that app keeps its session), nothing stored, the refusal stands', async () => {
     const file = await insert('.env', signedIn);
     // The app rotates ours away (so Keap refuses it); then a git pull puts another app's token in the file.
     await appRefreshes(file, false);
@@ -215,8 +236,14 @@ describe('following the user\'s own app\'s rotation through the .env file the ex
     assert.equal(store.set!.accessToken, signedIn.accessToken);
     assert.equal(store.set!.refreshToken, signedIn.refreshToken);
     assert.ok(store.set!.refreshTokenRejectedAt, 'marked for a new sign-in, as before');
-    assert.ok(log.lines.some(l => /discarded Keap's answer to the refresh token in \.env: it is for Keap app zz999, not ab123/.test(l)), log.lines.join('\n'));
+    assert.ok(log.lines.some(l => /did not adopt Keap's answer to the refresh token in \.env: it is for Keap app zz999, not ab123/.test(l)), log.lines.join('\n'));
     assert.ok(!log.lines.some(l => l.startsWith('adopted')));
+    // Issue 17.4: the zz999 token in the file was spent; its new pair is in the file, live, and the file's app refreshes with it.
+    const inFile = fs.readFileSync(file, 'utf8');
+    const zz = dotenv.parse(inFile).KEAP_REFRESH_TOKEN;
+    assert.notEqual(zz, other.refreshToken);
+    assert.ok(live().includes(zz), 'the file holds a live refresh token of zz999');
+    assert.equal((await appRefreshes(file)).scope.includes('zz999'), true, 'the file\'s app refreshes as before');
     noTokenInLog();
   });
 
@@ -325,6 +352,21 @@ describe('following the user\'s own app\'s rotation through the .env file the ex
     assert.equal(a.kind !== 'signed-out' && 'tokenSet' in a && a.tokenSet.refreshToken, store.set!.refreshToken);
     assert.equal(b.kind !== 'signed-out' && 'tokenSet' in b && b.tokenSet.refreshToken, store.set!.refreshToken);
     assert.equal(log.lines.filter(l => l.startsWith('adopted')).length, 1);
+  });
+
+  it('the file changed between the look and the request (the answer could not go back): the token is not tried, and stays live', async () => {
+    const file = await insert('.env', signedIn);
+    const app = await appRefreshes(file);
+    let edits = 0;
+    // The user edits the file (another variable) right after the extension read it.
+    const edit = () => {
+      if (edits++ === 0) fs.appendFileSync(file, 'DEBUG=1\n');
+    };
+    await assert.rejects(refresher(true, edit).refresh(signedIn), /sign in again/);
+    assert.deepEqual(extensionRefreshes().map(r => r.status), [400], 'the file\'s token was never sent');
+    assert.ok(live().includes(app.refresh_token), 'the app\'s token is still live');
+    assert.ok(log.lines.includes('not trying the refresh token in .env: the file changed since it was read'), log.lines.join('\n'));
+    assert.equal(dotenv.parse(fs.readFileSync(file, 'utf8')).DEBUG, '1', 'the user\'s edit kept');
   });
 
   it('reads the refresh variable as dotenv.parse does (the last definition wins, quotes, export, CRLF)', () => {

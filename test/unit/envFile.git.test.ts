@@ -5,6 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { gitFileStatus } from '../../src/dotenv/gitStatus';
 
+const TRUSTED = { trusted: true } as const;
+
 describe('envFile git guard: every path inside a repository (S5)', () => {
     let root: string;
     let repo: string;
@@ -24,35 +26,35 @@ describe('envFile git guard: every path inside a repository (S5)', () => {
 
     it('sub/new/.env, where sub/new does not exist yet, is not ignored (was: "git not installed", no warning)', async () => {
         assert.equal(fs.existsSync(path.join(repo, 'sub/new')), false);
-        assert.equal(await gitFileStatus(path.join(repo, 'sub/new/.env')), 'not-ignored');
-        assert.equal(await gitFileStatus(path.join(repo, 'missing/deeper/keap.env')), 'not-ignored');
+        assert.equal(await gitFileStatus(path.join(repo, 'sub/new/.env'), TRUSTED), 'not-ignored');
+        assert.equal(await gitFileStatus(path.join(repo, 'missing/deeper/keap.env'), TRUSTED), 'not-ignored');
         assert.equal(fs.existsSync(path.join(repo, 'sub/new')), false, 'asking creates nothing');
     });
 
     it('ignored paths, also inside a missing ignored folder', async () => {
-        assert.equal(await gitFileStatus(path.join(repo, 'ignored-dir/new/.env')), 'ignored');
-        assert.equal(await gitFileStatus(path.join(repo, 'sub/new/app.secret.env')), 'ignored');
+        assert.equal(await gitFileStatus(path.join(repo, 'ignored-dir/new/.env'), TRUSTED), 'ignored');
+        assert.equal(await gitFileStatus(path.join(repo, 'sub/new/app.secret.env'), TRUSTED), 'ignored');
     });
 
     it('a tracked file is tracked', async () => {
-        assert.equal(await gitFileStatus(path.join(repo, 'tracked.env')), 'tracked');
+        assert.equal(await gitFileStatus(path.join(repo, 'tracked.env'), TRUSTED), 'tracked');
     });
 
     it('outside any repository: no-repo, for missing folders too', async () => {
-        assert.equal(await gitFileStatus(path.join(root, 'plain/.env')), 'no-repo');
-        assert.equal(await gitFileStatus(path.join(root, 'plain/a/b/.env')), 'no-repo');
+        assert.equal(await gitFileStatus(path.join(root, 'plain/.env'), TRUSTED), 'no-repo');
+        assert.equal(await gitFileStatus(path.join(root, 'plain/a/b/.env'), TRUSTED), 'no-repo');
     });
 
     it('git missing: no-git, whether the folder exists or not', async () => {
         const missing = path.join(root, 'no-such-git');
-        assert.equal(await gitFileStatus(path.join(repo, 'sub/.env'), missing), 'no-git');
-        assert.equal(await gitFileStatus(path.join(repo, 'sub/new/.env'), missing), 'no-git');
+        assert.equal(await gitFileStatus(path.join(repo, 'sub/.env'), { trusted: true, gitPath: missing }), 'no-git');
+        assert.equal(await gitFileStatus(path.join(repo, 'sub/new/.env'), { trusted: true, gitPath: missing }), 'no-git');
     });
 
     it('git that fails for another reason is reported as such, not as "no repository"', async function () {
         if (process.platform === 'win32') this.skip(); // a shell script stands in for git
         const fakeGit = path.join(root, 'failing-git');
         fs.writeFileSync(fakeGit, '#!/bin/sh\necho "fatal: detected dubious ownership in repository" >&2\nexit 128\n', { mode: 0o755 });
-        assert.equal(await gitFileStatus(path.join(repo, 'sub/new/.env'), fakeGit), 'git-failed');
+        assert.equal(await gitFileStatus(path.join(repo, 'sub/new/.env'), { trusted: true, gitPath: fakeGit }), 'git-failed');
     });
 });

@@ -237,10 +237,17 @@ async function runScenario(s: Scenario): Promise<RunFigures> {
       ledger,
       timers: clock,
       appRotations: async set => {
-        const found = await appRotations([{ uri: 'file:///ws/.env', account: accountKey(set), keys: ['KEAP_REFRESH_TOKEN'], refresh: { key: 'KEAP_REFRESH_TOKEN', written: file.written } }], accountKey(set), async () => ({
-          text: `KEAP_REFRESH_TOKEN='${file.refreshToken}'\n`,
-          where: '.env',
-        }));
+        const found = await appRotations([{ uri: 'file:///ws/.env', account: accountKey(set), keys: ['KEAP_REFRESH_TOKEN'], refresh: { key: 'KEAP_REFRESH_TOKEN', written: file.written } }], accountKey(set), async () => {
+          // The file as read now; Keap's answer to its token goes back into it (issue 17.4).
+          const text = `KEAP_REFRESH_TOKEN='${file.refreshToken}'\n`;
+          return {
+            text,
+            where: '.env',
+            names: { refreshToken: 'KEAP_REFRESH_TOKEN' },
+            reread: async () => `KEAP_REFRESH_TOKEN='${file.refreshToken}'\n`,
+            write: async (_next: string, refreshToken: string) => void Object.assign(file, { refreshToken, written: fingerprint(refreshToken) }),
+          };
+        });
         offered = found.map(f => f.refreshToken);
         return found;
       },
