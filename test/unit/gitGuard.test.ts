@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { gitFileStatus, resolveGit } from '../../src/dotenv/gitStatus';
+import { gitFileStatus, GitFileStatus, isSafeGitStatus, mayKeepWriting, resolveGit } from '../../src/dotenv/gitStatus';
 
 /**
  * Issue 17.1, cases.md S7: a folder's own git configuration never runs. Real git, real temporary
@@ -119,5 +119,26 @@ describe('the .env git guard never runs a folder\'s git configuration (S7)', fun
         assert.equal(await resolveGit('git', { Path: '.;C:\\Git\\cmd', PATHEXT: '.COM;.EXE' }, 'win32', isFile), 'C:\\Git\\cmd\\git.exe');
         assert.ok(seen.every(p => p.startsWith('C:\\Git\\cmd\\')), seen.join(', '));
         assert.equal(fs.existsSync(marker), false);
+    });
+});
+
+describe('keep-in-sync asks git every time: the decision (S9)', () => {
+    const all: GitFileStatus[] = ['tracked', 'not-ignored', 'ignored', 'no-repo', 'no-git', 'git-failed', 'untrusted'];
+
+    it('writes without asking only where git ignores the file or there is no git or repository', () => {
+        assert.deepEqual(all.filter(isSafeGitStatus), ['ignored', 'no-repo', 'no-git']);
+    });
+
+    it('a file written as ignored stops syncing once git tracks it, un-ignores it, cannot answer, or may not be asked', () => {
+        for (const now of all) assert.equal(mayKeepWriting(now, undefined), isSafeGitStatus(now), now);
+    });
+
+    it('"Write Anyway" covers exactly what the user saw: tracked stays writable while tracked, not when it turns into something else', () => {
+        assert.equal(mayKeepWriting('tracked', 'tracked'), true);
+        assert.equal(mayKeepWriting('untrusted', 'untrusted'), true);
+        assert.equal(mayKeepWriting('tracked', 'not-ignored'), false);
+        assert.equal(mayKeepWriting('git-failed', 'tracked'), false);
+        assert.equal(mayKeepWriting('untrusted', 'not-ignored'), false);
+        assert.equal(mayKeepWriting('ignored', 'tracked'), true);
     });
 });
