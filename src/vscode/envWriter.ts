@@ -318,7 +318,7 @@ export class EnvWriter {
         this.log.info(`removed ${keys.join(', ')} from ${name}`);
         changed.push(target.uri);
       } catch (e) {
-        void vscode.window.showErrorMessage(vscode.l10n.t('{0} was not changed: {1}', name, (e as Error).message));
+        void vscode.window.showErrorMessage(e instanceof EnvEncodingError ? encodingMessage(name, e.finding) : vscode.l10n.t('{0} was not changed: {1}', name, (e as Error).message));
       }
     }
     if (changed.length > 0) void vscode.window.showInformationMessage(vscode.l10n.t('Removed the Keap tokens from {0}.', changed.map(u => vscode.workspace.asRelativePath(u)).join(', ')));

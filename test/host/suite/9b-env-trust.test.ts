@@ -154,6 +154,29 @@ describe('Trust boundaries of .env files, round 2 (issue 17) in a real VS Code',
     assert.ok(fs.readFileSync(file).equals(bytes), 'every byte as it was');
   });
 
+  it('K14: a synced .env that an editor re-saved as UTF-16: the next refresh writes nothing and says so once', async () => {
+    await ensureSignedIn();
+    const file = path.join(workspaceDir(), 'k14-sync', '.env');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, 'DB_PASSWORD=päss\n');
+    assert.equal((await vscode.commands.executeCommand<vscode.Uri>('infusionsoft.insertIntoEnv', file))?.fsPath, file);
+    // Saved again by Windows PowerShell (Out-File): UTF-16 LE with a BOM, CRLF.
+    const bytes = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(fs.readFileSync(file, 'utf8').replace(/\n/g, '\r\n'), 'utf16le')]);
+    fs.writeFileSync(file, bytes);
+    await vscode.commands.executeCommand('notifications.clearAll');
+    const stoppedBefore = (await logLines(/stopped keeping k14-sync\/\.env in sync/)).length;
+    assert.equal(await vscode.commands.executeCommand<string>('infusionsoft.refreshToken'), 'refreshed');
+    const text = await notification(/stopped writing Keap tokens to k14-sync\/\.env/, 'the notice that syncing stopped');
+    assert.match(text, /UTF-16 LE/);
+    assert.match(text, /Save with Encoding/);
+    assert.ok(fs.readFileSync(file).equals(bytes), 'not rewritten');
+    const skippedBefore = (await logLines(/not syncing k14-sync\/\.env: syncing it stopped/)).length;
+    assert.equal(await vscode.commands.executeCommand<string>('infusionsoft.refreshToken'), 'refreshed');
+    await waitFor(async () => (await logLines(/not syncing k14-sync\/\.env: syncing it stopped/)).length > skippedBefore, 15_000, 'the second sync to skip the file');
+    assert.equal((await logLines(/stopped keeping k14-sync\/\.env in sync/)).length, stoppedBefore + 1, 'one message');
+    assert.ok(fs.readFileSync(file).equals(bytes), 'not rewritten at the second refresh either');
+  });
+
   it('issue 17.7: a workspace naming the access token variable VITE_KEAP_TOKEN is refused: nothing written', async () => {
     await ensureSignedIn();
     const c = () => vscode.workspace.getConfiguration('infusionsoft.env');
