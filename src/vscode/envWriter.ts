@@ -474,7 +474,9 @@ export class EnvWriter {
     } catch (e) {
       if (e instanceof EnvEncodingError) {
         if (f && account) await this.stopSync(f, account, encodingWords(e.finding));
-        return quiet ? false : refuse(encodingMessage(name, e.finding));
+        this.log.warn(`${name} was not changed: ${e.message}`);
+        if (!quiet) void vscode.window.showErrorMessage(encodingMessage(name, e.finding));
+        return false;
       }
       if (e instanceof EnvValueError || e instanceof EnvKeyError || e instanceof EnvPathError) return refuse(e.message);
       throw e;
@@ -521,6 +523,16 @@ function namesRefusal(names: EnvVariableNames): string | undefined {
       : vscode.l10n.t('is not a name a shell can assign (letters, digits and _ only, not starting with a digit)');
   return vscode.l10n.t(
     'The .env variable names in the settings infusionsoft.env.variables / infusionsoft.env.preset are refused: {0}. Choose other names.',
-    refused.map(r => `${JSON.stringify(r.name)} ${why(r.why)}`).join('; '),
+    refused.map(r => `${JSON.stringify(shownName(r.name))} ${why(r.why)}`).join('; '),
   );
+}
+
+/**
+ * A refused variable name as shown in a notification: it comes from a workspace's settings, and a
+ * notification renders `[text](command:…)` as a link, so only letters, digits, `_`, `.` and `-`
+ * are shown (anything else as `?`), at most 64 characters.
+ */
+function shownName(name: string): string {
+  const kept = [...name].slice(0, 64).map(c => (/[A-Za-z0-9_.-]/.test(c) ? c : '?')).join('');
+  return [...name].length > 64 ? `${kept}…` : kept;
 }

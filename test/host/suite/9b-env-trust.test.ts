@@ -150,6 +150,7 @@ describe('Trust boundaries of .env files, round 2 (issue 17) in a real VS Code',
     assert.equal(await vscode.commands.executeCommand('infusionsoft.insertIntoEnv', file), undefined);
     const text = await notification(/k14\/\.env was not changed/, 'the encoding refusal');
     assert.match(text, /UTF-16 LE/);
+    assert.equal(text.match(/was not changed/g)?.length, 1, text);
     assert.match(text, /Save with Encoding/);
     assert.ok(fs.readFileSync(file).equals(bytes), 'every byte as it was');
   });
@@ -177,19 +178,21 @@ describe('Trust boundaries of .env files, round 2 (issue 17) in a real VS Code',
     assert.ok(fs.readFileSync(file).equals(bytes), 'not rewritten at the second refresh either');
   });
 
-  it('issue 17.7: a workspace naming the access token variable VITE_KEAP_TOKEN is refused: nothing written', async () => {
+  it('issue 17.7: a workspace naming the access token variable VITE_KEAP_TOKEN (and another one a markdown link) is refused: nothing written, the names shown as plain characters', async () => {
     await ensureSignedIn();
     const c = () => vscode.workspace.getConfiguration('infusionsoft.env');
     const file = path.join(workspaceDir(), 'names', '.env');
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, 'PORT=3000\n');
-    await c().update('variables', { accessToken: 'VITE_KEAP_TOKEN' }, vscode.ConfigurationTarget.Workspace);
+    // The second name is also a markdown link: shown as plain characters, never as a link.
+    await c().update('variables', { accessToken: 'VITE_KEAP_TOKEN', refreshToken: '[Fix](command:workbench.action.quit)' }, vscode.ConfigurationTarget.Workspace);
     try {
       await waitFor(() => c().get<Record<string, string>>('variables')?.accessToken === 'VITE_KEAP_TOKEN', 10_000, 'VS Code to read the workspace settings');
       await vscode.commands.executeCommand('notifications.clearAll');
       assert.equal(await vscode.commands.executeCommand('infusionsoft.insertIntoEnv', file), undefined);
       const text = await notification(/VITE_KEAP_TOKEN/, 'the refusal of the name');
       assert.match(text, /front-end builds publish/);
+      assert.ok(text.includes('"?Fix??command?workbench.action.quit?" is not a name a shell can assign'), text);
       assert.equal(fs.readFileSync(file, 'utf8'), 'PORT=3000\n');
     } finally {
       await c().update('variables', undefined, vscode.ConfigurationTarget.Workspace);
