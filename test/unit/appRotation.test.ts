@@ -369,6 +369,22 @@ describe('following the user\'s own app\'s rotation through the .env file the ex
     assert.equal(dotenv.parse(fs.readFileSync(file, 'utf8')).DEBUG, '1', 'the user\'s edit kept');
   });
 
+  it('the file changed while Keap answered: the pair is not written over the change, the error is logged, and VS Code keeps the pair (not lost)', async () => {
+    const file = await insert('.env', signedIn);
+    await appRefreshes(file);
+    let rereads = 0;
+    // The first re-read (before sending) finds the file as read; the second (the write-back) finds an edit.
+    const edit = () => {
+      if (++rereads === 2) fs.appendFileSync(file, 'DEBUG=1\n');
+    };
+    const r = await refresher(true, edit).refresh(signedIn);
+    assert.equal(r.kind, 'refreshed');
+    assert.ok(live().includes(store.set!.refreshToken), 'VS Code holds the live pair');
+    assert.equal(dotenv.parse(fs.readFileSync(file, 'utf8')).DEBUG, '1', 'the edit kept');
+    assert.ok(log.lines.some(l => /^Keap rotated the refresh token in \.env, but the new pair could not be written back there: \.env changed since it was read$/.test(l)), log.lines.join('\n'));
+    noTokenInLog();
+  });
+
   it('reads the refresh variable as dotenv.parse does (the last definition wins, quotes, export, CRLF)', () => {
     for (const text of ["KEAP_REFRESH_TOKEN=a\nKEAP_REFRESH_TOKEN='b|c'\n", 'export KEAP_REFRESH_TOKEN="x y"\r\n', 'OTHER=1\n', 'KEAP_REFRESH_TOKEN=v # note\n']) {
       assert.equal(envValueOf(text, 'KEAP_REFRESH_TOKEN'), dotenv.parse(text).KEAP_REFRESH_TOKEN, JSON.stringify(text));
