@@ -359,9 +359,9 @@ describe('envFile properties (fast-check)', function () {
     it(`(7) arbitrary bytes around the edited line, through the real file reader and writer: a file that is not UTF-8 is refused and left as it was; otherwise every byte but the edited line's stays identical [${BYTE_RUNS} runs] (issue 17.8)`, async () => {
         const KEY = 'KEAP_ACCESS_TOKEN';
         const chunk = fc.oneof(
-            { weight: 3, arbitrary: fc.uint8Array({ maxLength: 24 }) },
+            { weight: 1, arbitrary: fc.uint8Array({ maxLength: 24 }) },
             { weight: 4, arbitrary: fc.string({ unit: 'binary', maxLength: 24 }).map((t) => Buffer.from(t, 'utf8')) },
-            { weight: 2, arbitrary: nastyString(16).map((t) => Buffer.from(t, 'utf8')) },
+            { weight: 3, arbitrary: nastyString(16).map((t) => Buffer.from(t, 'utf8')) },
             {
                 weight: 1,
                 arbitrary: fc.constantFrom(
@@ -420,6 +420,7 @@ describe('envFile properties (fast-check)', function () {
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
+        console.log(`envFile bytes property: ${refusedEncoding} files refused (not UTF-8), ${inPlace} edited in place, of ${BYTE_RUNS}`);
         assert.ok(refusedEncoding > BYTE_RUNS / 10, `only ${refusedEncoding} files not in UTF-8`);
         assert.ok(inPlace > BYTE_RUNS / 4, `only ${inPlace} edits in place`);
     });
