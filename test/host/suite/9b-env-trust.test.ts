@@ -199,6 +199,32 @@ describe('Trust boundaries of .env files, round 2 (issue 17) in a real VS Code',
     }
   });
 
+  it('S10: a .env git now tracks is not read for the app\'s rotation: its token is not tried (the answer could not go back), and its sync stops with one notice', async () => {
+    await ensureSignedIn();
+    const a = await api();
+    const key = a.model.activeKey!;
+    const before = (await a.model.store.read())!;
+    const repo = path.join(workspaceDir(), 's10-tracked');
+    fs.mkdirSync(repo, { recursive: true });
+    git(repo, 'init', '-q');
+    fs.writeFileSync(path.join(repo, '.gitignore'), '.env\n');
+    git(repo, 'add', '.gitignore');
+    commit(repo, 'ignore .env');
+    const file = path.join(repo, '.env');
+    fs.writeFileSync(file, '');
+    assert.equal((await vscode.commands.executeCommand<vscode.Uri>('infusionsoft.insertIntoEnv', file, key))?.fsPath, file);
+    git(repo, 'add', '-f', '.env');
+    await fake.reset();
+    await vscode.commands.executeCommand('notifications.clearAll');
+    const rotated = await appRefreshes(file);
+    assert.notEqual(await vscode.commands.executeCommand<string>('infusionsoft.refreshToken', key), 'refreshed');
+    const sent = (await fake.requests()).filter(r => r.path === '/token' && r.form?.grant_type === 'refresh_token' && r.headers['user-agent'] !== SCRIPT_AGENT);
+    assert.deepEqual(sent.map(r => [r.form!.refresh_token, r.status]), [[before.refreshToken, 400]], 'only the extension\'s own token was sent');
+    assert.ok((await fake.tokens()).some(t => t.refreshToken === rotated.refresh_token), 'the app\'s refresh token is still live');
+    const text = await notification(/stopped writing Keap tokens to s10-tracked\/\.env/, 'the notice that syncing stopped');
+    assert.match(text, /git now tracks/);
+  });
+
   it('S10: with keep-in-sync off, the refresh token the app wrote is never tried (its answer could not go back): the app keeps its session', async () => {
     await ensureSignedIn();
     const a = await api();
