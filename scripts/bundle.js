@@ -39,6 +39,7 @@ const FEATURE_FILES = {
   'src/vscode/envWriter.ts': 'env.js',
   'src/vscode/testToken.ts': 'testToken.js',
   'src/vscode/terminalEnv.ts': 'terminal.js',
+  'src/vscode/tokenHelper.ts': 'tokenHelper.js',
 };
 
 (async () => {
@@ -194,6 +195,12 @@ const FEATURE_FILES = {
   });
   for (const [out, o] of Object.entries(fetch.metafile.outputs)) outputs[rel(out)] = o;
   fs.mkdirSync(path.join(root, 'out'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'out/bundle-meta.json'), JSON.stringify({ outputs }, null, 1));
+
+  // keap-token (issue 18): the command-line helper bin/keap-token runs, a file of its own that
+  // nothing in the extension loads; it speaks to the extension's IPC server and never refreshes.
+  const cli = await esbuild.build({ ...node, format: 'cjs', entryPoints: [path.join(root, 'src/tokenHelper/cli.ts')], outfile: path.join(dist, 'keap-token.js') });
+  for (const [out, o] of Object.entries(cli.metafile.outputs)) outputs[rel(out)] = o;
   fs.writeFileSync(path.join(root, 'out/bundle-meta.json'), JSON.stringify({ outputs }, null, 1));
 
   await esbuild.build({
