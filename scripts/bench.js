@@ -61,6 +61,9 @@ async function activationTimes(page) {
   try { commit = require('child_process').execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: h.ROOT, encoding: 'utf8' }).trim(); } catch { /* not a git checkout */ }
   const results = { windows: WINDOWS, codeServer: '4.139.1 (VS Code 1.139)', cpus: os.cpus().length, commit, date: new Date().toISOString() };
 
+  // 0. keap-token (issue 18), in plain Node before code-server starts (scripts/bench-keap-token.js).
+  results.keapToken = await require('./bench-keap-token').run();
+
   // 1. Activation, as VS Code measures it (Developer: Show Running Extensions), in fresh windows.
   const ours = [], github = [];
   for (let i = 0; i < WINDOWS; i++) {

@@ -43,6 +43,14 @@ function renderBenchTable(r) {
     `| Fake Keap bare token round trip (code exchange), ms | ${stat(r.bareTokenRoundTripMs)} | |`,
     `| Requests when a window starts with a fresh token (must be 0) | ${r.requestsAtStartWithFreshToken} | |`,
     `| Token requests per expiry cycle, ${r.windows} windows open, ${apps.length} Keap apps signed in (must be 1 per app) | ${r.tokenRequestsPerExpiryCycle}${perApp ? ` (${perApp})` : ''} | |`,
+    ...(r.keapToken
+      ? [
+          `| \`keap-token\` answered by a window, ms: median / 95th percentile (n)${r.keapToken.measuredAt ? ` (plain Node, ${[r.keapToken.commit && `commit ${r.keapToken.commit}`, r.keapToken.measuredAt.slice(0, 10)].filter(Boolean).join(', ')})` : ''} | ${r.keapToken.keapTokenMs.median} / ${r.keapToken.keapTokenMs.p95} (n=${r.keapToken.keapTokenMs.n}) | |`,
+          `| Bare \`node -e 0\` start in the same run, ms: median / 95th percentile (n) | ${r.keapToken.nodeStartMs.median} / ${r.keapToken.nodeStartMs.p95} (n=${r.keapToken.nodeStartMs.n}) | |`,
+          `| Token requests for ${r.keapToken.freshCalls.toLocaleString('en-US')} \`keap-token\` calls with a fresh token (must be 0) | ${r.keapToken.tokenRequestsForFreshCalls} | |`,
+          `| \`keap-token\` with no window running: exit code, ms (must be 3, under 2,000) | ${r.keapToken.notRunning.code}, ${r.keapToken.notRunning.ms} | |`,
+        ]
+      : []),
   ].join('\n');
 }
 
