@@ -39,6 +39,7 @@ function renderBenchTable(r) {
     ...(b.activationBudget ? [`| Read at activation / its budget of ${bytes(b.activationBudget)} (must be ≤ 1) | ${b.budgetRatio} | |`] : []),
     ...(b.ratio != null ? [`| Read at activation, ratio (ours / GitHub) | ${b.ratio} | 1 |`] : []),
     ...(firstUse.length ? [`| Read on first use: sign-in, account commands, .env, Test Token, terminal export (${firstUse.map(([f]) => f.replace(/^dist\//, '')).join(', ')}) | ${bytes(firstUse.reduce((n, [, v]) => n + v, 0))} | |`] : []),
+    ...(b.keapTokenJs != null ? [`| keap-token, run by the CLI in a process of its own, never read by the extension (dist/keap-token.js) | ${bytes(b.keapTokenJs)} | |`] : []),
     ...(b.fetchJs != null ? [`| node-fetch, read at the first request (dist/fetch.js) | ${bytes(b.fetchJs)} | |`] : []),
     ...(b.totalJs != null ? [`| JavaScript shipped in all (dist/*.js) | ${bytes(b.totalJs)} | |`] : []),
     `| .vsix size | ${bytes(r.bytes.vsix)} | (built in) |`,
