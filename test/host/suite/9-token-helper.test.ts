@@ -54,7 +54,7 @@ describe('the token for other processes: ${command:infusionsoft.accessToken} and
     await config().update('tokenHelper.enabled', undefined, vscode.ConfigurationTarget.Global);
   });
 
-  it('a task whose options.env uses ${command:infusionsoft.accessToken} gets the current token, refreshed first when it was due (one request)', async () => {
+  it('a task whose options.env uses ${command:infusionsoft.accessToken} gets the current token: refreshed first when it was due (one request), the one another window stored after it rotated the pair', async () => {
     const a = await api();
     // Automatic refresh off, so that only the command can be the one that refreshes.
     await config().update('autoRefresh', false, vscode.ConfigurationTarget.Global);
@@ -99,6 +99,20 @@ describe('the token for other processes: ${command:infusionsoft.accessToken} and
       assert.equal(await vscode.commands.executeCommand<string>('infusionsoft.accessToken', 'ab123'), now.accessToken, 'an argument picks the app');
       assert.equal((await tokenRequests('refresh_token')).length, 1);
       await assert.rejects(() => Promise.resolve(vscode.commands.executeCommand('infusionsoft.accessToken', 'zz999')), /zz999/, 'an app not signed in fails with the reason');
+
+      // Another window rotates the pair (here: a refresh sent straight to Keap, stored as that window would): the next run sees the new token.
+      const rotated = await fetch(`${fake.url()}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${now.clientId}:demo-client-secret`).toString('base64')}` },
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: now.refreshToken }).toString(),
+      }).then(r => r.json() as Promise<{ access_token: string; refresh_token: string; expires_in: number }>);
+      await a.model.store.write({ ...now, accessToken: rotated.access_token, refreshToken: rotated.refresh_token, accessTokenExpiresAt: Date.now() + rotated.expires_in * 1000, refreshTokenIssuedAt: Date.now() });
+      await waitFor(() => (a.model.tokenSet?.accessToken === rotated.access_token ? true : undefined), 10_000, 'this window to see the rotated pair');
+      fs.rmSync(out, { force: true });
+      await vscode.tasks.executeTask(task);
+      const seenAgain = (await waitFor(() => fs.existsSync(out) && fs.readFileSync(out, 'utf8'), 60_000, 'the task to run again')).trim();
+      assert.equal(seenAgain, sha256(rotated.access_token), 'the task saw the token the other window stored');
+      assert.equal((await tokenRequests('refresh_token')).length, 2, 'the extension sent nothing itself');
     } finally {
       if (original === undefined) fs.rmSync(tasksFile, { force: true });
       else fs.writeFileSync(tasksFile, original);
