@@ -32,10 +32,14 @@ function renderBenchTable(r) {
     '|---|---|---|',
     `| Activation in a fresh window, ms: median (min–max, n) | ${stat(r.activationMs.ours)} | ${stat(r.activationMs.github)} |`,
     `| Activation ratio (ours / GitHub) | ${r.activationMs.ratio ?? 'n/a'} | 1 |`,
+    ...(r.ownActivationMs && r.ownActivationMs.totalMs.n
+      ? [`| Our own activation cost inside the extension host (evaluating dist/extension.js + activate()), ms: median (min–max, n) | ${stat(r.ownActivationMs.totalMs)} (evaluate ${r.ownActivationMs.evaluateMs.median}, activate() ${r.ownActivationMs.activateMs.median}) | |`]
+      : []),
     `| Read at activation (${(b.activationFiles || ['dist/extension.js']).join(' + ')}; GitHub: its dist/extension.js) | ${bytes(b.activationJs)} | ${bytes(b.githubAuthenticationJs)} |`,
     ...(b.activationBudget ? [`| Read at activation / its budget of ${bytes(b.activationBudget)} (must be ≤ 1) | ${b.budgetRatio} | |`] : []),
     ...(b.ratio != null ? [`| Read at activation, ratio (ours / GitHub) | ${b.ratio} | 1 |`] : []),
     ...(firstUse.length ? [`| Read on first use: sign-in, account commands, .env, Test Token, terminal export (${firstUse.map(([f]) => f.replace(/^dist\//, '')).join(', ')}) | ${bytes(firstUse.reduce((n, [, v]) => n + v, 0))} | |`] : []),
+    ...(b.keapTokenJs != null ? [`| keap-token, run by the CLI in a process of its own, never read by the extension (dist/keap-token.js) | ${bytes(b.keapTokenJs)} | |`] : []),
     ...(b.fetchJs != null ? [`| node-fetch, read at the first request (dist/fetch.js) | ${bytes(b.fetchJs)} | |`] : []),
     ...(b.totalJs != null ? [`| JavaScript shipped in all (dist/*.js) | ${bytes(b.totalJs)} | |`] : []),
     `| .vsix size | ${bytes(r.bytes.vsix)} | (built in) |`,
@@ -43,6 +47,14 @@ function renderBenchTable(r) {
     `| Fake Keap bare token round trip (code exchange), ms | ${stat(r.bareTokenRoundTripMs)} | |`,
     `| Requests when a window starts with a fresh token (must be 0) | ${r.requestsAtStartWithFreshToken} | |`,
     `| Token requests per expiry cycle, ${r.windows} windows open, ${apps.length} Keap apps signed in (must be 1 per app) | ${r.tokenRequestsPerExpiryCycle}${perApp ? ` (${perApp})` : ''} | |`,
+    ...(r.keapToken
+      ? [
+          `| \`keap-token\` answered by a window, ms: median / 95th percentile (n)${r.keapToken.measuredAt ? ` (plain Node, ${[r.keapToken.commit && `commit ${r.keapToken.commit}`, r.keapToken.measuredAt.slice(0, 10)].filter(Boolean).join(', ')})` : ''} | ${r.keapToken.keapTokenMs.median} / ${r.keapToken.keapTokenMs.p95} (n=${r.keapToken.keapTokenMs.n}) | |`,
+          `| Bare \`node -e 0\` start in the same run, ms: median / 95th percentile (n) | ${r.keapToken.nodeStartMs.median} / ${r.keapToken.nodeStartMs.p95} (n=${r.keapToken.nodeStartMs.n}) | |`,
+          `| Token requests for ${r.keapToken.freshCalls.toLocaleString('en-US')} \`keap-token\` calls with a fresh token (must be 0) | ${r.keapToken.tokenRequestsForFreshCalls} | |`,
+          `| \`keap-token\` with no window running: exit code, ms (must be 3, under 2,000) | ${r.keapToken.notRunning.code}, ${r.keapToken.notRunning.ms} | |`,
+        ]
+      : []),
   ].join('\n');
 }
 

@@ -14,7 +14,7 @@ import type { CallbackResult } from './signin/signInService';
 import type { AccountCommands } from './vscode/accountCommands';
 import { AutoRefreshers } from './vscode/autoRefresh';
 import { KeapAuthenticationProvider } from './vscode/authProvider';
-import { customEndpointNote, Settings, terminalExportOn } from './vscode/config';
+import { customEndpointNote, Settings, terminalExportOn, tokenHelperEnabled } from './vscode/config';
 import type { Core } from './vscode/core';
 import type { EnvWriter } from './vscode/envWriter';
 import { lazy } from './vscode/lazy';
@@ -24,6 +24,7 @@ import { accountListSignal, SessionModel } from './vscode/sessionModel';
 import type { SignInController } from './vscode/signIn';
 import { TokenStatusBar } from './vscode/statusBar';
 import type { TokenTests } from './vscode/testToken';
+import type { TokenHelper } from './vscode/tokenHelper';
 import { isSessionNode, SessionTreeProvider } from './vscode/tree';
 
 /** What the extension returns from `activate`, only in development and test mode (it can read the status). */
@@ -40,8 +41,10 @@ export interface TestApi {
   authProvider: KeapAuthenticationProvider;
   /** The folder of lock and signal files shared by every window (globalStorageUri). */
   storageDir: string;
-  /** What new integrated terminals get (infusionsoft.terminal.exportTokens). */
+  /** What new integrated terminals get (infusionsoft.terminal.exportTokens, and keap-token's address). */
   terminalEnv: vscode.EnvironmentVariableCollection;
+  /** The token helper once built (`infusionsoft.accessToken` or the setting built it). */
+  tokenHelper(): TokenHelper | undefined;
 }
 
 /**
@@ -51,6 +54,7 @@ export interface TestApi {
  * are read and built at their first use (each a file of its own, scripts/bundle.js).
  */
 export function activate(context: vscode.ExtensionContext): TestApi | undefined {
+  const activateStart = performance.now();
   const log = new RedactingLogger(vscode.window.createOutputChannel('Infusionsoft', { log: true }));
   const settings = new Settings();
   const secrets = new Secrets(context.secrets);
@@ -143,6 +147,17 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     return exporter;
   });
   const exportIfOn = () => void (terminalExportOn() && terminalExport().catch(() => undefined));
+  // issue 18: the IPC server keap-token asks runs while the user's setting is on and the workspace is trusted; the command builds it too.
+  const tokenHelper = lazy<TokenHelper>(async () => {
+    const { TokenHelper } = await import('./vscode/tokenHelper').catch(failed('the token helper'));
+    const helper = new TokenHelper(core);
+    context.subscriptions.push(helper);
+    return helper;
+  });
+  const syncTokenHelper = () => {
+    if (tokenHelperEnabled() && vscode.workspace.isTrusted) void tokenHelper().then(h => h.start()).catch(e => log.error(`the token helper could not start: ${(e as Error)?.message ?? e}`));
+    else void tokenHelper.loaded?.stop();
+  };
   // Whatever loads when, no token is ever written to VS Code's storage for terminals.
   context.environmentVariableCollection.persistent = false;
 
@@ -238,12 +253,22 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     // From the palette (the active app) or an app's row; resolves to what Keap answered (src/keap/tokenCheck TokenTest).
     vscode.commands.registerCommand('infusionsoft.testToken', async (arg?: unknown) => (await commands()).testToken(arg)),
     vscode.workspace.onDidChangeConfiguration(e => e.affectsConfiguration('infusionsoft.terminal.exportTokens') && exportIfOn()),
+    // For `${command:infusionsoft.accessToken}` in launch.json and tasks.json: resolves to the token, or fails the launch with the reason.
+    vscode.commands.registerCommand('infusionsoft.accessToken', async (arg?: unknown) => (await tokenHelper()).accessToken(arg)),
+    vscode.workspace.onDidChangeConfiguration(e => e.affectsConfiguration('infusionsoft.tokenHelper.enabled') && syncTokenHelper()),
+    vscode.workspace.onDidGrantWorkspaceTrust(syncTokenHelper),
   );
   // The first read publishes the session, which schedules the first refresh decision; a window that
   // starts with a fresh token makes no request at all. The terminal export has nothing to hand
   // out before that read, so its setting is looked at after it, not during activation.
-  void model.reload().finally(exportIfOn);
-  log.info(`activated (${vscode.env.appName} ${vscode.version}, ${vscode.env.uiKind === vscode.UIKind.Web ? 'web' : 'desktop'}${vscode.env.remoteName ? `, remote ${vscode.env.remoteName}` : ''})`);
+  void model.reload().finally(() => {
+    exportIfOn();
+    syncTokenHelper();
+  });
+  // npm run bench reads these figures (ms): activate() itself, and evaluating dist/extension.js (marks from scripts/bundle.js).
+  const load = (globalThis as { __keapLoad?: number[] }).__keapLoad;
+  const cost = `in ${(performance.now() - activateStart).toFixed(2)} ms${load?.length === 2 ? `; evaluating dist/extension.js took ${(load[1] - load[0]).toFixed(2)} ms` : ''}`;
+  log.info(`activated ${cost} (${vscode.env.appName} ${vscode.version}, ${vscode.env.uiKind === vscode.UIKind.Web ? 'web' : 'desktop'}${vscode.env.remoteName ? `, remote ${vscode.env.remoteName}` : ''})`);
 
   if (context.extensionMode !== vscode.ExtensionMode.Production) {
     return {
@@ -257,6 +282,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
       authProvider,
       storageDir,
       terminalEnv: context.environmentVariableCollection,
+      tokenHelper: () => tokenHelper.loaded,
     };
   }
   return undefined;

@@ -53,6 +53,14 @@ export function terminalExportOn(): boolean {
   return vscode.workspace.getConfiguration('infusionsoft.terminal').inspect<unknown>('exportTokens')?.globalValue === true;
 }
 
+/**
+ * `infusionsoft.tokenHelper.enabled` (default off), from the user's own settings only: a cloned
+ * repository must not open the door `keap-token` knocks on (issue 18).
+ */
+export function tokenHelperEnabled(): boolean {
+  return vscode.workspace.getConfiguration('infusionsoft.tokenHelper').inspect<unknown>('enabled')?.globalValue === true;
+}
+
 /** Reads the `infusionsoft.*` settings, fresh each call (a change applies at once). */
 export class Settings {
   private get c(): vscode.WorkspaceConfiguration {

@@ -60,7 +60,8 @@ export class TerminalTokenExport implements vscode.Disposable {
     const pairs = set ? envValuesFor(set, terminalNames()) : [];
     const next = JSON.stringify(pairs);
     if (next === this.applied) return;
-    this.collection.clear();
+    // Only its own variables: the collection also carries keap-token's (src/vscode/tokenHelper.ts).
+    for (const [name] of JSON.parse(this.applied) as [string, string][]) this.collection.delete(name);
     for (const [name, value] of pairs) this.collection.replace(name, value);
     this.log.info(pairs.length ? `new terminals get ${pairs.map(p => p[0]).join(' and ')} of Keap app ${set?.appName}` : 'new terminals no longer get a Keap token');
     this.applied = next;
@@ -68,6 +69,6 @@ export class TerminalTokenExport implements vscode.Disposable {
 
   dispose(): void {
     for (const d of this.disposables) d.dispose();
-    this.collection.clear();
+    for (const [name] of JSON.parse(this.applied) as [string, string][]) this.collection.delete(name);
   }
 }

@@ -17,6 +17,7 @@ const FEATURES: Record<string, RegExp> = {
   'env.js': /^src\/(dotenv\/(envFile|envLocation|envPath|gitStatus)|vscode\/envWriter)\.ts$/,
   'testToken.js': /^src\/(vscode\/testToken|keap\/(tokenCheck|quota))\.ts$/,
   'terminal.js': /^src\/vscode\/terminalEnv\.ts$/,
+  'tokenHelper.js': /^src\/(vscode\/tokenHelper|tokenHelper\/(handOut|ipcServer|ipcPaths|protocol))\.ts$/,
 };
 
 /**
@@ -47,12 +48,21 @@ describe('the bundle in dist/: one activation file, features read on first use, 
   it('every source module is in exactly one file (a class checked with instanceof, or a module with state, exists once)', () => {
     const where = new Map<string, string[]>();
     for (const [file, o] of Object.entries(meta.outputs)) {
-      if (file === 'dist/fetch.js') continue;
+      // node-fetch, and keap-token (a program of its own, run in another process: it shares no module state with the extension).
+      if (file === 'dist/fetch.js' || file === 'dist/keap-token.js') continue;
       for (const input of Object.keys(o.inputs)) where.set(input, [...(where.get(input) ?? []), file]);
     }
     const twice = [...where].filter(([, files]) => files.length > 1);
     assert.deepEqual(twice, []);
     assert.ok(where.has('src/keap/errors.ts') && where.has('src/vscode/sessionModel.ts'));
+  });
+
+  it('keap-token (issue 18) is a file of its own: it needs neither vscode nor the extension, only Node and its protocol', () => {
+    const cli = meta.outputs['dist/keap-token.js'];
+    assert.ok(cli, 'dist/keap-token.js is built');
+    assert.deepEqual(Object.keys(cli.inputs).filter(i => i.startsWith('src/')).sort(), ['src/tokenHelper/cli.ts', 'src/tokenHelper/ipcPaths.ts', 'src/tokenHelper/protocol.ts']);
+    assert.ok(!fs.readFileSync(path.join(DIST, 'keap-token.js'), 'utf8').includes('require("vscode")'));
+    assert.ok(!meta.outputs['dist/extension.js'].imports.some(i => i.path === 'dist/keap-token.js'), 'the extension never loads the CLI');
   });
 
   it('every file loads in Node as CommonJS, and each feature gets the modules of the dist/extension.js already loaded', () => {

@@ -13,6 +13,8 @@ import { Refresher } from '../../src/session/refresher';
 import { DAILY_REQUEST_BUDGET, DAY_MS, MemoryLedgerStore, MIN_REQUEST_INTERVAL_MS } from '../../src/session/refreshSchedule';
 import { RefreshScheduler } from '../../src/session/refreshScheduler';
 import { TokenSet } from '../../src/session/tokenSet';
+import { handOut } from '../../src/tokenHelper/handOut';
+import { MIN_USABLE_MS } from '../../src/tokenHelper/protocol';
 import { httpDate } from '../fake-keap/server';
 import { FakeClock } from '../support/fakeClock';
 import { MemoryLock, MemorySessionStore, StoreFault } from '../support/memoryStores';
@@ -99,6 +101,22 @@ const scenarioArb = fc.record({
    * file holds the live one.
    */
   appRefreshes: fc.array(fc.integer({ min: 0, max: HOURS * H }), { maxLength: 4 }),
+  /**
+   * Other processes asking a window for the token (issue 18: `keap-token` and
+   * `${command:infusionsoft.accessToken}`): bursts of parallel callers, and scripts that call in a
+   * loop (`count` calls `everyMs` apart), each wanting `minValidS` seconds left.
+   */
+  tokenCalls: fc.array(
+    fc.record({
+      atMs: fc.integer({ min: 0, max: HOURS * H }),
+      window: fc.nat(4),
+      parallel: fc.oneof(fc.constant(1), fc.integer({ min: 2, max: 50 })),
+      count: fc.oneof(fc.constant(1), fc.integer({ min: 2, max: 100 })),
+      everyMs: fc.integer({ min: 100, max: 10 * 60_000 }),
+      minValidS: fc.constantFrom(0, 300, 3600, 43200),
+    }),
+    { maxLength: 3 },
+  ),
 });
 
 type Scenario = typeof scenarioArb extends fc.Arbitrary<infer T> ? T : never;
@@ -118,6 +136,9 @@ interface Sent {
 interface RunFigures {
   /** Refresh tokens tried from the .env file, and how many of those Keap accepted (adopted). */
   fromFile: number;
+  /** Tokens asked for by other processes (issue 18), and how many were handed out. */
+  tokenCalls: number;
+  tokensHandedOut: number;
   adopted: number;
   requests: number;
   worstPerDay: number;
@@ -285,7 +306,23 @@ async function runScenario(s: Scenario): Promise<RunFigures> {
         manual--;
       }
     };
-    return { scheduler, refresher, reload, refreshToken, watch };
+    // What src/vscode/tokenHelper.ts hands src/tokenHelper/handOut: this window's view and its scheduler.
+    const askForToken = (minValidS: number) =>
+      handOut(
+        {
+          ready: async () => undefined,
+          accounts: () => (view ? [view] : []),
+          activeKey: () => view && accountKey(view),
+          tokenSet: () => view,
+          health: () => scheduler.health,
+          refreshIfAdmitted: () => scheduler.refreshIfAdmitted(),
+          now: clock.now,
+          keapOffsetMs: () => keapClock.usedOffsetMs(),
+          log: SILENT_LOGGER,
+        },
+        { minValidMs: minValidS * 1000, via: 'keap-token' },
+      );
+    return { scheduler, refresher, reload, refreshToken, watch, askForToken };
   });
   // Every window hears of every write (SecretStorage's change event), after the writer's own turn.
   // Keep in sync: once storage holds a new access token, the .env file gets the stored pair (and its record the fingerprint).
@@ -322,6 +359,27 @@ async function runScenario(s: Scenario): Promise<RunFigures> {
     }, a.atMs);
   }
   for (const z of s.sleeps) clock.setTimeout(() => clock.jump(z.forMs), z.atMs);
+  // Other processes asking for the token: they may only join the schedule, never add to it (issue 18).
+  let tokenCalls = 0;
+  let tokensHandedOut = 0;
+  const badHandOuts: string[] = [];
+  for (const c of s.tokenCalls) {
+    for (let k = 0; k < c.count; k++) {
+      clock.setTimeout(() => {
+        const w = windows[c.window % windows.length];
+        for (let p = 0; p < c.parallel; p++) {
+          tokenCalls++;
+          void w.askForToken(c.minValidS).then(a => {
+            if (!a.ok) return;
+            tokensHandedOut++;
+            // Never a refresh token; never one that Keap's clock says has (nearly) expired.
+            if (!a.token.startsWith('access-')) badHandOuts.push(`handed out ${a.token.slice(0, 12)}`);
+            if (a.expiresAt !== undefined && a.expiresAt - clock.now() < MIN_USABLE_MS) badHandOuts.push(`handed out a token ${(a.expiresAt - clock.now()) / 1000} s before its expiry`);
+          });
+        }
+      }, c.atMs + k * c.everyMs);
+    }
+  }
   await clock.advance(HOURS * H);
   // Let work in flight at the end finish (a write's 10-second limit, a 30-second request timeout).
   windows.forEach(w => {
@@ -374,15 +432,17 @@ async function runScenario(s: Scenario): Promise<RunFigures> {
   const needsSignIn = stored?.refreshTokenRejectedAt !== undefined || windows.some(w => w.scheduler.health.kind === 'paused' && (w.scheduler.health as { pause: { resume: string } }).pause.resume === 'sign-in');
   // (Or the user's app holds it and wrote it to the .env file: the extension adopts it at its next refusal.)
   assert.ok(stored?.refreshToken === live || held || needsSignIn || file.refreshToken === live, `newest refresh token lost: stored ${stored?.refreshToken.slice(0, 12)}, Keap's newest ${live?.slice(0, 12)}; health ${windows.map(w => JSON.stringify(w.scheduler.health)).join(', ')}; unsaved ${windows.map(w => w.refresher.unsaved?.refreshToken.slice(0, 12)).join(', ')}; ${trace()}`);
+  // 6. Tokens handed to other processes were access tokens with time left.
+  assert.deepEqual(badHandOuts, [], trace());
   const fromFile = sent.filter(r => r.fromFile);
-  return { requests: sent.length, worstPerDay, closestAutomaticMs, fromFile: fromFile.length, adopted: fromFile.filter(r => !r.deadGrant && r.answer.startsWith('ok')).length };
+  return { tokenCalls, tokensHandedOut, requests: sent.length, worstPerDay, closestAutomaticMs, fromFile: fromFile.length, adopted: fromFile.filter(r => !r.deadGrant && r.answer.startsWith('ok')).length };
 }
 
 describe(`request budget property: 1–5 windows, ${HOURS} h of a fake clock, ${RUNS} runs`, function () {
   this.timeout(180_000);
 
   it('no loop, no dead refresh token sent, no rotated token lost, whatever Keap or SecretStorage answers', async () => {
-    const figures = { runs: 0, simulatedHours: 0, requests: 0, worstRequestsPerAppPerDay: 0, closestAutomaticRequestsMs: Infinity as number, fromEnvFile: 0, adoptedFromEnvFile: 0 };
+    const figures = { runs: 0, simulatedHours: 0, requests: 0, worstRequestsPerAppPerDay: 0, closestAutomaticRequestsMs: Infinity as number, fromEnvFile: 0, adoptedFromEnvFile: 0, tokenCalls: 0, tokensHandedOut: 0 };
     const started = Date.now();
     await fc.assert(
       fc.asyncProperty(scenarioArb, async s => {
@@ -394,16 +454,19 @@ describe(`request budget property: 1–5 windows, ${HOURS} h of a fake clock, ${
         figures.closestAutomaticRequestsMs = Math.min(figures.closestAutomaticRequestsMs, f.closestAutomaticMs);
         figures.fromEnvFile += f.fromFile;
         figures.adoptedFromEnvFile += f.adopted;
+        figures.tokenCalls += f.tokenCalls;
+        figures.tokensHandedOut += f.tokensHandedOut;
       }),
       { numRuns: RUNS, seed: SEED, ...(process.env.REFRESH_PROPERTY_PATH ? { path: process.env.REFRESH_PROPERTY_PATH, endOnFailure: true } : {}) },
     );
     const record = { ...figures, seed: SEED, realSeconds: Math.round((Date.now() - started) / 100) / 10, measuredAt: new Date().toISOString() };
-    const line = `refresh budget: ${record.runs} runs, ${record.simulatedHours} simulated hours, ${record.requests} token requests; worst ${record.worstRequestsPerAppPerDay} requests per app per 24 h; closest two automatic requests ${record.closestAutomaticRequestsMs / 1000} s apart; ${record.fromEnvFile} refresh tokens tried from .env, ${record.adoptedFromEnvFile} adopted (${record.realSeconds} s real, seed ${SEED})`;
+    const line = `refresh budget: ${record.runs} runs, ${record.simulatedHours} simulated hours, ${record.requests} token requests; worst ${record.worstRequestsPerAppPerDay} requests per app per 24 h; closest two automatic requests ${record.closestAutomaticRequestsMs / 1000} s apart; ${record.fromEnvFile} refresh tokens tried from .env, ${record.adoptedFromEnvFile} adopted; ${record.tokenCalls} token calls from other processes, ${record.tokensHandedOut} answered with a token (${record.realSeconds} s real, seed ${SEED})`;
     console.log(`      ${line}`);
     const out = process.env.ARTIFACTS ?? path.join(__dirname, '..');
     fs.mkdirSync(out, { recursive: true });
     fs.writeFileSync(path.join(out, 'refresh-budget.json'), JSON.stringify(record, null, 2) + '\n');
     assert.ok(figures.runs >= Math.min(RUNS, 1000));
     assert.ok(RUNS < 100 || figures.adoptedFromEnvFile > 0, 'the runs include adoptions from the .env file');
+    assert.ok(RUNS < 100 || figures.tokensHandedOut > 0, 'the runs include tokens handed to other processes');
   });
 });

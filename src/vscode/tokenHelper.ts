@@ -1,0 +1,168 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { englishReason, handOut, HandOutDeps, HandOutRefusal } from '../tokenHelper/handOut';
+import { ENV, helperDir } from '../tokenHelper/ipcPaths';
+import { HelperServer, startHelperServer } from '../tokenHelper/ipcServer';
+import { DEFAULT_MIN_VALID_SECONDS, HelperAnswer, HelperVia, MAX_MIN_VALID_SECONDS } from '../tokenHelper/protocol';
+import { tokenHelperEnabled } from './config';
+import type { Core } from './core';
+
+/** The user's own value of an `infusionsoft.tokenHelper.*` setting, never a workspace's (it hands tokens to processes). */
+function userValue<T>(key: string, fallback: T): T {
+  const i = vscode.workspace.getConfiguration('infusionsoft.tokenHelper').inspect<T>(key);
+  return i?.globalValue ?? i?.defaultValue ?? fallback;
+}
+
+/** Seconds: `infusionsoft.tokenHelper.minValidSeconds` (user settings), 0 to 12 hours. */
+function minValidSeconds(): number {
+  const v = userValue<unknown>('minValidSeconds', DEFAULT_MIN_VALID_SECONDS);
+  return typeof v === 'number' && Number.isFinite(v) ? Math.min(MAX_MIN_VALID_SECONDS, Math.max(0, Math.round(v))) : DEFAULT_MIN_VALID_SECONDS;
+}
+
+/** A refusal in the user's language. */
+function words(r: HandOutRefusal): string {
+  switch (r.refusal) {
+    case 'sign-in':
+      switch (r.why) {
+        case 'no-account':
+          return vscode.l10n.t('No Keap app is signed in. Run "Infusionsoft: Sign In".');
+        case 'unknown-app':
+          return vscode.l10n.t('No signed-in Keap app matches "{0}". Sign in to it, or name another app.', r.app ?? '');
+        case 'ambiguous':
+          return vscode.l10n.t('Several signed-in Keap apps match "{0}": name the app (such as ab123) or the account key.', r.app ?? '');
+        case 'rejected':
+          return vscode.l10n.t('Keap refused the refresh token of app {0}: sign in again.', r.app ?? '');
+      }
+      break;
+    case 'paused':
+      return vscode.l10n.t('Automatic refresh of Keap app {0} is paused: {1} Act in VS Code (Refresh Token, Sign In or Set Client Credentials).', r.app, r.message);
+    case 'unavailable':
+      return r.nextAt
+        ? vscode.l10n.t('The token of Keap app {0} is expiring and could not be refreshed now ({1}); the next try is at {2}.', r.app, r.message ?? '', new Date(r.nextAt).toLocaleTimeString())
+        : vscode.l10n.t('The token of Keap app {0} is expiring and could not be refreshed now ({1}).', r.app, r.message ?? '');
+  }
+  return englishReason(r);
+}
+
+/**
+ * Hands the access token to other processes (issue 18): the `infusionsoft.accessToken` command
+ * (for `${command:infusionsoft.accessToken}` in launch.json and tasks.json) and the IPC server that
+ * `keap-token` asks, started while `infusionsoft.tokenHelper.enabled` is on in the user's settings
+ * and the workspace is trusted. Both answer through src/tokenHelper/handOut, which refreshes
+ * through the account's own scheduler (the same single flight, lock and ledger as every refresh).
+ * New terminals get `keap-token` on their PATH, this window's socket, the private folder of every
+ * window's socket, this window's secret and the extension host's Node, through the extension's
+ * environment variable collection (not persisted). Built on first use (dist/tokenHelper.js).
+ */
+export class TokenHelper implements vscode.Disposable {
+  private server: HelperServer | undefined;
+  private starting: Promise<void> | undefined;
+  private readonly deps: HandOutDeps;
+
+  constructor(private readonly core: Core) {
+    const { model, autoRefresher, log, now } = core;
+    this.deps = {
+      ready: async () => {
+        if (!model.isLoaded) await model.reload();
+      },
+      accounts: () => model.accounts,
+      activeKey: () => model.activeKey,
+      tokenSet: key => model.get(key),
+      health: key => autoRefresher.healthOf(key),
+      refreshIfAdmitted: key => autoRefresher.refreshIfAdmitted(key),
+      now,
+      keapOffsetMs: () => autoRefresher.keapOffsetMs(),
+      log,
+      words,
+    };
+  }
+
+  /** Whether the IPC server is listening. */
+  get running(): boolean {
+    return this.server !== undefined;
+  }
+
+  /** Where `keap-token` reaches this window (tests): the socket or pipe, and the private folder. */
+  get address(): { readonly address: string; readonly dir: string } | undefined {
+    return this.server && { address: this.server.address, dir: this.server.dir };
+  }
+
+  /** One hand-out. */
+  private answer(app: string | undefined, minValidMs: number, via: HelperVia): Promise<HelperAnswer> {
+    return handOut(this.deps, { app, minValidMs, via });
+  }
+
+  /**
+   * `infusionsoft.accessToken`: the access token of the active Keap app, or of the one `arg` names
+   * (a string: app name, client ID or account key; or `{ app?: string, minValidSeconds?: number }`),
+   * refreshed first when less than `infusionsoft.tokenHelper.minValidSeconds` (default 300 s) is left.
+   * @throws Error with the reason (signed out, paused, Keap unreachable, untrusted workspace), so a launch or task using it fails instead of getting an expired token.
+   */
+  async accessToken(arg?: unknown): Promise<string> {
+    if (!vscode.workspace.isTrusted) throw new Error(vscode.l10n.t('The Keap access token is not handed to launch and task configurations in Restricted Mode. Trust the workspace first.'));
+    const o = typeof arg === 'string' ? { app: arg } : arg && typeof arg === 'object' ? (arg as { app?: unknown; minValidSeconds?: unknown }) : {};
+    const app = typeof o.app === 'string' && o.app.trim() ? o.app.trim() : undefined;
+    const min = typeof o.minValidSeconds === 'number' && Number.isFinite(o.minValidSeconds) ? Math.min(MAX_MIN_VALID_SECONDS, Math.max(0, Math.round(o.minValidSeconds))) : minValidSeconds();
+    const a = await this.answer(app, min * 1000, 'command');
+    if (!a.ok) throw new Error(a.message);
+    void this.offerHelper();
+    return a.token;
+  }
+
+  /** Once per user: after the first token a configuration got, offer `keap-token` for scripts (the setting, in the user's settings). */
+  private async offerHelper(): Promise<void> {
+    const asked = 'infusionsoft.tokenHelper.offered';
+    if (tokenHelperEnabled() || this.core.context.globalState.get<boolean>(asked)) return;
+    await this.core.context.globalState.update(asked, true);
+    const turnOn = vscode.l10n.t('Turn On');
+    const picked = await vscode.window.showInformationMessage(
+      vscode.l10n.t('Scripts and programs started from VS Code terminals can get a fresh Keap access token too, by running keap-token (VS Code stays the only one that refreshes). Turn on the token helper in your user settings?'),
+      turnOn,
+      vscode.l10n.t('Not Now'),
+    );
+    if (picked === turnOn) await vscode.workspace.getConfiguration('infusionsoft.tokenHelper').update('enabled', true, vscode.ConfigurationTarget.Global);
+  }
+
+  /** Starts the IPC server and hands its address to new terminals (idempotent). */
+  start(): Promise<void> {
+    if (this.server) return Promise.resolve();
+    return (this.starting ??= this.listen().finally(() => (this.starting = undefined)));
+  }
+
+  private async listen(): Promise<void> {
+    const server = await startHelperServer({
+      dir: helperDir(),
+      handle: req => this.answer(req.app, req.minValidSeconds * 1000, 'keap-token'),
+      log: this.core.log,
+    });
+    this.server = server;
+    const bin = path.join(this.core.context.extensionPath, 'bin');
+    // The wrapper's executable bit may be lost by an unpacker; it is this extension's own file.
+    if (process.platform !== 'win32') fs.promises.chmod(path.join(bin, 'keap-token'), 0o755).catch(() => undefined);
+    const env = this.core.context.environmentVariableCollection;
+    env.persistent = false;
+    env.prepend('PATH', bin + path.delimiter);
+    env.replace(ENV.address, server.address);
+    env.replace(ENV.dir, server.dir);
+    env.replace(ENV.secret, server.secret);
+    env.replace(ENV.node, process.execPath);
+    this.core.log.info(`token helper on: keap-token in new terminals asks this window (${server.address})`);
+  }
+
+  /** Stops the server and takes keap-token out of new terminals. */
+  async stop(): Promise<void> {
+    await this.starting?.catch(() => undefined);
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    const env = this.core.context.environmentVariableCollection;
+    for (const name of ['PATH', ENV.address, ENV.dir, ENV.secret, ENV.node]) env.delete(name);
+    await server.dispose();
+    this.core.log.info('token helper off');
+  }
+
+  dispose(): void {
+    void this.stop();
+  }
+}
