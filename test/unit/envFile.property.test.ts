@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import * as dotenv from 'dotenv';
 import fc from 'fast-check';
 import { EnvValueError, quoteEnvValue, upsertEnv } from '../../src/dotenv/envFile';
+import { itWhere, NO_BASH } from '../support/platform';
 
 const RUNS = 10_000;
 let generated = 0;
@@ -352,7 +353,7 @@ describe('envFile properties (fast-check)', function () {
         assert.ok(wrote > RUNS / 2, `wrote only ${wrote} of ${RUNS}`);
     });
 
-    it('(5) bash `source` of a file written with 2,000 generated values reads them back and runs nothing', () => {
+    itWhere(NO_BASH, '(5) bash `source` of a file written with 2,000 generated values reads them back and runs nothing', () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'envfile-prop-'));
         try {
             const marker = path.join(dir, 'pwned');
