@@ -53,9 +53,11 @@ LOG=${ARTIFACTS:-${TMPDIR:-/tmp}}/windows-unit-tests.log
 mkdir -p "$(dirname "$LOG")"
 : > "$LOG"
 T1=$(date +%s)
+# Arguments name test files to run instead of the whole suite (mocha would add them to the config's).
+if [ $# -gt 0 ]; then MOCHA_ARGS=(--no-config --timeout 20000 --reporter spec "$@"); else MOCHA_ARGS=(--config .mocharc.json); fi
 set +e
 "$WINE" "$TOOLS/node-win/node.exe" --require "$(winpath scripts/windows/wine-keepalive.js)" \
-  "$(winpath node_modules/mocha/bin/mocha.js)" --config .mocharc.json "$@" >"$LOG" 2>&1 &
+  "$(winpath node_modules/mocha/bin/mocha.js)" "${MOCHA_ARGS[@]}" >"$LOG" 2>&1 &
 PID=$!
 tail -n +1 -f --pid=$PID "$LOG"
 wait $PID
