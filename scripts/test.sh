@@ -2,7 +2,7 @@
 # Every test: installs what is missing (npm packages, Debian chromium, Node 24 and code-server for
 # the host), builds, checks the architecture rule and the localisation (fresh l10n bundle,
 # package.nls.json, no raw user-facing strings) and the bundle's size budget (120 KB), runs the
-# unit tests, packages the .vsix, runs the host tests inside a real VS Code (code-server) and drives
+# unit tests (on Linux, then on Windows Node under Wine: scripts/windows/test-windows.sh), packages the .vsix, runs the host tests inside a real VS Code (code-server) and drives
 # `npm run demo` as a user would (scripts/host/demo-check.js). Exit code 0 only if all passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +26,9 @@ node scripts/check-bundle-size.js
 
 lap "unit tests"
 npx mocha --config .mocharc.json 2>&1 | tee "$ARTIFACTS/unit-tests.log"
+
+lap "unit tests under Windows Node (Wine; installs wine64 and Windows Node into the host tools folder)"
+bash scripts/windows/test-windows.sh
 
 lap "package"
 npm run --silent package >/dev/null

@@ -1,4 +1,5 @@
 import * as path from 'path';
+import { isWindowsFlavour, windowsPathVerdict } from './windowsPath';
 
 /**
  * Where a `.env` file may be written — a pure decision (no fs): inside the workspace folder the
@@ -55,10 +56,26 @@ function describe(given: string, source: string | undefined): string {
  * The absolute file `given` names, resolved against `folder` (absolute), by strings alone.
  * `source` names where `given` came from for the error message, e.g. the setting
  * `infusionsoft.env.file`.
+ * With the Windows flavour (`path.win32`: on Windows Node, or handed in by a test) the path is first
+ * read as Windows reads it (windowsPath.ts): device prefixes, drive-relative paths, data streams
+ * and device names are refused, and trailing dots and spaces dropped.
  * @throws EnvPathError `not-a-file` or `outside-folder`.
  */
 export function envFileInFolder(folder: string, given: string, source?: string, p: PathApi = path): string {
-  const file = p.resolve(folder, given);
+  let asUsed = given;
+  if (isWindowsFlavour(p)) {
+    const verdict = windowsPathVerdict(given);
+    if (verdict.kind === 'refuse') {
+      throw new EnvPathError(
+        verdict.reason,
+        given,
+        `${describe(given, source)} ${verdict.why}; nothing was written.` +
+          (verdict.reason === 'outside-folder' ? ` The workspace folder is ${folder}. A .env file holding tokens must stay inside the folder you opened.` : ''),
+      );
+    }
+    asUsed = verdict.given;
+  }
+  const file = p.resolve(folder, asUsed);
   if (p.relative(p.resolve(folder), file) === '' || /[\\/]$/.test(given)) {
     throw new EnvPathError('not-a-file', given, `${describe(given, source)} names the folder ${folder}, not a file; nothing was written.`);
   }

@@ -1,6 +1,7 @@
 import { promises as fs, watch, FSWatcher } from 'fs';
 import { randomBytes } from 'crypto';
 import * as path from 'path';
+import { retrySharing } from './sharingRetry';
 
 /**
  * A cross-process "something changed, read again" signal: a small file in a folder every window
@@ -27,7 +28,10 @@ export class ChangeSignal {
       // A name of its own per call: two notifications at once in one process must not share a temp file.
       const tmp = `${this.file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
       await fs.writeFile(tmp, `${generation}\n${process.pid} ${Date.now()}`);
-      await fs.rename(tmp, this.file);
+      await retrySharing(() => fs.rename(tmp, this.file)).catch(async e => {
+        await fs.rm(tmp, { force: true }).catch(() => undefined);
+        throw e;
+      });
     } catch {
       // A missed signal only delays other windows until their next focus or timer.
     }

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'crypto';
 import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { isSharingViolation, retrySharing } from './sharingRetry';
 
 /**
  * An exclusive lock shared by every window and process of the user: a file linked into place
@@ -12,6 +13,10 @@ import * as path from 'path';
  *
  * Takeover renames the stale file to a unique name first, so of two processes that find the same
  * stale lock only one removes it.
+ *
+ * Windows: a lock file removed while another process reads it keeps its name until that reader
+ * closes it (link() then fails with EPERM: treated as held, retried until the timeout), and the
+ * release's removal is retried on sharing violations (sharingRetry.ts, at most 310 ms).
  */
 export interface FileLockOptions {
   /** A lock not renewed for this long (milliseconds) is stale; the holder renews it every third of it. */
@@ -75,6 +80,9 @@ export class FileLock {
       await fs.link(tmp, this.lockPath);
       return this.handle(content.token);
     } catch (e) {
+      // Windows: a lock file deleted while another process still reads it keeps its name until that
+      // reader closes it, and link() then fails with EPERM instead of EEXIST. Held, for now.
+      if (isSharingViolation(e)) return undefined;
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     } finally {
       await fs.rm(tmp, { force: true });
@@ -97,7 +105,7 @@ export class FileLock {
         clearInterval(renew);
         // Only remove the file if it is still ours (a takeover after staleness may have replaced it).
         const current = await readLock(this.lockPath);
-        if (current?.token === token) await fs.rm(this.lockPath, { force: true });
+        if (current?.token === token) await retrySharing(() => fs.rm(this.lockPath, { force: true }));
       },
     };
   }

@@ -11,6 +11,13 @@ import { EXIT, ExitCode, formatOutput, HelperAnswer, HelperRequest, MAX_ANSWER_B
 
 /** All connection attempts together give up after this (ms): with VS Code closed the helper fails within 2 seconds. */
 export const CONNECT_BUDGET_MS = 1_500;
+/**
+ * Longest wait for one door to accept (ms). A missing or dead door fails at once (ENOENT or
+ * ECONNREFUSED), so VS Code closed still fails within CONNECT_BUDGET_MS; a live door can be slow
+ * to accept when many callers arrive together: a Windows named pipe has a few instances and
+ * libuv waits for a free one (real Windows is not yet exercised; under Wine a 5th parallel caller is never served at all).
+ */
+export const CONNECT_WAIT_MS = 10_000;
 /** Longest wait for an answer once connected (ms): a refresh may wait for the lock and Keap (3 × the 30 s request timeout + 15 s). */
 export const ANSWER_WAIT_MS = 150_000;
 
@@ -97,7 +104,7 @@ export async function runCli(io: CliIo): Promise<ExitCode> {
     const req: HelperRequest = { v: PROTOCOL_VERSION, secret: door.secret, app: opts.app, minValidSeconds: opts.minValidSeconds };
     let answer: HelperAnswer;
     try {
-      answer = await ask(door, req, left);
+      answer = await ask(door, req, CONNECT_WAIT_MS);
     } catch (e) {
       lastProblem = (e as Error).message;
       continue;

@@ -5,6 +5,7 @@ import { AppRotation, appRotations, EnvFileRecord } from '../dotenv/appRotation'
 import { decodeEnvBytes, EnvEncodingError, EnvEncodingFinding } from '../dotenv/envEncoding';
 import { locateEnvFile, readEnvText, readOwnEnvText, writeOwnerOnly } from '../dotenv/envLocation';
 import { EnvPathError, envFileInFolder, isInsideFolder } from '../dotenv/envPath';
+import { envFileProtection } from '../dotenv/fileProtection';
 import { addGitignoreEntry, gitFileStatus, GitFileStatus, isSafeGitStatus, mayKeepWriting } from '../dotenv/gitStatus';
 import { refusedVariableNames, VariableNameRefusal } from '../dotenv/variableNames';
 import { ENV_PRESETS, EnvVariableNames, envValuesFor } from '../dotenv/variables';
@@ -106,10 +107,16 @@ export class EnvWriter {
     const names = values.map(([k]) => k).join(', ');
     const where = vscode.workspace.asRelativePath(located.uri);
     const app = set.appName ?? set.clientId;
+    // On Windows there is no owner-only mode: the file has its folder's access list (fileProtection.ts).
+    const windows = envFileProtection() === 'folder-acl';
     void vscode.window.showInformationMessage(
-      s.keepInSync
-        ? vscode.l10n.t('Keap app {0}: {1} written to {2} (readable by you only). VS Code rewrites them after every refresh.', app, names, where)
-        : vscode.l10n.t('Keap app {0}: {1} written to {2} (readable by you only).', app, names, where),
+      windows
+        ? s.keepInSync
+          ? vscode.l10n.t('Keap app {0}: {1} written to {2}, with the Windows permissions of its folder. VS Code rewrites them after every refresh.', app, names, where)
+          : vscode.l10n.t('Keap app {0}: {1} written to {2}, with the Windows permissions of its folder.', app, names, where)
+        : s.keepInSync
+          ? vscode.l10n.t('Keap app {0}: {1} written to {2} (readable by you only). VS Code rewrites them after every refresh.', app, names, where)
+          : vscode.l10n.t('Keap app {0}: {1} written to {2} (readable by you only).', app, names, where),
     );
     return located.uri;
   }

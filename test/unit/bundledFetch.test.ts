@@ -8,13 +8,14 @@ import { gzipSync } from 'zlib';
 import { FetchLike, KeapTokenClient } from '../../src/keap/tokenClient';
 import { DEMO_CLIENT, FakeKeap, startFakeKeap } from '../fake-keap/server';
 import { authorizationCode } from '../support/fakeAuthorize';
+import { describeWhere, NO_ESBUILD } from '../support/platform';
 
 const ROOT = path.resolve(__dirname, '../../..');
 
 // The unit tests import node-fetch unbundled; the extension runs it bundled, with node-fetch's
 // polyfills replaced by Node's own (scripts/node18). These tests bundle node-fetch exactly so and
 // run it through every code path the replacements touch, and through the token client.
-describe('node-fetch bundled with Node 18+ built-ins instead of its polyfills', function () {
+describeWhere(NO_ESBUILD, 'node-fetch bundled with Node 18+ built-ins instead of its polyfills', function () {
   this.timeout(30_000);
   type NodeFetch = ((url: string, init?: Record<string, unknown>) => Promise<{
     status: number;

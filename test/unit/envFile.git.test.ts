@@ -4,10 +4,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { gitFileStatus } from '../../src/dotenv/gitStatus';
+import { describeWhere, itWhere, NO_GIT, WINDOWS } from '../support/platform';
 
 const TRUSTED = { trusted: true } as const;
 
-describe('envFile git guard: every path inside a repository (S5)', () => {
+describeWhere(NO_GIT, 'envFile git guard: every path inside a repository (S5)', () => {
     let root: string;
     let repo: string;
     const git = (...args: string[]) => execFileSync('git', args, { cwd: repo, stdio: 'ignore' });
@@ -51,8 +52,7 @@ describe('envFile git guard: every path inside a repository (S5)', () => {
         assert.equal(await gitFileStatus(path.join(repo, 'sub/new/.env'), { trusted: true, gitPath: missing }), 'no-git');
     });
 
-    it('git that fails for another reason is reported as such, not as "no repository"', async function () {
-        if (process.platform === 'win32') this.skip(); // a shell script stands in for git
+    itWhere(WINDOWS ? 'a shell script stands in for git, and Windows runs no shell scripts' : undefined, 'git that fails for another reason is reported as such, not as "no repository"', async function () {
         const fakeGit = path.join(root, 'failing-git');
         fs.writeFileSync(fakeGit, '#!/bin/sh\necho "fatal: detected dubious ownership in repository" >&2\nexit 128\n', { mode: 0o755 });
         assert.equal(await gitFileStatus(path.join(repo, 'sub/new/.env'), { trusted: true, gitPath: fakeGit }), 'git-failed');

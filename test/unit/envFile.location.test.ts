@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { locateEnvFile, MAX_ENV_FILE_BYTES, OWNER_ONLY, readEnvText, readOwnEnvText, writeOwnerOnly } from '../../src/dotenv/envLocation';
 import { EnvPathError, envFileInFolder, isInsideFolder, realEnvFile } from '../../src/dotenv/envPath';
+import { itWhere, NO_SYMLINKS, WINDOWS } from '../support/platform';
 
 const SETTING = 'the setting infusionsoft.env.file';
 
@@ -104,7 +105,6 @@ describe('envFile location: the path decision (S5, pure)', () => {
 });
 
 describe('envFile location: real folders with symbolic links (S5)', function () {
-    if (process.platform === 'win32') this.beforeAll(function () { this.skip(); }); // symlinks need privileges on Windows
     let root: string;
     let ws: string;
     let outside: string;
@@ -128,7 +128,7 @@ describe('envFile location: real folders with symbolic links (S5)', function () 
         assert.deepEqual(fs.readdirSync(outside), []);
     });
 
-    it('refuses a file that is a symbolic link to a file outside', async () => {
+    itWhere(NO_SYMLINKS, 'refuses a file that is a symbolic link to a file outside', async () => {
         fs.writeFileSync(path.join(outside, 'target.env'), 'X=1\n');
         fs.symlinkSync(path.join(outside, 'target.env'), path.join(ws, 'keap.env'));
         const e = await refusalOf(locateEnvFile(ws, 'keap.env', SETTING));
@@ -136,7 +136,7 @@ describe('envFile location: real folders with symbolic links (S5)', function () 
         assert.ok(e.message.includes('infusionsoft.env.file') && e.message.includes('"keap.env"'), e.message);
     });
 
-    it('refuses a path through a linked folder that leads outside, also when the file does not exist yet', async () => {
+    itWhere(NO_SYMLINKS, 'refuses a path through a linked folder that leads outside, also when the file does not exist yet', async () => {
         fs.symlinkSync(outside, path.join(ws, 'linked'));
         assert.equal((await refusalOf(locateEnvFile(ws, 'linked/.env', SETTING))).reason, 'symlink-outside');
         assert.equal((await refusalOf(locateEnvFile(ws, 'linked/deeper/new/.env', SETTING))).reason, 'symlink-outside');
@@ -145,14 +145,14 @@ describe('envFile location: real folders with symbolic links (S5)', function () 
         assert.equal((await refusalOf(locateEnvFile(ws, 'rel/.env', SETTING))).reason, 'symlink-outside');
     });
 
-    it('refuses a link that points at nothing (where it leads cannot be checked)', async () => {
+    itWhere(NO_SYMLINKS, 'refuses a link that points at nothing (where it leads cannot be checked)', async () => {
         fs.symlinkSync(path.join(outside, 'missing.env'), path.join(ws, 'dangling.env'));
         assert.equal((await refusalOf(locateEnvFile(ws, 'dangling.env', SETTING))).reason, 'broken-symlink');
         fs.symlinkSync(path.join(outside, 'missing-dir'), path.join(ws, 'dangling-dir'));
         assert.equal((await refusalOf(locateEnvFile(ws, 'dangling-dir/.env', SETTING))).reason, 'broken-symlink');
     });
 
-    it('accepts links that stay inside the folder, and a workspace folder reached through a link', async () => {
+    itWhere(NO_SYMLINKS, 'accepts links that stay inside the folder, and a workspace folder reached through a link', async () => {
         fs.mkdirSync(path.join(ws, 'config'));
         fs.symlinkSync(path.join(ws, 'config'), path.join(ws, 'cfg'));
         assert.equal((await locateEnvFile(ws, 'cfg/.env', SETTING)).real, path.join(ws, 'config/.env'));
@@ -162,8 +162,7 @@ describe('envFile location: real folders with symbolic links (S5)', function () 
         assert.equal(via.real, path.join(ws, '.env'));
     });
 
-    it('writes owner-only: a new file (and its missing folders) with 0600, an existing 0644 file turned 0600; bytes exact', async function () {
-        if (process.platform === 'win32') this.skip(); // no POSIX modes
+    itWhere(WINDOWS ? 'Windows has no POSIX modes: windows.test.ts checks what protects the file there' : undefined, 'writes owner-only: a new file (and its missing folders) with 0600, an existing 0644 file turned 0600; bytes exact', async function () {
         const fresh = path.join(ws, 'sub/new/.env');
         assert.equal(await writeOwnerOnly(fresh, 'A=1\n'), true);
         assert.equal(fs.statSync(fresh).mode & 0o777, OWNER_ONLY);
@@ -188,7 +187,6 @@ describe('envFile location: real folders with symbolic links (S5)', function () 
     });
 
     it('never writes to a file with a second name (a hard link): the other name may be outside the folder, where realpath cannot see it', async function () {
-        if (process.platform === 'win32') this.skip(); // hard links need POSIX link counts here
         const victim = path.join(outside, 'victim-hard.env');
         fs.writeFileSync(victim, 'V=1\n', { mode: 0o644 });
         fs.linkSync(victim, path.join(ws, 'keap.env'));
@@ -196,11 +194,10 @@ describe('envFile location: real folders with symbolic links (S5)', function () 
         assert.equal(loc.real, path.join(ws, 'keap.env'), 'realpath sees nothing wrong');
         await assert.rejects(writeOwnerOnly(loc.real, 'T=secret\n'), (e: unknown) => e instanceof EnvPathError && e.reason === 'hard-link' && /hard links/.test(e.message));
         assert.equal(fs.readFileSync(victim, 'utf8'), 'V=1\n', 'the other name is untouched');
-        assert.equal(fs.statSync(victim).mode & 0o777, 0o644, 'and keeps its mode');
+        if (!WINDOWS) assert.equal(fs.statSync(victim).mode & 0o777, 0o644, 'and keeps its mode');
     });
 
-    it('never writes through a link that appeared after the check', async function () {
-        if (process.platform === 'win32') this.skip();
+    itWhere(NO_SYMLINKS, 'never writes through a link that appeared after the check', async function () {
         const loc = await locateEnvFile(ws, 'late.env', SETTING);
         fs.writeFileSync(path.join(outside, 'victim'), 'V=1\n');
         fs.symlinkSync(path.join(outside, 'victim'), loc.real);

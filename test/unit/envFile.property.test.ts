@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { EnvValueError, quoteEnvValue, upsertEnv } from '../../src/dotenv/envFile';
 import { EnvEncodingError, findEncoding } from '../../src/dotenv/envEncoding';
 import { readOwnEnvText, writeOwnerOnly } from '../../src/dotenv/envLocation';
+import { itWhere, NO_BASH } from '../support/platform';
 
 const RUNS = 10_000;
 /** Runs of the byte-level property (7), each through a real file. */
@@ -425,7 +426,7 @@ describe('envFile properties (fast-check)', function () {
         assert.ok(inPlace > BYTE_RUNS / 4, `only ${inPlace} edits in place`);
     });
 
-    it('(5) bash `source` of a file written with 2,000 generated values reads them back and runs nothing', () => {
+    itWhere(NO_BASH, '(5) bash `source` of a file written with 2,000 generated values reads them back and runs nothing', () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'envfile-prop-'));
         try {
             const marker = path.join(dir, 'pwned');

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as dotenv from 'dotenv';
+import { describeWhere, NO_BASH } from '../support/platform';
 import {
     DOTENV_LINE_SOURCE,
     EnvKeyError,
@@ -269,7 +270,7 @@ describe('envFile: editing', () => {
     });
 });
 
-describe('envFile: shell safety (K3)', () => {
+describeWhere(NO_BASH, 'envFile: shell safety (K3)', () => {
     let dir: string;
     before(() => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), 'envfile-'));

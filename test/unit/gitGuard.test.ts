@@ -4,12 +4,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { gitFileStatus, GitFileStatus, isSafeGitStatus, mayKeepWriting, resolveGit } from '../../src/dotenv/gitStatus';
+import { describeWhere, NO_GIT } from '../support/platform';
 
 /**
  * Issue 17.1, cases.md S7: a folder's own git configuration never runs. Real git, real temporary
  * repositories whose configuration would create a marker file if git obeyed it.
  */
-describe('the .env git guard never runs a folder\'s git configuration (S7)', function () {
+describeWhere(NO_GIT, 'the .env git guard never runs a folder\'s git configuration (S7)', function () {
     this.timeout(30_000);
     let root: string;
     let marker: string;

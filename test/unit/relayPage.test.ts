@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as esbuild from 'esbuild';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { encodeState, EXTENSION_AUTHORITY } from '../../src/signin/relayState';
+import { describeWhere, NO_ESBUILD, WINDOWS } from '../support/platform';
 
 /**
  * Drives the REAL relay page (media/relay/index.html + src/relay/main.ts bundled by esbuild) in
@@ -25,7 +26,7 @@ interface SeenRequest {
   readonly headers: http.IncomingHttpHeaders;
 }
 
-describe('relay page (headless Chromium)', function () {
+describeWhere(NO_ESBUILD ?? (WINDOWS ? 'Debian Chromium does not run under Windows Node' : undefined), 'relay page (headless Chromium)', function () {
   this.timeout(30_000);
 
   let dir: string;
