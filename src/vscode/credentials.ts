@@ -22,7 +22,7 @@ export function otherCredentialProblem(value: string, box: 'client-id' | 'client
       );
     case 'legacy-api-key':
       return vscode.l10n.t(
-        'This looks like an Infusionsoft legacy API key (32 hexadecimal characters), not an OAuth {0}; Keap retired legacy keys. For the {0}, copy the app\'s "Key" and "Secret" from keys.developer.keap.com.',
+        'This looks like a legacy Keap API key (32 hexadecimal characters), not an OAuth {0}; Keap retired legacy keys. For the {0}, copy the app\'s "Key" and "Secret" from keys.developer.keap.com.',
         field,
       );
     case 'authorization-header':

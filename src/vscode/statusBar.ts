@@ -188,8 +188,8 @@ export class TokenStatusBar implements vscode.Disposable {
     md.appendMarkdown(
       said(
         others.length > 0
-          ? vscode.l10n.t('Switch Keap App and Sign In to Another Keap App are in the Keap view and the Command Palette (Infusionsoft).')
-          : vscode.l10n.t('Sign In to Another Keap App is in the Keap view and the Command Palette (Infusionsoft).'),
+          ? vscode.l10n.t('To switch or add a Keap app: Infusionsoft: Switch Keap App, or Infusionsoft: Sign In to Another Keap App (Command Palette or the Keap view).')
+          : vscode.l10n.t('To add a Keap app: Infusionsoft: Sign In to Another Keap App (Command Palette or the Keap view).'),
       ),
     );
     this.item.tooltip = md;
