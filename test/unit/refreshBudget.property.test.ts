@@ -190,7 +190,8 @@ async function runScenario(s: Scenario): Promise<RunFigures> {
       const isLive0 = refreshToken === live;
       const deadGrant = answer.kind === 'invalid-grant' || (!isLive0 && (answer.kind === 'ok' || answer.kind === 'ok-without-refresh-token'));
       const date = dateHeader();
-      sent.push({ at: clock.now(), window: index, automatic: manual === 0, refreshToken, answer: answer.kind, deadGrant, fromFile: offered.includes(refreshToken) });
+      // A token the file offered that is by now the stored one (adopted earlier, and Keap kept it: K12) is no longer "from the file".
+      sent.push({ at: clock.now(), window: index, automatic: manual === 0, refreshToken, answer: answer.kind, deadGrant, fromFile: offered.includes(refreshToken) && refreshToken !== store.set?.refreshToken });
       offered = [];
       const reply = (status: number, body: string, extra: Record<string, string> = {}) => {
         const headers: Record<string, string> = { ...date, ...extra };
