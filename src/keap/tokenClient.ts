@@ -92,7 +92,12 @@ export class KeapTokenClient {
     return { ...set, tokenUrl };
   }
 
-  /** `GET …/v1/oauth/connect/userinfo` with the access token. Rejects with KeapError. */
+  /**
+   * `GET …/v1/oauth/connect/userinfo` with the access token. The answer is read to at most 64 KB and
+   * the name and email are kept as one line of at most 200 characters each (shown in the tooltip and
+   * the tree through src/outsideText; issue 17.2, 17.5).
+   * @throws KeapError (`transient` for a body over 64 KB or not JSON).
+   */
   async userInfo(accessToken: string): Promise<KeapUserInfo> {
     const url = userInfoUrl(this.options.endpoints());
     const { status, text } = await this.send('GET', url, { Authorization: `Bearer ${accessToken}`, Accept: 'application/json' }, undefined, 'api');
