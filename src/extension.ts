@@ -2,6 +2,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { KeapClock } from './keap/keapClock';
+import { argumentUse } from './commandArguments';
 import { KeapTokenClient } from './keap/tokenClient';
 import { accountFileId, AccountStore } from './session/accounts';
 import { ClockWatch } from './session/clockWatch';
@@ -45,6 +46,29 @@ export interface TestApi {
   terminalEnv: vscode.EnvironmentVariableCollection;
   /** The token helper once built (`infusionsoft.accessToken` or the setting built it). */
   tokenHelper(): TokenHelper | undefined;
+  /** The status bar tooltip as VS Code gets it: markdown source, trusted or not, HTML or not (issue 17.2). */
+  statusTooltipMarkdown(): { value: string; isTrusted: boolean; supportHtml: boolean } | undefined;
+  /** Guards command arguments as an installed extension does (true) or not (false, the default under tests; issue 17.7). */
+  guardArguments(on: boolean): void;
+}
+
+/**
+ * Set Client Credentials' arguments as src/commandArguments decides: guarded, a client ID only
+ * fills the box and a client secret is dropped (the user types it).
+ */
+function guardedCredentialArgs(
+  args: { clientId?: string; clientSecret?: string; quiet?: boolean } | undefined,
+  guarded: boolean,
+): { clientId?: string; clientSecret?: string; quiet?: boolean; prefillClientId?: string } | undefined {
+  if (!args) return undefined;
+  const id = argumentUse('setClientCredentials.clientId', guarded);
+  const secret = argumentUse('setClientCredentials.clientSecret', guarded);
+  return {
+    clientId: id === 'as-given' ? args.clientId : undefined,
+    prefillClientId: id === 'prefill' ? args.clientId : undefined,
+    clientSecret: secret === 'as-given' ? args.clientSecret : undefined,
+    quiet: args.quiet,
+  };
 }
 
 /**
@@ -122,7 +146,9 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     now,
     set => customEndpointNote(set, settings.endpoints()),
   );
-  const core: Core = { context, log, settings, secrets, model, autoRefresher, statusBar, tokenClient, storageDir, now, credentials, refreshLock };
+  // Issue 17.7: as installed, arguments another extension may pass are guarded (src/commandArguments); tests can ask for that too.
+  let argumentsGuarded = context.extensionMode === vscode.ExtensionMode.Production;
+  const core: Core = { context, log, settings, secrets, model, autoRefresher, statusBar, tokenClient, storageDir, now, credentials, refreshLock, argumentsGuarded: () => argumentsGuarded };
 
   const signInModule = () => import('./vscode/signInFeature').catch(failed('the sign-in'));
   const handledCallbacks = new vscode.EventEmitter<CallbackResult>();
@@ -239,9 +265,11 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     }),
     // Nothing to cancel in a window whose sign-in was never built.
     vscode.commands.registerCommand('infusionsoft.cancelSignIn', () => signIn.loaded?.cancelActive()),
-    vscode.commands.registerCommand('infusionsoft.pasteCallbackUrl', async (value?: string) => (await signIn()).paste(typeof value === 'string' ? value : undefined)),
+    vscode.commands.registerCommand('infusionsoft.pasteCallbackUrl', async (value?: string) =>
+      (await signIn()).paste(typeof value === 'string' ? value : undefined, argumentUse('pasteCallbackUrl.value', argumentsGuarded) === 'prefill'),
+    ),
     vscode.commands.registerCommand('infusionsoft.setClientCredentials', async (args?: { clientId?: string; clientSecret?: string; quiet?: boolean }) =>
-      (await signInModule()).setClientCredentials(settings, secrets, args && typeof args === 'object' ? args : undefined),
+      (await signInModule()).setClientCredentials(settings, secrets, guardedCredentialArgs(args && typeof args === 'object' ? args : undefined, argumentsGuarded)),
     ),
     vscode.commands.registerCommand('infusionsoft.signOut', signOut),
     // The view's title button: VS Code hands it the selected row, which is not a choice the user made there; it always asks (which app, or a confirmation).
@@ -283,6 +311,8 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
       storageDir,
       terminalEnv: context.environmentVariableCollection,
       tokenHelper: () => tokenHelper.loaded,
+      statusTooltipMarkdown: () => statusBar.tooltipMarkdown,
+      guardArguments: (on: boolean) => void (argumentsGuarded = on),
     };
   }
   return undefined;

@@ -8,6 +8,12 @@ export interface Logger {
   info(message: string): void;
   warn(message: string): void;
   error(message: string): void;
+  /**
+   * Registers a value that must never appear in the log (issue 17.6): every token the moment it
+   * arrives (a sign-in, a refresh, a read from storage, a .env rotation), the client secret, a code.
+   * Optional: loggers that show nothing need not implement it.
+   */
+  addSecret?(value: string | undefined): void;
 }
 
 export const SILENT_LOGGER: Logger = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };

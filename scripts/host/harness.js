@@ -262,6 +262,13 @@ function startControlServer(state, getPage, artifacts, openWindow) {
       if (req.url === '/notifications' && req.method === 'GET') {
         return send(await getPage().locator('.notification-toast .notification-list-item, .notifications-center .notification-list-item').allInnerTexts().catch(() => []));
       }
+      // Issue 17.2: the links VS Code rendered inside the message of the notifications holding `containing` (buttons are not counted).
+      if (req.url === '/notification-links' && req.method === 'POST') {
+        const items = getPage().locator('.notification-toast .notification-list-item, .notifications-center .notification-list-item', { hasText: json.containing });
+        const count = await items.count();
+        const messages = items.locator('.notification-list-item-message');
+        return send({ found: count, links: await messages.locator('a, .monaco-link').count(), images: await messages.locator('img').count(), text: await messages.allInnerTexts() });
+      }
       if (req.url === '/notifications' && req.method === 'POST') {
         const toast = getPage().locator('.notification-toast .notification-list-item, .notifications-center .notification-list-item', { hasText: json.containing });
         await toast.first().locator('a.monaco-button, button', { hasText: json.button }).first().click({ timeout: 10000 });

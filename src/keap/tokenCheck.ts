@@ -1,4 +1,6 @@
-import { classifyKeapError, KeapError } from './errors';
+import { readBoundedText } from './boundedBody';
+import { endpointProblem } from './endpoints';
+import { classifyKeapError, KeapError, networkHint, networkTrouble } from './errors';
 import { lazyFetch } from './fetch';
 import { parseKeapQuota, QuotaBucket } from './quota';
 import { FetchLike } from './tokenClient';
@@ -29,11 +31,16 @@ export interface TokenTest {
  * OpenAPI), timed. Never rejects: a failure is an {@link ApiCheck} with an `error`
  * (`transient` when no answer came within `timeoutMs` milliseconds). `onDate` is told the answer's
  * `Date` header (RFC 7231) and the wall clock when the request went out and the answer came (epoch ms).
+ * The URL must be https, or http to this machine, as for every other request (src/keap/endpoints
+ * `endpointProblem`; issue 17.7): otherwise nothing is sent and the check fails `bad-configuration`.
+ * The answer is read to at most 64 KB (src/keap/boundedBody).
  */
 export async function checkUserInfo(
   accessToken: string,
   o: { url: string; timeoutMs: number; fetch?: FetchLike; clock?: () => number; onDate?: (date: string | null, sentAtMs: number, receivedAtMs: number) => void },
 ): Promise<ApiCheck> {
+  const problem = endpointProblem(o.url);
+  if (problem) return { elapsedMs: 0, quota: [], error: new KeapError('bad-configuration', `The Keap API endpoint ${problem}; the access token was not sent.`) };
   const clock = o.clock ?? (() => performance.now());
   const fetch = o.fetch ?? lazyFetch;
   const controller = new AbortController();
@@ -43,12 +50,16 @@ export async function checkUserInfo(
   try {
     const res = await fetch(o.url, { method: 'GET', headers: { Authorization: `Bearer ${accessToken}`, Accept: 'application/json' }, signal: controller.signal, redirect: 'manual' });
     o.onDate?.(res.headers.get('date'), sentAt, Date.now());
-    const text = await res.text();
+    const text = await readBoundedText(res, "Keap's userinfo answer");
     const base = { status: res.status, elapsedMs: Math.round(clock() - started), quota: parseKeapQuota(res.headers) };
     return res.status >= 200 && res.status < 300 ? base : { ...base, error: classifyKeapError(res.status, text, 'api', res.headers) };
   } catch (e) {
-    const message = controller.signal.aborted ? `Keap did not answer within ${Math.round(o.timeoutMs / 1000)} seconds.` : `Could not reach Keap (${(e as { code?: string }).code ?? (e as Error).message}).`;
-    return { elapsedMs: Math.round(clock() - started), quota: [], error: new KeapError('transient', message) };
+    if (e instanceof KeapError) return { elapsedMs: Math.round(clock() - started), quota: [], error: e };
+    const trouble = controller.signal.aborted ? undefined : networkTrouble(e);
+    const message = controller.signal.aborted
+      ? `Keap did not answer within ${Math.round(o.timeoutMs / 1000)} seconds.`
+      : `Could not reach Keap (${(e as { code?: string }).code ?? (e as Error).message}).${trouble ? ` ${networkHint(trouble)}` : ''}`;
+    return { elapsedMs: Math.round(clock() - started), quota: [], error: new KeapError('transient', message, trouble ? { network: trouble } : {}) };
   } finally {
     clearTimeout(timer);
   }

@@ -1,7 +1,9 @@
 import { Logger, SILENT_LOGGER, urlForLog } from '../log';
 import { TokenSet } from '../session/tokenSet';
 import { endpointProblem, KeapEndpoints, userInfoUrl } from './endpoints';
-import { classifyKeapError, HeaderReader, KeapError, TokenGrant } from './errors';
+import { oneLine as keapLine } from '../textLine';
+import { readBoundedText } from './boundedBody';
+import { classifyKeapError, HeaderReader, KeapError, networkHint, networkTrouble, TokenGrant } from './errors';
 import { lazyFetch } from './fetch';
 import { KeapClock } from './keapClock';
 import { EncodedRequest, encodeCodeExchange, encodeRefresh } from './tokenRequest';
@@ -12,7 +14,7 @@ import { KeptRefreshToken, parseTokenResponse } from './tokenResponse';
 export type FetchLike = (
   url: string,
   init: { method: string; headers: Record<string, string>; body?: string; signal: AbortSignal; redirect?: 'manual' | 'follow' | 'error' },
-) => Promise<{ status: number; headers: HeaderReader; text(): Promise<string> }>;
+) => Promise<{ status: number; headers: HeaderReader; text(): Promise<string>; body?: unknown }>;
 
 export interface TokenClientOptions {
   /**
@@ -90,7 +92,12 @@ export class KeapTokenClient {
     return { ...set, tokenUrl };
   }
 
-  /** `GET …/v1/oauth/connect/userinfo` with the access token. Rejects with KeapError. */
+  /**
+   * `GET …/v1/oauth/connect/userinfo` with the access token. The answer is read to at most 64 KB and
+   * the name and email are kept as one line of at most 200 characters each (shown in the tooltip and
+   * the tree through src/outsideText; issue 17.2, 17.5).
+   * @throws KeapError (`transient` for a body over 64 KB or not JSON).
+   */
   async userInfo(accessToken: string): Promise<KeapUserInfo> {
     const url = userInfoUrl(this.options.endpoints());
     const { status, text } = await this.send('GET', url, { Authorization: `Bearer ${accessToken}`, Accept: 'application/json' }, undefined, 'api');
@@ -100,15 +107,21 @@ export class KeapTokenClient {
     } catch {
       throw new KeapError('transient', 'Keap userinfo answered with something that is not JSON.', { status });
     }
-    const s = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
+    // Shown in the tooltip and the tree: one bounded line (src/outsideText renders it per place).
+    const s = (v: unknown) => (typeof v === 'string' && v ? keapLine(v, 200) || undefined : undefined);
     const name = s(o.preferred_name) ?? ([s(o.given_name), s(o.family_name)].filter(Boolean).join(' ') || undefined);
     return { name, email: s(o.email) };
   }
 
   private async tokenRequest(req: EncodedRequest, grant: TokenGrant, clientId: string, kept?: KeptRefreshToken): Promise<TokenSet> {
     const { status, text } = await this.send(req.method, req.url, { ...req.headers }, req.body, grant);
+    const warnings: string[] = [];
     try {
-      const set = parseTokenResponse(text, this.now(), clientId, kept, m => this.log.warn(`${urlForLog(req.url)}: ${m}`), status);
+      const set = parseTokenResponse(text, this.now(), clientId, kept, m => warnings.push(m), status);
+      // Registered for masking the moment they arrive, before anything is logged (case S12).
+      this.log.addSecret?.(set.accessToken);
+      this.log.addSecret?.(set.refreshToken);
+      for (const m of warnings) this.log.warn(`${urlForLog(req.url)}: ${m}`);
       const keapClockOffsetMs = this.options.keapClock?.usedOffsetMs();
       return keapClockOffsetMs === undefined ? set : { ...set, keapClockOffsetMs };
     } catch (e) {
@@ -126,6 +139,10 @@ export class KeapTokenClient {
       this.log.warn(`${method} ${urlForLog(url)} not sent: the endpoint ${problem}`);
       throw new KeapError('bad-configuration', `The Keap endpoint ${urlForLog(url)} ${problem}; nothing was sent.`);
     }
+    // Every secret this request carries is registered for masking before it leaves (case S12); an
+    // error answer that echoes the request is masked with them before it is classified.
+    const sent = sentSecrets(headers, body);
+    for (const v of sent) this.log.addSecret?.(v);
     const started = Date.now();
     const sentAt = this.now();
     const timeoutMs = this.options.timeoutMs();
@@ -138,19 +155,29 @@ export class KeapTokenClient {
       try {
         res = await this.fetch(url, { method, headers, body, signal: controller.signal, redirect: 'manual' });
         this.observeDate(res.headers, sentAt);
-        text = await res.text();
+        // At most 64 KB (case S11): a larger answer is an error, and nothing of it is stored.
+        text = await readBoundedText(res);
       } catch (e) {
+        if (e instanceof KeapError) {
+          this.log.warn(`${what} → ${e.message}`);
+          throw e;
+        }
         const timedOut = controller.signal.aborted;
         const reason = timedOut ? `no answer within ${timeoutMs} ms` : describeNetworkError(e);
         this.log.warn(`${what} failed after ${Date.now() - started} ms: ${reason}`);
-        throw new KeapError('transient', timedOut ? `Keap did not answer within ${Math.round(timeoutMs / 1000)} seconds.` : `Could not reach Keap (${reason}).`);
+        const trouble = timedOut ? undefined : networkTrouble(e);
+        throw new KeapError(
+          'transient',
+          timedOut ? `Keap did not answer within ${Math.round(timeoutMs / 1000)} seconds.` : `Could not reach Keap (${reason}).${trouble ? ` ${networkHint(trouble)}` : ''}`,
+          trouble ? { network: trouble } : {},
+        );
       }
       const ms = Date.now() - started;
       if (res.status >= 200 && res.status < 300) {
         this.log.info(`${what} → ${res.status} (${ms} ms)`);
         return { status: res.status, text };
       }
-      const err = classifyKeapError(res.status, text, grant, res.headers, this.now());
+      const err = classifyKeapError(res.status, maskValues(text, sent), grant, res.headers, this.now());
       // The body of an error answer holds no token; its first part helps diagnose gateways (case K9).
       this.log.warn(`${what} → ${res.status} (${ms} ms) ${err.kind}: ${oneLine(err.details.bodySnippet ?? '')}`);
       throw err;
@@ -168,7 +195,39 @@ export class KeapTokenClient {
 
 function describeNetworkError(e: unknown): string {
   const err = e as { code?: string; message?: string };
-  return err?.code ?? err?.message?.split('\n')[0] ?? 'network error';
+  return keapLine(err?.code ?? err?.message?.split('\n')[0] ?? 'network error', 200);
+}
+
+/** The credentials a request carries: the form's refresh token, code and client secret, and the Authorization header's token. */
+export function sentSecrets(headers: Record<string, string>, body: string | undefined): string[] {
+  const out: string[] = [];
+  if (body) {
+    const form = new URLSearchParams(body);
+    for (const k of ['refresh_token', 'code', 'client_secret']) {
+      const v = form.get(k);
+      if (v) out.push(v);
+    }
+  }
+  const auth = Object.entries(headers).find(([k]) => k.toLowerCase() === 'authorization')?.[1];
+  const bearer = auth && /^bearer\s+(.+)$/i.exec(auth)?.[1];
+  if (bearer) out.push(bearer);
+  const basic = auth && /^basic\s+(.+)$/i.exec(auth)?.[1];
+  if (basic) {
+    out.push(basic);
+    const secret = Buffer.from(basic, 'base64').toString('utf8').split(':').slice(1).join(':');
+    if (secret) out.push(secret);
+  }
+  return out;
+}
+
+/** `text` with each of `values` (6 characters or more) replaced by `***`, in raw and in form-encoded spelling. */
+function maskValues(text: string, values: readonly string[]): string {
+  let m = text;
+  for (const v of values) {
+    if (v.length < 6) continue;
+    for (const spelling of new Set([v, encodeURIComponent(v), new URLSearchParams({ v }).toString().slice(2)])) if (m.includes(spelling)) m = m.split(spelling).join('***');
+  }
+  return m;
 }
 
 function oneLine(s: string): string {

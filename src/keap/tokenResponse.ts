@@ -1,5 +1,11 @@
-import { appNameFromScope, TokenSet } from '../session/tokenSet';
+import { appNameFromScope, MAX_EXPIRES_IN_SECONDS, TokenSet } from '../session/tokenSet';
 import { bodyPreview, KeapError } from './errors';
+
+/**
+ * The longest token (and scope) accepted, in characters: 4096. Keap's tokens are under 100
+ * characters today (keap-oauth.md); a JWT of a few claims is under 2 KB. A longer one is refused.
+ */
+export const MAX_TOKEN_CHARS = 4096;
 
 /** The refresh token a refresh grant sent, kept when Keap's answer carries none (case K12). */
 export interface KeptRefreshToken {
@@ -11,7 +17,8 @@ export interface KeptRefreshToken {
 /**
  * Reads a 200 answer of Keap's token endpoint:
  * `{"access_token":"…","token_type":"bearer","expires_in":86400,"refresh_token":"…","scope":"full|ab123.infusionsoft.com"}`
- * (keap-oauth.md, "Token response"). Tokens are opaque: never checked by length or pattern.
+ * (keap-oauth.md, "Token response"). Tokens are opaque: never checked by pattern, only against
+ * {@link MAX_TOKEN_CHARS}.
  *
  * @param bodyText the raw body.
  * @param receivedAtMs wall clock when the answer arrived (epoch ms); the absolute expiry is computed from it once.
@@ -37,6 +44,11 @@ export function parseTokenResponse(bodyText: string, receivedAtMs: number, clien
   const present = (k: string) => typeof r[k] === 'string' && (r[k] as string).length > 0;
   const describe = (k: string) => (!(k in r) ? `no ${k}` : `an empty or non-string ${k}`);
   const missing = ['access_token', 'refresh_token'].filter(k => !present(k) && !(k === 'refresh_token' && kept));
+  // Checked before anything else reads them (case S11): a token no header, keyring or .env should carry.
+  const oversized = ['access_token', 'refresh_token', 'scope'].filter(k => typeof r[k] === 'string' && (r[k] as string).length > MAX_TOKEN_CHARS);
+  if (oversized.length > 0) {
+    throw new KeapError('transient', `Keap's token answer (HTTP ${status}) has ${oversized.join(' and ')} longer than ${MAX_TOKEN_CHARS} characters; it was refused and nothing was stored.`, { status });
+  }
   if (missing.length > 0) {
     throw new KeapError('transient', `Keap's token answer (HTTP ${status}) has ${missing.map(describe).join(' and ')}.`, { status });
   }
@@ -45,7 +57,7 @@ export function parseTokenResponse(bodyText: string, receivedAtMs: number, clien
   }
   // expires_in is relative seconds: 86400 or 86399 today; 28800 and 3600 were seen in earlier years.
   const expiresIn = typeof r.expires_in === 'number' ? r.expires_in : typeof r.expires_in === 'string' ? Number(r.expires_in) : NaN;
-  const expiresAt = Number.isFinite(expiresIn) && expiresIn > 0 && expiresIn <= 86_400 * 2 ? receivedAtMs + expiresIn * 1000 : undefined;
+  const expiresAt = Number.isFinite(expiresIn) && expiresIn > 0 && expiresIn <= MAX_EXPIRES_IN_SECONDS ? receivedAtMs + expiresIn * 1000 : undefined;
   if (expiresAt === undefined) warn?.(`Keap's token answer has ${'expires_in' in r ? 'an unusable' : 'no'} expires_in: the access token's expiry is unknown`);
   const scope = typeof r.scope === 'string' ? r.scope : '';
   const rotated = present('refresh_token');

@@ -103,7 +103,11 @@ export class AccountStore {
     const json = await this.secrets.get(ACCOUNT_SECRET_KEYS.sessionPrefix + key);
     if (!json) return undefined;
     try {
-      return parseStoredTokenSet(json, this.now());
+      const set = parseStoredTokenSet(json, this.now());
+      // Tokens read from storage are registered for masking before anything can log them (case S12).
+      this.log.addSecret?.(set.accessToken);
+      this.log.addSecret?.(set.refreshToken);
+      return set;
     } catch (e) {
       if (e instanceof StoredTokenSetError) {
         this.log.warn(`ignoring a stored session: ${e.message}`);
@@ -242,6 +246,8 @@ export class AccountStore {
       let set: TokenSet | undefined;
       try {
         set = parseStoredTokenSet(legacyJson, this.now());
+        this.log.addSecret?.(set.accessToken);
+        this.log.addSecret?.(set.refreshToken);
       } catch (e) {
         if (!(e instanceof StoredTokenSetError)) throw e;
         this.log.warn(`dropping an unreadable session stored by version 0.1: ${e.message}`);

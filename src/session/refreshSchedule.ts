@@ -1,4 +1,6 @@
 import { KeapError, KeapErrorKind } from '../keap/errors';
+import { maskCredentialEchoes } from '../secretMask';
+import { oneLine } from '../textLine';
 import { LockTimeoutError } from './fileLock';
 import { retryDelayMs } from './policy';
 import { KeyringError } from './store';
@@ -91,9 +93,20 @@ export type RefreshOutcome =
   | { readonly kind: 'retryable'; readonly reason: 'throttled' | 'transient'; readonly retryAfterMs?: number; readonly message: string }
   | { readonly kind: 'refusal'; readonly cause: RefreshPause['cause']; readonly resume: ResumeAction; readonly message: string };
 
+/**
+ * The most of an error's words an outcome (and so the ledger file, the tooltips and notifications
+ * that show a pause) keeps, in characters (issue 17.5, case S11).
+ */
+export const MAX_OUTCOME_MESSAGE_CHARS = 600;
+
+/** An error's words as an outcome keeps them: one line, bounded, every credential echo masked (case S12). */
+function keptMessage(text: string): string {
+  return maskCredentialEchoes(oneLine(text, MAX_OUTCOME_MESSAGE_CHARS));
+}
+
 /** Classifies any error a refresh throws. Only throttled, transient and a lock wait are worth retrying on their own. */
 export function outcomeOf(e: unknown): RefreshOutcome {
-  const message = (e as Error)?.message ?? String(e);
+  const message = keptMessage((e as Error)?.message ?? String(e));
   if (e instanceof KeapError) {
     if (e.kind === 'throttled' || e.kind === 'transient') return { kind: 'retryable', reason: e.kind, retryAfterMs: e.details.retryAfterMs, message };
     // A token set bound to another token endpoint than the one configured now: sign in against the new one (or set it back).
@@ -180,7 +193,7 @@ export function parseLedger(json: string | undefined): RefreshLedger {
     const p = o.paused as Partial<RefreshPause> | undefined;
     const paused =
       p && typeof p === 'object' && typeof p.cause === 'string' && typeof p.message === 'string' && typeof p.resume === 'string' && num(p.at) !== undefined && num(p.issuedAt) !== undefined
-        ? (p as RefreshPause)
+        ? ({ ...(p as RefreshPause), message: keptMessage(p.message) } as RefreshPause)
         : undefined;
     const f = o.fresh as { accessTokenExpiresAt?: unknown; until?: unknown } | undefined;
     const fresh = f && typeof f === 'object' && num(f.until) !== undefined && (f.accessTokenExpiresAt === null || num(f.accessTokenExpiresAt) !== undefined) ? { accessTokenExpiresAt: f.accessTokenExpiresAt as number | null, until: f.until as number } : undefined;

@@ -148,7 +148,8 @@ export class RefreshScheduler {
    * backoff, budget) and to a pause, since no user acted and a caller may ask before every API call.
    */
   async refreshIfAdmitted(): Promise<RefreshResult | undefined> {
-    if (this.paused) return undefined;
+    // Automatic refresh off (the infusionsoft.autoRefresh setting): another extension's getSessions never refreshes either (issue 17.7).
+    if (this.paused || !this.deps.enabled()) return undefined;
     return this.run(false);
   }
 

@@ -49,6 +49,13 @@ export interface TokenSet {
 
 /** The longest access-token lifetime Keap issues: `expires_in` 86400 seconds (keap-oauth.md). */
 export const MAX_ACCESS_TOKEN_LIFETIME_MS = 86_400_000;
+/**
+ * The longest `expires_in` (seconds) taken as an access token's lifetime: 48 hours. Keap sends 86400
+ * or 86399 today, 28800 and 3600 in earlier years (keap-oauth.md); anything up to twice today's is
+ * believed, anything longer becomes "unknown" (refreshed). The same bound applies when a stored set
+ * is read back, so every `expires_in` taken on arrival reads back unchanged (issue 17.5, case S11).
+ */
+export const MAX_EXPIRES_IN_SECONDS = 2 * 86_400;
 /** Slack for clock skew between the machine that stored a token set and this one. */
 const CLOCK_SKEW_MS = 5 * 60_000;
 
@@ -79,7 +86,7 @@ export function serializeTokenSet(set: TokenSet): string {
 }
 
 /**
- * Reads a stored token set. An expiry further ahead than Keap's longest lifetime (plus skew)
+ * Reads a stored token set. An expiry further ahead than {@link MAX_EXPIRES_IN_SECONDS} (plus skew)
  * cannot be true — for instance a relative `expires_in` saved as if absolute, case K2 — and becomes
  * unknown, so the refresh policy renews it instead of trusting a date in 2072.
  * Throws {@link StoredTokenSetError} for anything that is not a token set.
@@ -98,7 +105,7 @@ export function parseStoredTokenSet(json: string, nowMs: number): TokenSet {
   const clientId = str('clientId');
   if (!accessToken || !refreshToken || !clientId) throw new StoredTokenSetError('stored session lacks a token or client ID');
   let expiresAt = typeof o.accessTokenExpiresAt === 'number' && Number.isFinite(o.accessTokenExpiresAt) ? o.accessTokenExpiresAt : undefined;
-  if (expiresAt !== undefined && (expiresAt > nowMs + MAX_ACCESS_TOKEN_LIFETIME_MS + CLOCK_SKEW_MS || expiresAt < 1e12)) {
+  if (expiresAt !== undefined && (expiresAt > nowMs + MAX_EXPIRES_IN_SECONDS * 1000 + CLOCK_SKEW_MS || expiresAt < 1e12)) {
     expiresAt = undefined;
   }
   let issuedAt = typeof o.refreshTokenIssuedAt === 'number' && Number.isFinite(o.refreshTokenIssuedAt) ? o.refreshTokenIssuedAt : nowMs;

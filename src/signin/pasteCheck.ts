@@ -54,6 +54,33 @@ function candidates(text: string): string[] {
 }
 
 /**
+ * What a value typed into a client ID or client secret box recognisably is when it is another kind
+ * of Keap credential (issue 17.9, case K15), or undefined:
+ * - `keap-api-key`: a Personal Access Token or Service Account Key (`KeapAK-…`), alone, quoted, or
+ *   as a `.env` line — it goes in the `X-Keap-API-Key` header, not in OAuth;
+ * - `keap-api-key-header`: a whole `X-Keap-API-Key: …` header line;
+ * - `legacy-api-key`: 32 hexadecimal characters, the shape of the Infusionsoft legacy API key
+ *   ("encrypted key", retired 2024–2025; keap-oauth.md "Other credentials"); Keap's OAuth client
+ *   IDs and secrets are not hexadecimal strings of that length;
+ * - `authorization-header`: an `Authorization: Bearer …` or `Basic …` value;
+ * - `token-response`: a JSON token answer.
+ */
+export type OtherCredentialKind = 'keap-api-key' | 'keap-api-key-header' | 'legacy-api-key' | 'authorization-header' | 'token-response';
+
+/** See {@link OtherCredentialKind}. Pure; the same shapes the paste box refuses. */
+export function recognizeOtherCredential(input: string): OtherCredentialKind | undefined {
+  const text = input.trim();
+  if (!text) return undefined;
+  if (/^(authorization\s*:\s*)?(bearer|basic)\s+\S/i.test(text)) return 'authorization-header';
+  if (/^x-keap-api-key\s*:/i.test(text)) return 'keap-api-key-header';
+  if (/^\{[\s\S]*"(access_token|refresh_token)"\s*:/.test(text)) return 'token-response';
+  const values = candidates(text);
+  if (values.some(v => KEAP_API_KEY_PREFIX.test(v))) return 'keap-api-key';
+  if (values.some(v => /^[0-9a-f]{32}$/i.test(v))) return 'legacy-api-key';
+  return undefined;
+}
+
+/**
  * What `input` recognisably is when it is not Keap's answer, or undefined when it may be one (an
  * unknown value is never refused here: {@link parsePastedCallback} and Keap judge it).
  */

@@ -1,4 +1,6 @@
 import * as vscode from 'vscode';
+import { argumentUse } from '../commandArguments';
+import { outsideText } from '../outsideText';
 import { accountKey, StaleViewError } from '../session/accounts';
 import type { TokenTest } from '../keap/tokenCheck';
 import { ALL_ACCOUNTS, resolveAccount, switchAccount } from './accountPicker';
@@ -27,6 +29,16 @@ export class AccountCommands {
     const key = await resolveAccount(model, arg, false);
     const set = key === undefined ? undefined : model.get(key);
     if (!set) return void vscode.window.showWarningMessage(vscode.l10n.t('Not signed in to Keap.'));
+    if (which === 'refresh' && argumentUse('copyRefreshToken', this.core.argumentsGuarded()) === 'confirm') {
+      // Any extension can run this command and read the clipboard after it (issue 17.7): the user says yes first.
+      const copy = vscode.l10n.t('Copy Refresh Token');
+      const ok = await vscode.window.showWarningMessage(
+        vscode.l10n.t('Copy the refresh token of Keap app {0} to the clipboard?', outsideText(set.appName ?? set.clientId, 'message')),
+        { modal: true, detail: vscode.l10n.t('It works once: whatever uses it gets a new pair from Keap, and VS Code must then sign in again. Anything that can read the clipboard can read it.') },
+        copy,
+      );
+      if (ok !== copy) return;
+    }
     await vscode.env.clipboard.writeText(which === 'access' ? set.accessToken : set.refreshToken);
     const app = set.appName ?? set.clientId;
     void vscode.window.showInformationMessage(
@@ -76,7 +88,7 @@ export class AccountCommands {
       if (keys.length > 0) await (await this.envWriter()).afterSignOut(keys, envFiles);
     } catch (e) {
       if (e instanceof StaleViewError) offerReload(vscode.l10n.t('Another window changed the Keap sign-ins and this window has not caught up. Reload it, then sign out.'));
-      else void vscode.window.showErrorMessage((e as Error).message);
+      else void vscode.window.showErrorMessage(outsideText((e as Error).message, 'message', 1000));
     }
   }
 
@@ -86,6 +98,16 @@ export class AccountCommands {
     const target = typeof arg === 'string' ? arg : undefined;
     const key = await resolveAccount(model, isSessionNode(arg) ? arg : account, { placeHolder: vscode.l10n.t('Insert the token of which Keap app?') });
     if (key === undefined && model.accounts.length > 1) return undefined;
+    if (target !== undefined && argumentUse('insertIntoEnv.target', this.core.argumentsGuarded()) === 'confirm') {
+      // A file path came with the command, as another extension would pass it (issue 17.7): the user names the file's fate.
+      const write = vscode.l10n.t('Write Tokens');
+      const ok = await vscode.window.showWarningMessage(
+        vscode.l10n.t('Write the Keap tokens into {0}?', outsideText(target, 'message', 300)),
+        { modal: true, detail: vscode.l10n.t('This command was run with a file path (as another extension or a task does), not from the Keap view.') },
+        write,
+      );
+      if (ok !== write) return undefined;
+    }
     return (await this.envWriter()).insert(key === undefined ? undefined : model.get(key), target);
   }
 

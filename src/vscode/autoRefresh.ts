@@ -1,6 +1,8 @@
 import * as vscode from 'vscode';
 import { KeapError } from '../keap/errors';
 import { Logger } from '../log';
+import { outsideText } from '../outsideText';
+import { momentText } from '../session/momentText';
 import { accountKey } from '../session/accounts';
 import { Refresher, RefreshResult } from '../session/refresher';
 import { RefreshOutcome, RefreshPause, ResumeAction } from '../session/refreshSchedule';
@@ -120,10 +122,14 @@ export class AutoRefresher implements vscode.Disposable {
   /** Case K11: the new pair is only in memory. Says how to make the keyring work (case V3). */
   private async tellUnsaved(reason: string): Promise<void> {
     void vscode.window.showWarningMessage(
-      vscode.l10n.t(
-        'Keap app {0}: the refreshed tokens could not be stored ({1}). VS Code keeps using them from memory and stores them again shortly. On Linux, install and unlock gnome-keyring (or another Secret Service), or set VS Code\'s "password-store" option.',
-        this.label,
-        reason,
+      outsideText(
+        vscode.l10n.t(
+          'Keap app {0}: the refreshed tokens could not be stored ({1}). VS Code keeps using them from memory and stores them again shortly. On Linux, install and unlock gnome-keyring (or another Secret Service), or set VS Code\'s "password-store" option.',
+          this.label,
+          reason,
+        ),
+        'message',
+        1000,
       ),
     );
   }
@@ -135,9 +141,13 @@ export class AutoRefresher implements vscode.Disposable {
       if (!manual) return;
       const h = this.health;
       void vscode.window.showWarningMessage(
-        h.kind === 'retrying'
-          ? vscode.l10n.t('Keap app {0}: {1} Your tokens are kept; the next automatic refresh is at {2}.', this.label, message, new Date(h.nextAt).toLocaleTimeString())
-          : vscode.l10n.t('Keap app {0}: {1} Your tokens are kept.', this.label, message),
+        outsideText(
+          h.kind === 'retrying'
+            ? vscode.l10n.t('Keap app {0}: {1} Your tokens are kept; the next automatic refresh is at {2}.', this.label, message, momentText(h.nextAt, Date.now()))
+            : vscode.l10n.t('Keap app {0}: {1} Your tokens are kept.', this.label, message),
+          'message',
+          1000,
+        ),
       );
       return;
     }
@@ -158,7 +168,7 @@ export class AutoRefresher implements vscode.Disposable {
   private async offer(message: string, resume: ResumeAction): Promise<void> {
     const set = this.model.get(this.key);
     const action = resumeCommand(resume, set);
-    const picked = await vscode.window.showErrorMessage(vscode.l10n.t('Keap app {0}: {1}', this.label, message), action.title);
+    const picked = await vscode.window.showErrorMessage(outsideText(vscode.l10n.t('Keap app {0}: {1}', this.label, message), 'message', 1000), action.title);
     if (picked === action.title) void vscode.commands.executeCommand(action.command, ...(action.arguments ?? []));
   }
 
@@ -301,12 +311,12 @@ export function healthExplanation(health: RefreshHealth): string | undefined {
       return undefined;
     case 'retrying':
       return health.reason === 'budget'
-        ? vscode.l10n.t('{0} token requests in 24 hours: automatic refresh waits until {1}.', 100, new Date(health.nextAt).toLocaleTimeString())
-        : vscode.l10n.t('Refresh failed ({0}); tokens kept; the next automatic refresh is at {1}.', health.message, new Date(health.nextAt).toLocaleTimeString());
+        ? vscode.l10n.t('{0} token requests in 24 hours: automatic refresh waits until {1}.', 100, momentText(health.nextAt, Date.now()))
+        : vscode.l10n.t('Refresh failed ({0}); tokens kept; the next automatic refresh is at {1}.', health.message, momentText(health.nextAt, Date.now()));
     case 'paused':
       return pauseExplanation(health.pause);
     case 'unsaved':
-      return vscode.l10n.t('Keap issued new tokens but they could not be stored ({0}). This window uses them from memory and stores them again at {1}. Unlock the system keyring (gnome-keyring), or set VS Code\'s "password-store" option.', health.message, new Date(health.nextAt).toLocaleTimeString());
+      return vscode.l10n.t('Keap issued new tokens but they could not be stored ({0}). This window uses them from memory and stores them again at {1}. Unlock the system keyring (gnome-keyring), or set VS Code\'s "password-store" option.', health.message, momentText(health.nextAt, Date.now()));
     case 'stale-view':
       return vscode.l10n.t('Another window refreshed the token. Reload this window (Developer: Reload Window) to use the new one.');
     case 'superseded':
@@ -331,7 +341,7 @@ export function troubleOf(set: TokenSet, health: RefreshHealth): string | undefi
       }
       break;
     case 'retrying':
-      return vscode.l10n.t('refresh failing, next try {0}', new Date(health.nextAt).toLocaleTimeString());
+      return vscode.l10n.t('refresh failing, next try {0}', momentText(health.nextAt, Date.now()));
     case 'unsaved':
       return vscode.l10n.t('new tokens not stored yet');
     case 'stale-view':

@@ -29,4 +29,9 @@ export interface Core {
   credentials(clientId: string): Promise<{ clientId: string; clientSecret: string } | undefined>;
   /** The user-wide lock of one account's refresh (a lease its holder renews). */
   refreshLock(account: string): Promise<LockHandle>;
+  /**
+   * True when the extension runs as installed (ExtensionMode.Production): arguments another
+   * extension could pass are then guarded (src/commandArguments); false under tests and development.
+   */
+  argumentsGuarded(): boolean;
 }

@@ -1,11 +1,42 @@
 import * as vscode from 'vscode';
+import { outsideText } from '../outsideText';
+import { recognizeOtherCredential } from '../signin/pasteCheck';
 import { Settings } from './config';
 import { Secrets } from './secrets';
+
+/**
+ * Why `value`, typed as the client ID or the client secret, is another kind of Keap credential
+ * (issue 17.9, case K15: src/signin/pasteCheck `recognizeOtherCredential`), naming what it looks
+ * like and where it belongs; undefined when it may be an OAuth client credential.
+ */
+export function otherCredentialProblem(value: string, box: 'client-id' | 'client-secret'): string | undefined {
+  const kind = recognizeOtherCredential(value);
+  if (!kind) return undefined;
+  const field = box === 'client-id' ? vscode.l10n.t('client ID') : vscode.l10n.t('client secret');
+  switch (kind) {
+    case 'keap-api-key':
+    case 'keap-api-key-header':
+      return vscode.l10n.t(
+        'This looks like a Keap Personal Access Token or Service Account Key (KeapAK-…), not an OAuth {0}. Such a key goes in the X-Keap-API-Key header of your own requests (for example KEAP_API_KEY in .env) and needs no sign-in. For the {0}, copy the app\'s "Key" and "Secret" from keys.developer.keap.com.',
+        field,
+      );
+    case 'legacy-api-key':
+      return vscode.l10n.t(
+        'This looks like a legacy Keap API key (32 hexadecimal characters), not an OAuth {0}; Keap retired legacy keys. For the {0}, copy the app\'s "Key" and "Secret" from keys.developer.keap.com.',
+        field,
+      );
+    case 'authorization-header':
+    case 'token-response':
+      return vscode.l10n.t('This looks like a token or an Authorization header, not an OAuth {0}. Copy the app\'s "Key" and "Secret" from keys.developer.keap.com.', field);
+  }
+}
 
 /** Trims and checks a client ID / client secret pair; returns an English problem or undefined. */
 export function credentialsProblem(clientId: string, clientSecret: string): string | undefined {
   if (!clientId.trim()) return vscode.l10n.t('The client ID is empty.');
   if (!clientSecret.trim()) return vscode.l10n.t('The client secret is empty.');
+  const other = otherCredentialProblem(clientId, 'client-id') ?? otherCredentialProblem(clientSecret, 'client-secret');
+  if (other) return other;
   if (clientId.trim() === clientSecret.trim()) return vscode.l10n.t('The client secret is the same as the client ID; copy the "Secret", not the "Key".');
   if (/\s/.test(clientId.trim())) return vscode.l10n.t('The client ID contains white space.');
   return undefined;
@@ -16,19 +47,29 @@ export function credentialsProblem(clientId: string, clientSecret: string): stri
  * (user scope), the client secret to SecretStorage only. `args` lets tests and the walkthrough pass
  * both without prompts; `quiet` (Sign In asking on its way) skips the confirmation. Resolves to true when both were saved.
  */
-export async function setClientCredentials(settings: Settings, secrets: Secrets, args?: { clientId?: string; clientSecret?: string; quiet?: boolean }): Promise<boolean> {
+export async function setClientCredentials(
+  settings: Settings,
+  secrets: Secrets,
+  args?: { clientId?: string; clientSecret?: string; quiet?: boolean; prefillClientId?: string },
+): Promise<boolean> {
   const clientId = (
     args?.clientId ??
     (await vscode.window.showInputBox({
       title: vscode.l10n.t('Keap app client ID (1/2)'),
       prompt: vscode.l10n.t('The "Key" of your app at keys.developer.keap.com'),
-      value: settings.clientId(),
+      value: args?.prefillClientId ?? settings.clientId(),
       ignoreFocusOut: true,
-      validateInput: v => (!v.trim() ? vscode.l10n.t('The client ID is empty.') : /\s/.test(v.trim()) ? vscode.l10n.t('The client ID contains white space.') : undefined),
+      validateInput: v =>
+        !v.trim() ? vscode.l10n.t('The client ID is empty.') : (otherCredentialProblem(v, 'client-id') ?? (/\s/.test(v.trim()) ? vscode.l10n.t('The client ID contains white space.') : undefined)),
     })) ??
     ''
   ).trim();
   if (!clientId) return false;
+  const idProblem = otherCredentialProblem(clientId, 'client-id');
+  if (idProblem) {
+    void vscode.window.showErrorMessage(idProblem);
+    return false;
+  }
   const clientSecret = (
     args?.clientSecret ??
     (await vscode.window.showInputBox({
@@ -50,7 +91,7 @@ export async function setClientCredentials(settings: Settings, secrets: Secrets,
   try {
     await secrets.storeClientSecret(clientId, clientSecret);
   } catch (e) {
-    void vscode.window.showErrorMessage((e as Error).message);
+    void vscode.window.showErrorMessage(outsideText((e as Error).message, 'message', 1000));
     return false;
   }
   await settings.setClientId(clientId);

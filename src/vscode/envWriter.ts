@@ -1,5 +1,6 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
+import { outsideText } from '../outsideText';
 import { EnvKeyError, EnvValueError, listEnvKeys, removeEnvKeys, upsertEnv } from '../dotenv/envFile';
 import { AppRotation, appRotations, EnvFileRecord } from '../dotenv/appRotation';
 import { decodeEnvBytes, EnvEncodingError, EnvEncodingFinding } from '../dotenv/envEncoding';
@@ -325,7 +326,7 @@ export class EnvWriter {
         this.log.info(`removed ${keys.join(', ')} from ${name}`);
         changed.push(target.uri);
       } catch (e) {
-        void vscode.window.showErrorMessage(e instanceof EnvEncodingError ? encodingMessage(name, e.finding) : vscode.l10n.t('{0} was not changed: {1}', name, (e as Error).message));
+        void vscode.window.showErrorMessage(e instanceof EnvEncodingError ? encodingMessage(name, e.finding) : outsideText(vscode.l10n.t('{0} was not changed: {1}', name, (e as Error).message), 'message', 1000));
       }
     }
     if (changed.length > 0) void vscode.window.showInformationMessage(vscode.l10n.t('Removed the Keap tokens from {0}.', changed.map(u => vscode.workspace.asRelativePath(u)).join(', ')));
@@ -379,7 +380,7 @@ export class EnvWriter {
     } catch (e) {
       if (!(e instanceof EnvPathError)) throw e;
       this.log.warn(e.message);
-      if (!quiet) void vscode.window.showErrorMessage(e.message);
+      if (!quiet) void vscode.window.showErrorMessage(outsideText(e.message, 'message', 1000));
       return undefined;
     }
   }
@@ -471,7 +472,7 @@ export class EnvWriter {
     const refuse = (why: string) => {
       const msg = vscode.l10n.t('{0} was not changed: {1}', name, why);
       this.log.warn(msg);
-      if (!quiet) void vscode.window.showErrorMessage(msg);
+      if (!quiet) void vscode.window.showErrorMessage(outsideText(msg, 'message', 1000));
       return false;
     };
     // Its unsaved text would clash with the new bytes on disk; the user's edits win.

@@ -1,25 +1,24 @@
 import * as vscode from 'vscode';
 import { Logger } from '../log';
+import { PROCESS_SECRETS, SecretMask } from '../secretMask';
 
 /**
  * The "Infusionsoft" LogOutputChannel as the core's {@link Logger}. As a last line of defence it
  * masks any value registered with {@link RedactingLogger.addSecret} (tokens, codes, the client
- * secret), though callers are written never to pass one.
+ * secret) and any credential a message echoes (`refresh_token=…`, src/secretMask), though callers
+ * are written never to pass one.
  */
 export class RedactingLogger implements Logger, vscode.Disposable {
-  private readonly secrets = new Set<string>();
-
-  constructor(readonly channel: vscode.LogOutputChannel) {}
+  /** @param mask the secrets to mask; by default this process's, which notifications and tooltips are masked with too. */
+  constructor(readonly channel: vscode.LogOutputChannel, readonly mask: SecretMask = PROCESS_SECRETS) {}
 
   /** Registers a value that must never appear in the log. Values under 6 characters are ignored. */
   addSecret(value: string | undefined): void {
-    if (value && value.length >= 6) this.secrets.add(value);
+    this.mask.add(value);
   }
 
   private clean(message: string): string {
-    let m = message;
-    for (const s of this.secrets) if (m.includes(s)) m = m.split(s).join('***');
-    return m;
+    return this.mask.mask(message);
   }
 
   trace(message: string): void {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'crypto';
 import * as vscode from 'vscode';
+import { outsideText } from '../outsideText';
 import { Logger } from '../log';
 import { accountFileId, accountKey, AccountStore, ACCOUNT_SECRET_KEYS } from '../session/accounts';
 import { ChangeSignal } from '../session/changeSignal';
@@ -335,7 +336,7 @@ function sameSet(a: TokenSet | undefined, b: TokenSet | undefined): boolean {
 /** A warning with a Reload Window button, for actions refused because this window's view is behind. */
 export function offerReload(message: string): void {
   const reload = vscode.l10n.t('Reload Window');
-  void vscode.window.showWarningMessage(message, reload).then(c => {
+  void vscode.window.showWarningMessage(outsideText(message, 'message', 1000), reload).then(c => {
     if (c === reload) void vscode.commands.executeCommand('workbench.action.reloadWindow');
   });
 }

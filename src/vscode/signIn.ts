@@ -6,7 +6,8 @@ import { Logger } from '../log';
 import { AuthorizationResponse, CallbackParseError, parsePastedCallback, readAuthorizationResponse } from '../signin/callback';
 import { FlowEnvironment, PASTE_ONLY_REDIRECT_URI, pickFlow } from '../signin/flows';
 import { keapSays } from '../signin/keapText';
-import { LoopbackListener, LoopbackReply, startLoopbackListener } from '../signin/loopback';
+import { outsideText } from '../outsideText';
+import { LoopbackListener, LoopbackPortBusyError, LoopbackReply, startLoopbackListener } from '../signin/loopback';
 import { ForeignPasteKind, KnownValues, recognizeForeignPaste } from '../signin/pasteCheck';
 import { newStateNonce, PendingSignIn } from '../signin/pending';
 import { encodeState, EXTENSION_AUTHORITY } from '../signin/relayState';
@@ -140,12 +141,14 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
    * box closes when the sign-in it serves ends. A value that is recognisably something else (a
    * client secret, a token, a Keap API key…) is refused here and never sent to Keap.
    */
-  async paste(value?: string): Promise<PasteResult | undefined> {
+  async paste(value?: string, prefillOnly = false): Promise<PasteResult | undefined> {
     const known = await this.knownValues();
     const input =
-      value ??
+      (prefillOnly ? undefined : value) ??
       (await vscode.window.showInputBox(
         {
+          // A value another extension passed only fills the box (issue 17.7): the user confirms it.
+          value: prefillOnly ? value : undefined,
           title: vscode.l10n.t('Infusionsoft: Paste Callback URL'),
           prompt: vscode.l10n.t('Paste the whole address the browser landed on after you clicked Allow (or just the code).'),
           placeHolder: 'https://…?code=…&state=…', // l10n-ignore: an address pattern, the same in every language
@@ -176,7 +179,7 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
       resp = parsePastedCallback(input);
     } catch (e) {
       const msg = e instanceof CallbackParseError ? e.message : String(e);
-      void vscode.window.showErrorMessage(msg);
+      void vscode.window.showErrorMessage(outsideText(msg, 'message', 1000));
       return undefined;
     }
     return this.complete(resp, 'paste');
@@ -276,6 +279,16 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
         redirectUri = listener.redirectUri;
       } catch (e) {
         this.log.warn(`loopback listener could not start (${(e as Error).message}); falling back to paste`);
+        if (e instanceof LoopbackPortBusyError) {
+          // Case K16: said before the browser opens, so Keap's code never goes to the other program.
+          void vscode.window.showWarningMessage(
+            vscode.l10n.t(
+              'Port {0} (the infusionsoft.loopbackPort setting) is in use on {1} by another program, so the browser could hand it the sign-in code. This sign-in uses pasting instead; set infusionsoft.loopbackPort to a free port, or to 0 for any free one.',
+              e.port,
+              e.address === '::1' ? '[::1]' : e.address,
+            ),
+          );
+        }
         redirectUri = PASTE_ONLY_REDIRECT_URI;
       }
     } else {
@@ -306,11 +319,11 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
     }
     if (outcome.kind === 'bad-client-credentials' || outcome.kind === 'no-credentials') {
       const reenter = vscode.l10n.t('Re-enter Credentials');
-      void vscode.window.showErrorMessage(outcome.message, reenter).then(c => {
+      void vscode.window.showErrorMessage(outsideText(outcome.message, 'message', 1000), reenter).then(c => {
         if (c === reenter) void vscode.commands.executeCommand('infusionsoft.setClientCredentials', { clientId });
       });
     } else if (outcome.kind !== 'cancelled') {
-      void vscode.window.showErrorMessage(outcome.message);
+      void vscode.window.showErrorMessage(outsideText(outcome.message, 'message', 1000));
     }
     return undefined;
   }

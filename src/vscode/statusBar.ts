@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { outsideText } from '../outsideText';
 import { accountKey } from '../session/accounts';
 import { accessTokenCountdown } from '../session/countdown';
 import { accessTokenTimeLeft, refreshTokenDaysLeft, TokenSet } from '../session/tokenSet';
@@ -57,10 +58,16 @@ export class TokenStatusBar implements vscode.Disposable {
     return this.item.text;
   }
 
-  /** The tooltip's text, for tests. */
+  /** The tooltip's text as the user reads it (markdown escapes undone), for tests. */
   get tooltip(): string {
     const t = this.item.tooltip;
-    return typeof t === 'string' ? t : (t?.value ?? '');
+    return typeof t === 'string' ? t : (t?.value ?? '').replace(/\\([\\`*_{}[\]()<>#+\-.!|~&"':=$])/g, '$1');
+  }
+
+  /** The tooltip as VS Code gets it (markdown source, and whether it is trusted), for tests. */
+  get tooltipMarkdown(): { value: string; isTrusted: boolean; supportHtml: boolean } | undefined {
+    const t = this.item.tooltip;
+    return t && typeof t !== 'string' ? { value: t.value, isTrusted: !!t.isTrusted, supportHtml: !!t.supportHtml } : undefined;
   }
 
   /** Shows that a sign-in waits for the browser; a click pastes the URL instead. */
@@ -115,11 +122,16 @@ export class TokenStatusBar implements vscode.Disposable {
     let shown = countdown.kind === 'left' ? countdown.text : countdown.kind === 'expired' ? vscode.l10n.t('expired') : vscode.l10n.t('expiry unknown');
     this.item.command = { command: 'infusionsoft.refreshToken', title: vscode.l10n.t('Refresh Token') };
 
+    // Holds Keap's words (the app name, the user's name, an error's description): never trusted, no
+    // HTML, and every piece of outside text escaped by src/outsideText (case S8). Our own icons only.
     const md = new vscode.MarkdownString(undefined, true);
-    md.appendMarkdown(`**${vscode.l10n.t('Keap app {0}', app)}**\n\n`);
-    if (set.user?.name || set.user?.email) md.appendMarkdown(`${[set.user.name, set.user.email].filter(Boolean).join(' · ')}\n\n`);
+    md.isTrusted = false;
+    md.supportHtml = false;
+    const said = (text: string | undefined) => outsideText(text, 'markdown', 1000);
+    md.appendMarkdown(`**${said(vscode.l10n.t('Keap app {0}', app))}**\n\n`);
+    if (set.user?.name || set.user?.email) md.appendMarkdown(`${said([set.user.name, set.user.email].filter(Boolean).join(' · '))}\n\n`);
     const custom = this.sources.customEndpoint(set);
-    if (custom) md.appendMarkdown(`$(globe) ${custom}\n\n`);
+    if (custom) md.appendMarkdown(`$(globe) ${said(custom)}\n\n`);
 
     if (set.refreshTokenRejectedAt !== undefined || (health.kind === 'paused' && health.pause.resume === 'sign-in')) {
       icon = '$(error)';
@@ -133,16 +145,16 @@ export class TokenStatusBar implements vscode.Disposable {
       shown = vscode.l10n.t('refresh paused');
       this.item.backgroundColor = warning;
       this.item.command = resumeCommand(health.pause.resume, set);
-      md.appendMarkdown(pauseExplanation(health.pause) + '\n\n');
+      md.appendMarkdown(said(pauseExplanation(health.pause)) + '\n\n');
     } else if (health.kind === 'stale-view') {
       icon = '$(warning)';
       this.item.backgroundColor = warning;
       this.item.command = 'workbench.action.reloadWindow';
-      md.appendMarkdown(healthExplanation(health) + '\n\n');
+      md.appendMarkdown(said(healthExplanation(health)) + '\n\n');
     } else if (health.kind !== 'ok') {
       icon = '$(warning)';
       this.item.backgroundColor = warning;
-      md.appendMarkdown(healthExplanation(health) + '\n\n');
+      md.appendMarkdown(said(healthExplanation(health)) + '\n\n');
     } else if (left === undefined || left < WARN_BELOW_MS || daysLeft < WARN_REFRESH_DAYS) {
       this.item.backgroundColor = warning;
     }
@@ -153,7 +165,7 @@ export class TokenStatusBar implements vscode.Disposable {
       .filter((t): t is { a: TokenSet; why: string } => t.why !== undefined);
     if (troubled.length > 0) {
       this.item.backgroundColor ??= warning;
-      md.appendMarkdown(vscode.l10n.t('Needs attention: {0}', troubled.map(t => `${t.a.appName ?? t.a.clientId} (${t.why})`).join(', ')) + '\n\n');
+      md.appendMarkdown(said(vscode.l10n.t('Needs attention: {0}', troubled.map(t => `${t.a.appName ?? t.a.clientId} (${t.why})`).join(', '))) + '\n\n');
     }
     this.item.text = `${icon} ${vscode.l10n.t('Keap {0} · {1}', app, shown)}${troubled.length > 0 ? ' $(warning)' : ''}`;
     if (set.accessTokenExpiresAt !== undefined) {
@@ -165,16 +177,21 @@ export class TokenStatusBar implements vscode.Disposable {
       md.appendMarkdown(vscode.l10n.t('Access token expiry unknown; it will be refreshed.') + '\n\n');
     }
     const clock = this.sources.clockNote?.();
-    if (clock) md.appendMarkdown(`$(watch) ${clock}\n\n`);
+    if (clock) md.appendMarkdown(`$(watch) ${said(clock)}\n\n`);
     md.appendMarkdown(vscode.l10n.t('Refresh token issued {0}: about {1} days left', new Date(set.refreshTokenIssuedAt).toLocaleString(), daysLeft) + '\n\n');
     if (this.item.command && typeof this.item.command !== 'string' && this.item.command.command === 'infusionsoft.refreshToken') md.appendMarkdown(vscode.l10n.t('Click to refresh now.') + '\n\n');
     const others = this.model.accounts.filter(a => accountKey(a) !== key);
     if (others.length > 0) {
-      md.appendMarkdown('---\n\n' + vscode.l10n.t('Also signed in: {0}', others.map(a => a.appName ?? a.clientId).join(', ')) + '\n\n');
+      md.appendMarkdown('---\n\n' + said(vscode.l10n.t('Also signed in: {0}', others.map(a => a.appName ?? a.clientId).join(', '))) + '\n\n');
     }
-    const add = `[$(add) ${vscode.l10n.t('Sign In to Another Keap App')}](command:infusionsoft.addAccount)`;
-    md.appendMarkdown(others.length > 0 ? `[$(arrow-swap) ${vscode.l10n.t('Switch Keap App')}](command:infusionsoft.switchAccount) · ${add}` : add);
-    md.isTrusted = { enabledCommands: ['infusionsoft.switchAccount', 'infusionsoft.addAccount'] };
+    // No command links: a tooltip that holds outside text is never trusted (issue 17.2). The commands are named instead.
+    md.appendMarkdown(
+      said(
+        others.length > 0
+          ? vscode.l10n.t('To switch or add a Keap app: Infusionsoft: Switch Keap App, or Infusionsoft: Sign In to Another Keap App (Command Palette or the Keap view).')
+          : vscode.l10n.t('To add a Keap app: Infusionsoft: Sign In to Another Keap App (Command Palette or the Keap view).'),
+      ),
+    );
     this.item.tooltip = md;
     this.item.accessibilityInformation = { label: vscode.l10n.t('Keap app {0}, access token: {1}', app, shown) };
     // Next change of the shown minute (the tree re-renders at the same moment).

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
-import { ENV_PRESETS, EnvVariableNames, envValuesFor } from '../dotenv/variables';
+import { ENV_PRESETS, EnvVariableNames } from '../dotenv/variables';
+import { terminalExportPairs } from '../session/terminalExport';
 import { Logger } from '../log';
 import { terminalExportOn } from './config';
 import { SessionModel } from './sessionModel';
@@ -38,6 +39,7 @@ function terminalNames(): EnvVariableNames {
 export class TerminalTokenExport implements vscode.Disposable {
   /** The pairs in the collection now, as JSON ('[]': none). */
   private applied = '[]';
+  private toldRestricted = false;
   private readonly disposables: vscode.Disposable[];
 
   constructor(
@@ -50,14 +52,21 @@ export class TerminalTokenExport implements vscode.Disposable {
     this.disposables = [
       model.onDidChange(() => this.update()),
       vscode.workspace.onDidChangeConfiguration(e => (e.affectsConfiguration('infusionsoft.terminal') || e.affectsConfiguration('infusionsoft.env')) && this.update()),
+      // Restricted Mode exports nothing (issue 17.7); trusting the folder starts the export.
+      vscode.workspace.onDidGrantWorkspaceTrust(() => this.update()),
     ];
     this.update();
   }
 
   /** Makes the collection hold what the setting and the active account say now. */
   update(): void {
-    const set = terminalExportOn() ? this.model.tokenSet : undefined;
-    const pairs = set ? envValuesFor(set, terminalNames()) : [];
+    const set = this.model.tokenSet;
+    const trusted = vscode.workspace.isTrusted;
+    const pairs = terminalExportPairs(set, terminalNames(), { exportOn: terminalExportOn(), workspaceTrusted: trusted });
+    if (!trusted && terminalExportOn() && set && !this.toldRestricted) {
+      this.toldRestricted = true;
+      this.log.info('new terminals get no Keap token: this workspace is in Restricted Mode (trust it to export the token)');
+    }
     const next = JSON.stringify(pairs);
     if (next === this.applied) return;
     // Only its own variables: the collection also carries keap-token's (src/vscode/tokenHelper.ts).

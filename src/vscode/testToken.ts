@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { outsideText } from '../outsideText';
 import { userInfoUrl } from '../keap/endpoints';
 import { ApiCheck, checkUserInfo, testAccessToken, TokenTest } from '../keap/tokenCheck';
 import { Logger } from '../log';
@@ -75,7 +76,8 @@ export class TokenTests implements TokenTestRows, vscode.Disposable {
     const lines = describeRun(run);
     this.log.info(`Test Token of Keap app ${app}: ${lines.join(' ')}`);
     const text = vscode.l10n.t('Keap app {0}: {1}', app, lines.join(' '));
-    void ((test.retry ?? test.first).error ? vscode.window.showWarningMessage(text) : vscode.window.showInformationMessage(text));
+    const shown = outsideText(text, 'message', 1000);
+    void ((test.retry ?? test.first).error ? vscode.window.showWarningMessage(shown) : vscode.window.showInformationMessage(shown));
     return test;
   }
 

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { outsideText } from '../outsideText';
 import { accountKey } from '../session/accounts';
 import { accessTokenCountdown, nextCountdownChangeInMs } from '../session/countdown';
 import { accessTokenTimeLeft, refreshTokenDaysLeft, TokenSet } from '../session/tokenSet';
@@ -101,7 +102,8 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
         const active = this.model.accounts.length > 1 && this.model.activeKey === node.account;
         const item = new vscode.TreeItem(vscode.l10n.t('Keap app {0}', set.appName ?? '?'), vscode.TreeItemCollapsibleState.Expanded);
         item.id = id;
-        const who = [set.user?.name, set.user?.email].filter(Boolean).join(' · ');
+        // Keap's words (userinfo, an error's description) as one plain masked line (src/outsideText, case S8).
+        const who = outsideText([set.user?.name, set.user?.email].filter(Boolean).join(' · '), 'plain');
         const health = this.health.of(node.account);
         const trouble = troubleOf(set, health);
         const custom = this.customEndpoint(set);
@@ -122,7 +124,7 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
             : vscode.l10n.t('Keap app {0} ({1}), scope "full"', set.appName ?? '?', set.scope.split('|')[1] ?? set.scope),
         ];
         if (custom) lines.push(custom);
-        const explanation = healthExplanation(health);
+        const explanation = outsideText(healthExplanation(health), 'plain', 1000);
         if (explanation) lines.push(explanation);
         const clock = this.health.clockNote?.();
         if (clock) lines.push(clock);

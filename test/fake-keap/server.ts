@@ -84,6 +84,13 @@ export interface FaultSpec {
   destroySocket?: boolean;
   /** default 1 */
   times?: number;
+  /**
+   * extension (issue 17.5): after `body`, stream this many more bytes of `streamFill` (default "a")
+   * in 64 KiB chunks without a Content-Length, stopping when the client hangs up; see `streamedBytes`.
+   */
+  streamBytes?: number;
+  /** the text repeated for {@link streamBytes} (one character or more) */
+  streamFill?: string;
 }
 
 export type DenyMode = 'normal' | 'no-app-attached';
@@ -119,6 +126,8 @@ export interface FakeKeap {
   setAutoApprove(on: boolean): void;
   /** every access token, refresh token, code, client secret the server issued or knows */
   issuedSecrets(): string[];
+  /** extension: bytes the last `streamBytes` fault wrote before the client hung up or it ended */
+  streamedBytes(): number;
   close(): Promise<void>;
   // ---- extensions (same as the control API) ----
   setDenyMode(mode: DenyMode): void;
@@ -943,6 +952,7 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
         const t = body.trimStart();
         type = t.startsWith('{') || t.startsWith('[') ? JSON_TYPE : t.startsWith('<') ? HTML_TYPE : 'text/plain;charset=UTF-8';
       }
+      if (f.streamBytes) return streamFault(ctx, f, body, type ?? JSON_TYPE);
       send(ctx, f.status, body, type, f.headers ?? {});
     };
     if (f.delayMs && f.delayMs > 0) {
@@ -955,6 +965,30 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
       act();
     }
   }
+
+  /** Writes `body`, then `f.streamBytes` bytes of filler as the client reads them; counts what went out. */
+  function streamFault(ctx: Ctx, f: FaultSpec, body: string, type: string): void {
+    ctx.done = true;
+    finishRecord(ctx, f.status, body.slice(0, 200));
+    const res = ctx.res;
+    res.writeHead(f.status, { 'content-type': type, ...(f.headers ?? {}) });
+    const chunk = Buffer.from((f.streamFill ?? 'a').repeat(Math.ceil(65_536 / (f.streamFill ?? 'a').length)).slice(0, 65_536));
+    let left = f.streamBytes ?? 0;
+    streamed = Buffer.byteLength(body);
+    res.write(body);
+    const pump = (): void => {
+      while (left > 0 && !res.destroyed) {
+        const piece = left >= chunk.length ? chunk : chunk.subarray(0, left);
+        left -= piece.length;
+        streamed += piece.length;
+        if (!res.write(piece)) return void res.once('drain', pump);
+      }
+      if (!res.destroyed) res.end();
+    };
+    res.on('close', () => (left = 0));
+    pump();
+  }
+  let streamed = 0;
 
   function onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     const chunks: Buffer[] = [];
@@ -1031,6 +1065,7 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
     setNow(ms: number) {
       clockOffset = ms - baseNow();
     },
+    streamedBytes: () => streamed,
     addFault(f: FaultSpec) {
       const times = f.times ?? 1;
       faults.push({ ...f, remaining: times > 0 ? times : 1 });

@@ -45,6 +45,8 @@ export const harness = {
   /** A screenshot of the page, or of the first element matching `selector`, into the artifacts folder. */
   screenshot: (name: string, selector?: string, maxHeight?: number) => call<{ file: string }>(env('HARNESS_URL'), '/screenshot', { name, selector, maxHeight }),
   closePopups: () => call(env('HARNESS_URL'), '/close-popups', {}),
+  /** The links and images VS Code rendered in the message of the notifications holding `containing` (issue 17.2). */
+  notificationLinks: (containing: string) => call<{ found: number; links: number; images: number; text: string[] }>(env('HARNESS_URL'), '/notification-links', { containing }),
 };
 
 export type { RecordedRequest };

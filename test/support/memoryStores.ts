@@ -1,7 +1,7 @@
 import { LockHandle, LockTimeoutError } from '../../src/session/fileLock';
 import { SessionStore } from '../../src/session/store';
 import { Timers } from '../../src/session/timeLimit';
-import { TokenSet } from '../../src/session/tokenSet';
+import { parseStoredTokenSet, serializeTokenSet, TokenSet } from '../../src/session/tokenSet';
 
 /** What a store call does: answer (`ok`), throw, or never answer (a closed code-server tab, case K13). */
 export type StoreFault = 'ok' | 'throw' | 'hang';
@@ -19,7 +19,11 @@ export class MemorySessionStore implements SessionStore {
   /** Told after each write that landed (to tell the other simulated windows). */
   onWrite?: () => void;
 
-  constructor(initial?: TokenSet) {
+  /**
+   * @param roundTripAt when given (a clock, epoch ms), every read returns the last write as
+   *   SecretStorage would: serialized and parsed again at that moment (issue 17.5).
+   */
+  constructor(initial?: TokenSet, private readonly roundTripAt?: () => number) {
     this.set = initial;
   }
 
@@ -31,7 +35,8 @@ export class MemorySessionStore implements SessionStore {
   }
 
   read(): Promise<TokenSet | undefined> {
-    return this.fault('read') ?? Promise.resolve(this.set);
+    const set = this.set && this.roundTripAt ? parseStoredTokenSet(serializeTokenSet(this.set), this.roundTripAt()) : this.set;
+    return this.fault('read') ?? Promise.resolve(set);
   }
 
   write(set: TokenSet): Promise<void> {

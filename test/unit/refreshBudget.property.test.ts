@@ -45,6 +45,8 @@ const REFUSALS = new Set<Answer['kind']>(['invalid-grant', 'invalid-request', 'u
 
 const answerArb: fc.Arbitrary<Answer> = fc.oneof(
   { weight: 6, arbitrary: fc.constantFrom(86400, 86399, 28800, 3600).map<Answer>(expiresIn => ({ kind: 'ok', expiresIn })) },
+  // Issue 17.5: any expires_in Keap may send, up to 48 hours (one between 24 h 5 min and 48 h used to read back as unknown).
+  { weight: 2, arbitrary: fc.integer({ min: 1, max: 2 * 86_400 }).map<Answer>(expiresIn => ({ kind: 'ok', expiresIn })) },
   fc.constant<Answer>({ kind: 'ok-without-refresh-token' }),
   fc.constant<Answer>({ kind: 'invalid-grant' }),
   fc.constant<Answer>({ kind: 'invalid-request' }),
@@ -183,7 +185,8 @@ async function runScenario(s: Scenario): Promise<RunFigures> {
     appName: 'ab123',
     clientId: 'cid',
   });
-  const store = new MemorySessionStore(signedInSet(first, t0, s.leftAtStart));
+  // Every read goes through SecretStorage's JSON, as AccountStore reads it (issue 17.5).
+  const store = new MemorySessionStore(signedInSet(first, t0, s.leftAtStart), () => clock.now());
   store.readFaults.push(...s.readFaults);
   store.writeFaults.push(...s.writeFaults);
   const lock = new MemoryLock(clock, 60_000);
@@ -208,7 +211,8 @@ async function runScenario(s: Scenario): Promise<RunFigures> {
       const isLive0 = refreshToken === live;
       const deadGrant = answer.kind === 'invalid-grant' || (!isLive0 && (answer.kind === 'ok' || answer.kind === 'ok-without-refresh-token'));
       const date = dateHeader();
-      sent.push({ at: clock.now(), window: index, automatic: manual === 0, refreshToken, answer: answer.kind, deadGrant, fromFile: offered.includes(refreshToken) });
+      // A token the file offered that is by now the stored one (adopted earlier, and Keap kept it: K12) is no longer "from the file".
+      sent.push({ at: clock.now(), window: index, automatic: manual === 0, refreshToken, answer: answer.kind, deadGrant, fromFile: offered.includes(refreshToken) && refreshToken !== store.set?.refreshToken });
       offered = [];
       const reply = (status: number, body: string, extra: Record<string, string> = {}) => {
         const headers: Record<string, string> = { ...date, ...extra };

@@ -324,7 +324,7 @@ describe('automatic refresh never hammers Keap and never loses a rotated token (
       assert.ok(log.lines.some(l => /→ 200: .*Upstream maintenance/.test(l)), log.lines.join('\n'));
       // A truncated token answer must not put the token on screen.
       fake.addFault({ status: 200, body: `{"access_token":"${'x'.repeat(40)}`, contentType: 'application/json' });
-      await assert.rejects(client.refresh({ ...DEMO_CLIENT, refreshToken: 'R' }), (e: unknown) => e instanceof Error && !e.message.includes('x'.repeat(24)) && /\{"access_token":"…/.test(e.message));
+      await assert.rejects(client.refresh({ ...DEMO_CLIENT, refreshToken: 'R' }), (e: unknown) => e instanceof Error && !e.message.includes('x'.repeat(24)) && /\{"access_token":"(…|\*\*\*)/.test(e.message));
     });
   });
 

@@ -39,34 +39,22 @@ describe('AuthenticationProvider "infusionsoft" in a real VS Code', function () 
 
   it('getSessions refreshes an expiring access token through the shared lock before handing it out', async () => {
     const a = await api();
-    const config = vscode.workspace.getConfiguration('infusionsoft');
-    // Automatic refresh off, so that only getSessions can be the one that refreshes.
-    await config.update('autoRefresh', false, vscode.ConfigurationTarget.Global);
-    try {
-      await checkGetSessionsRefreshes(a);
-    } finally {
-      await config.update('autoRefresh', undefined, vscode.ConfigurationTarget.Global);
-    }
-  });
-
-  async function checkGetSessionsRefreshes(a: Awaited<ReturnType<typeof api>>): Promise<void> {
+    // Automatic refresh on: getSessions and the window's own schedule share one flight and one lock; one request in all.
     const current = (await a.model.store.read())!;
+    await fake.reset();
+    clearRefreshLedgers(a.storageDir);
     await a.model.store.write({ ...current, accessTokenExpiresAt: Date.now() + 60_000 });
     await waitFor(() => a.model.tokenSet?.accessTokenExpiresAt === current.accessTokenExpiresAt ? undefined : true, 10_000, 'model reload');
-    await fake.reset();
-    // getSessions refreshes on the schedule every window shares (30 s between token requests, K10):
-    // start from one with no request of the suites before on it.
-    clearRefreshLedgers(a.storageDir);
     const sessions = await a.authProvider.getSessions(['full']);
     assert.equal(sessions.length, 1);
     const after = (await a.model.store.read())!;
-    assert.equal(sessions[0].accessToken, after.accessToken);
     assert.notEqual(after.accessToken, current.accessToken);
+    assert.equal(sessions[0].accessToken, after.accessToken);
     assert.equal((await fake.requests()).filter(r => r.path === '/token').length, 1);
     assert.equal((await a.authProvider.getSessions(['some-other-scope'])).length, 0);
-  }
+  });
 
-  it("another extension calling getSessions again and again while Keap's token endpoint fails: the refresh schedule holds, not the caller's rate (K10)", async () => {
+  it('issue 17.7: with automatic refresh off, getSessions hands out the stored token and never refreshes it', async () => {
     const a = await api();
     const config = vscode.workspace.getConfiguration('infusionsoft');
     await config.update('autoRefresh', false, vscode.ConfigurationTarget.Global);
@@ -76,7 +64,28 @@ describe('AuthenticationProvider "infusionsoft" in a real VS Code', function () 
       await waitFor(() => a.model.tokenSet?.accessTokenExpiresAt === current.accessTokenExpiresAt ? undefined : true, 10_000, 'model reload');
       await fake.reset();
       clearRefreshLedgers(a.storageDir);
+      const sessions = await a.authProvider.getSessions(['full']);
+      assert.equal(sessions.length, 1);
+      assert.equal(sessions[0].accessToken, current.accessToken, 'the stored token, as it is');
+      assert.equal((await fake.requests()).filter(r => r.path === '/token').length, 0, 'nothing sent to Keap');
+    } finally {
+      await a.model.store.write(current);
+      await config.update('autoRefresh', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
+  it("another extension calling getSessions again and again while Keap's token endpoint fails: the refresh schedule holds, not the caller's rate (K10)", async () => {
+    const a = await api();
+    const config = vscode.workspace.getConfiguration('infusionsoft');
+    // Automatic refresh on (with it off getSessions never refreshes, issue 17.7): the window's schedule and the caller share one budget.
+    const current = (await a.model.store.read())!;
+    try {
+      // Keap fails before the token falls due, so the window's own refresh meets the failure too and no pair is rotated.
+      await fake.reset();
+      clearRefreshLedgers(a.storageDir);
       await fake.fault({ path: '/token', status: 503, body: '<html>Service Unavailable</html>', contentType: 'text/html', times: 1000 });
+      await a.model.store.write({ ...current, accessTokenExpiresAt: Date.now() + 60_000 });
+      await waitFor(() => a.model.tokenSet?.accessTokenExpiresAt === current.accessTokenExpiresAt ? undefined : true, 10_000, 'model reload');
       // A consumer that asks before every API call (vscode.authentication.getSession does the same).
       for (let i = 0; i < 6; i++) assert.equal((await a.authProvider.getSessions(['full'])).length, 1, 'the session stays (K9)');
       const sent = (await fake.requests()).filter(r => r.path === '/token').length;
