@@ -56,9 +56,23 @@ export function durationWords(ms: number, words: Pick<RelativeWords, 'hourUnit' 
   return m === 0 ? `${h} ${words.hourUnit}` : `${h} ${words.hourUnit} ${m} ${words.minuteUnit}`;
 }
 
+const formats = new Map<string, Intl.DateTimeFormat>();
+
+/** One DateTimeFormat per locale, zone and options (building one costs far more than using it). */
+function dateFormat(locale: string | undefined, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  const key = JSON.stringify([locale ?? '', options]);
+  let f = formats.get(key);
+  if (!f) {
+    if (formats.size > 64) formats.clear();
+    f = new Intl.DateTimeFormat(locale, options);
+    formats.set(key, f);
+  }
+  return f;
+}
+
 /** The calendar day of `ms` in `timeZone`, as a day number (days since 1970-01-01 of that calendar). */
 function dayNumber(ms: number, timeZone: string | undefined): number {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: 'numeric', day: 'numeric' }).formatToParts(ms);
+  const parts = dateFormat('en-US', { timeZone, year: 'numeric', month: 'numeric', day: 'numeric' }).formatToParts(ms);
   const get = (t: string) => Number(parts.find(p => p.type === t)?.value);
   return Math.round(Date.UTC(get('year'), get('month') - 1, get('day')) / 86_400_000);
 }
@@ -71,15 +85,15 @@ function dayNumber(ms: number, timeZone: string | undefined): number {
  */
 export function dayAndTime(atMs: number, nowMs: number, opts: TimeZoneOptions = {}): string {
   const { locale, timeZone } = opts;
-  const time = new Intl.DateTimeFormat(locale, { timeZone, hour: '2-digit', minute: '2-digit' }).format(atMs);
+  const time = dateFormat(locale, { timeZone, hour: '2-digit', minute: '2-digit' }).format(atMs);
   const days = dayNumber(atMs, timeZone) - dayNumber(nowMs, timeZone);
   if (days === 0) return time;
   if (days === 1 || days === -1) {
     const word = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' }).format(days, 'day');
     return `${word} ${time}`;
   }
-  const yearOf = (ms: number) => new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric' }).format(ms);
-  return new Intl.DateTimeFormat(locale, {
+  const yearOf = (ms: number) => dateFormat('en-US', { timeZone, year: 'numeric' }).format(ms);
+  return dateFormat(locale, {
     timeZone,
     weekday: 'short',
     month: 'short',
