@@ -104,6 +104,8 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
   const resumeOnSecret = secrets.onDidChange(e => {
     if (e.key.startsWith(SECRET_KEYS.clientSecretPrefix)) autoRefresher.resumeClient(e.key.slice(SECRET_KEYS.clientSecretPrefix.length), 'client credentials set');
   });
+  // Any SecretStorage call that works means the keyring answers again: kept tokens are stored at once (issue 19.4).
+  const storeKept = secrets.onDidSucceed(() => autoRefresher.storeKeptNow('SecretStorage answered'));
   const statusBar = new TokenStatusBar(model, {
     health: key => autoRefresher.healthOf(key),
     onDidChangeHealth: autoRefresher.onDidChangeHealth,
@@ -208,6 +210,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     model,
     autoRefresher,
     resumeOnSecret,
+    storeKept,
     statusBar,
     // Only forwards: a callback may be the first thing a window sees (a sign-in started in another one).
     vscode.window.registerUriHandler({ handleUri: uri => void signIn().then(s => s.handleUri(uri), () => undefined) }),
