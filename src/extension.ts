@@ -30,6 +30,8 @@ import { isSessionNode, SessionTreeProvider } from './vscode/tree';
 export interface TestApi {
   statusText(): string;
   statusTooltip(): string;
+  /** The status bar item's background ThemeColor id (e.g. `statusBarItem.warningBackground`), undefined when none. */
+  statusBackground(): string | undefined;
   /** The sign-in controller; the first call builds it (as the first Sign In or callback does). */
   signIn(): Promise<SignInController>;
   /** Fires after each callback was handled, from whichever path built the sign-in (subscribe before it exists). */
@@ -252,6 +254,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     return {
       statusText: () => statusBar.text,
       statusTooltip: () => statusBar.tooltip,
+      statusBackground: () => statusBar.background,
       signIn,
       onDidHandleCallback: handledCallbacks.event,
       model,

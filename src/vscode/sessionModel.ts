@@ -322,6 +322,8 @@ export class SessionModel implements vscode.Disposable {
   }
 
   private publishContext(): void {
+    // Before the first read the view's "Sign in" welcome stays hidden (it would say signed out while a session is stored).
+    void vscode.commands.executeCommand('setContext', 'infusionsoft.loaded', true);
     void vscode.commands.executeCommand('setContext', 'infusionsoft.signedIn', this.sets.length > 0);
     void vscode.commands.executeCommand('setContext', 'infusionsoft.multipleAccounts', this.sets.length > 1);
   }

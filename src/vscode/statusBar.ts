@@ -59,6 +59,12 @@ export class TokenStatusBar implements vscode.Disposable {
     return this.item.text;
   }
 
+  /** The background ThemeColor's id, for tests (undefined: no colour). */
+  get background(): string | undefined {
+    // ThemeColor keeps its id at runtime; the typings do not declare it.
+    return (this.item.backgroundColor as unknown as { id?: string } | undefined)?.id;
+  }
+
   /** The tooltip's text, for tests. */
   get tooltip(): string {
     const t = this.item.tooltip;
