@@ -379,6 +379,10 @@ export function healthExplanation(health: RefreshHealth, now: number = Date.now(
     case 'paused':
       return pauseExplanation(health.pause);
     case 'unsaved':
+      // A keyring error already carries the advice (src/vscode/secrets keyringError): say it once.
+      if (/password-store/.test(health.message)) {
+        return vscode.l10n.t('Keap issued new tokens but they could not be stored. This window uses them from memory and stores them again {0}, or as soon as the keyring accepts them. {1}', when(health.nextAt, now), health.message);
+      }
       return vscode.l10n.t('Keap issued new tokens but they could not be stored ({0}). This window uses them from memory and stores them again {1}, or as soon as the keyring accepts them. Unlock the system keyring (gnome-keyring), or set VS Code\'s "password-store" option.', health.message, when(health.nextAt, now));
     case 'stale-view':
       return vscode.l10n.t('Another window refreshed the token. Reload this window (Developer: Reload Window) to use the new one.');

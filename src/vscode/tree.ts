@@ -3,6 +3,7 @@ import { accountKey } from '../session/accounts';
 import { accessTokenCountdown, nextCountdownChangeInMs } from '../session/countdown';
 import { accessTokenTimeLeft, refreshTokenDaysLeft, TokenSet } from '../session/tokenSet';
 import { healthExplanation, RefreshHealth, troubleOf } from './autoRefresh';
+import { tokenState } from '../session/stateWords';
 import { SessionModel } from './sessionModel';
 import { when } from './timeText';
 
@@ -113,7 +114,10 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
             : health.kind === 'paused'
               ? new vscode.ThemeIcon('debug-pause', new vscode.ThemeColor('list.warningForeground'))
               : trouble
-                ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'))
+                ? // A warning colour only when the user must act or the token is about to lapse (src/session/stateWords).
+                  tokenState(set, health, now, { warnBelowMs: 3_600_000, warnRefreshDays: 7, refreshDaysLeft: refreshTokenDaysLeft(set, now, this.refreshTokenLifetimeMs()) }).attention === 'none'
+                  ? new vscode.ThemeIcon('sync')
+                  : new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'))
                 : new vscode.ThemeIcon(active ? 'pass-filled' : 'account');
         // account | account.active, plus .dead when Keap refused the refresh token (menus offer Sign In Again).
         item.contextValue = (this.model.activeKey === node.account ? 'account.active' : 'account') + (set.refreshTokenRejectedAt ? '.dead' : '');
