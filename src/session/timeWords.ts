@@ -45,11 +45,12 @@ const HOUR_MS = 3_600_000;
 export const RELATIVE_WITHIN_MS = 24 * HOUR_MS;
 
 /**
- * A duration in whole minutes, rounded to the nearest minute: "45 min", "3 h 10 min", "26 h".
+ * A duration in whole minutes, rounded to the nearest minute: "45 min", "3 h 10 min", "26 h"; "<1 min" under 30 s.
  * @param ms milliseconds (the sign is ignored).
  */
 export function durationWords(ms: number, words: Pick<RelativeWords, 'hourUnit' | 'minuteUnit'> = ENGLISH_WORDS): string {
   const minutes = Math.round(Math.abs(ms) / MINUTE_MS);
+  if (minutes === 0) return `<1 ${words.minuteUnit}`;
   const h = Math.floor(minutes / 60);
   const m = minutes % 60;
   if (h === 0) return `${m} ${words.minuteUnit}`;
@@ -106,14 +107,14 @@ export function dayAndTime(atMs: number, nowMs: number, opts: TimeZoneOptions = 
 
 /**
  * A time as a person reads it at `nowMs`: within 24 hours both relative and absolute ("in 3 h 10
- * min, tomorrow 02:55", "20 min ago, 13:45", "now, 14:05"); further away the day and time alone.
+ * min, tomorrow 02:55", "20 min ago, 13:45", "in <1 min, 14:05", "now, 14:05" within a second); further away the day and time alone.
  * @param atMs, nowMs epoch milliseconds.
  */
 export function whenText(atMs: number, nowMs: number, opts: TimeZoneOptions = {}, words: RelativeWords = ENGLISH_WORDS): string {
   const at = dayAndTime(atMs, nowMs, opts);
   const delta = atMs - nowMs;
   if (Math.abs(delta) >= RELATIVE_WITHIN_MS) return at;
-  if (Math.abs(delta) < MINUTE_MS / 2) return `${words.now}, ${at}`;
+  if (Math.abs(delta) < 1000) return `${words.now}, ${at}`;
   const d = durationWords(delta, words);
   return `${delta > 0 ? words.future(d) : words.past(d)}, ${at}`;
 }

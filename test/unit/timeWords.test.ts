@@ -34,7 +34,8 @@ describe('timeWords: times a person can read (issue 19.1)', () => {
     assert.equal(whenText(NOW - 14 * H, NOW, BERLIN), '14 h ago, 08:57');
     assert.equal(whenText(NOW - 14 * H, NOW, LA), '14 h ago, yesterday 23:57');
     assert.equal(whenText(NOW - 5 * 24 * H, NOW, LA), 'Tue 1 Dec, 13:57');
-    assert.equal(whenText(NOW + 10_000, NOW, LA), 'now, 13:57');
+    assert.equal(whenText(NOW + 10_000, NOW, LA), 'in <1 min, 13:57');
+    assert.equal(whenText(NOW + 400, NOW, LA), 'now, 13:57');
   });
 
   it('the day words and the clock come from the locale (Intl), the rest from the words handed in', () => {
