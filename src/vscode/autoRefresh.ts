@@ -87,6 +87,11 @@ export class AutoRefresher implements vscode.Disposable {
     return this.scheduler.health;
   }
 
+  /** True while a refresh or a write of kept tokens runs (tests wait for it to end). */
+  get busy(): boolean {
+    return this.scheduler.busy;
+  }
+
   /** Re-decides now; arms one timer for the next decision. */
   schedule(why: string): void {
     this.scheduler.schedule(why);
