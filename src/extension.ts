@@ -32,6 +32,8 @@ import { isSessionNode, SessionTreeProvider } from './vscode/tree';
 export interface TestApi {
   statusText(): string;
   statusTooltip(): string;
+  /** The status bar item's background ThemeColor id (e.g. `statusBarItem.warningBackground`), undefined when none. */
+  statusBackground(): string | undefined;
   /** The sign-in controller; the first call builds it (as the first Sign In or callback does). */
   signIn(): Promise<SignInController>;
   /** Fires after each callback was handled, from whichever path built the sign-in (subscribe before it exists). */
@@ -132,6 +134,8 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
   const resumeOnSecret = secrets.onDidChange(e => {
     if (e.key.startsWith(SECRET_KEYS.clientSecretPrefix)) autoRefresher.resumeClient(e.key.slice(SECRET_KEYS.clientSecretPrefix.length), 'client credentials set');
   });
+  // Any SecretStorage call that works means the keyring answers again: kept tokens are stored at once (issue 19.4).
+  const storeKept = secrets.onDidSucceed(() => autoRefresher.storeKeptNow('SecretStorage answered'));
   const statusBar = new TokenStatusBar(model, {
     health: key => autoRefresher.healthOf(key),
     onDidChangeHealth: autoRefresher.onDidChangeHealth,
@@ -249,6 +253,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     model,
     autoRefresher,
     resumeOnSecret,
+    storeKept,
     statusBar,
     // Only forwards: a callback may be the first thing a window sees (a sign-in started in another one).
     vscode.window.registerUriHandler({ handleUri: uri => void signIn().then(s => s.handleUri(uri), () => undefined) }),
@@ -302,6 +307,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     return {
       statusText: () => statusBar.text,
       statusTooltip: () => statusBar.tooltip,
+      statusBackground: () => statusBar.background,
       signIn,
       onDidHandleCallback: handledCallbacks.event,
       model,

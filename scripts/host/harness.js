@@ -235,6 +235,21 @@ function autoConfirmDialogs(page, stateRef) {
 }
 
 /**
+ * Runs in a page before VS Code's own scripts: records each new text of a status bar item that
+ * mentions Keap, from the first paint on, in window.__keapStatusSeen (textContent: no layout).
+ */
+const WATCH_STATUS_SCRIPT = `(() => {
+  const seen = (window.__keapStatusSeen = []);
+  const look = () => {
+    for (const el of document.querySelectorAll('.statusbar-item')) {
+      const t = (el.textContent || '').replace(/\\s+/g, ' ').trim();
+      if (/Keap/.test(t) && seen[seen.length - 1] !== t) seen.push(t);
+    }
+  };
+  new MutationObserver(look).observe(document, { subtree: true, childList: true, characterData: true });
+})();`;
+
+/**
  * The control server the host tests call (its URL reaches them as HARNESS_URL):
  * POST /plan {plan: 'allow' | 'deny' | 'none', app?: string} (with app, and only for 'allow', the
  * popup watcher picks that Keap app in the authorize page's #app select before clicking Allow; a
@@ -287,6 +302,23 @@ function startControlServer(state, getPage, artifacts, openWindow) {
         await state.second.reload();
         await state.second.locator('.statusbar-item', { hasText: /Keap/ }).first().waitFor({ timeout: 60000 });
         return send({ ok: true });
+      }
+      // Reloads window 2 while recording every text its Keap status bar item shows from the first paint on,
+      // until one matches `until` (a regular expression source); answers the texts in order.
+      if (req.url === '/reload-window-watch' && req.method === 'POST') {
+        if (!state.watchingStatus) {
+          await state.second.addInitScript(WATCH_STATUS_SCRIPT);
+          state.watchingStatus = true;
+        }
+        await state.second.reload();
+        const until = new RegExp(json.until);
+        const t0 = Date.now();
+        for (;;) {
+          const seen = await state.second.evaluate(() => window.__keapStatusSeen || []).catch(() => []);
+          if (seen.some(t => until.test(t))) return send(seen);
+          if (Date.now() - t0 > 60000) return send({ error: `no status bar text matched ${json.until}`, seen }, 500);
+          await new Promise(r => setTimeout(r, 100));
+        }
       }
       if (req.url === '/close-window' && req.method === 'POST') {
         if (state.second) await state.second.close().catch(() => {});

@@ -15,7 +15,33 @@
  *    in a shell; double quotes are inert only without `$` and `` ` `` (and a final `\`, which
  *    would escape the closing quote); backticks are command substitution and are never inert.
  * When no quoting satisfies both, {@link EnvValueError} is thrown.
+ *
+ * Beyond those two, a value of {@link LITERAL_VALUE} characters is written unquoted, since then
+ * every reader takes it the same way (issue 19.3): dotenv, bash `source`, python-dotenv and
+ * Docker's `--env-file` (which takes the bytes after the first `=` and removes no quotes). Keap's
+ * tokens and the expiry time are such values. A line that was quoted keeps its quote character
+ * when the value allows it (the user's style); a value outside the set is quoted (K3), and Docker
+ * then reads the quotes as part of it — no text can be exact for Docker and still be inert for a
+ * shell then (e.g. the scope `full|ab123…`: a `|` unquoted is a pipe).
  */
+
+/**
+ * Characters every reader takes literally in an unquoted value, chosen from what each does with
+ * the rest: dotenv ends an unquoted value at `#` and trims spaces; bash splits words at blanks,
+ * expands `$`, `` ` ``, `\`, globs (`* ? [`), `~` (also after `=` and `:` in an assignment) and
+ * `{…}`, and treats `; & | < > ( ) ! '` and `"` specially; python-dotenv expands `${…}` and removes
+ * quotes; Docker keeps everything. Letters, digits and `. _ + / = : -` are left, and at least one
+ * character (an empty unquoted value makes dotenv read the next line when it is quoted).
+ */
+export const LITERAL_VALUE = /^[A-Za-z0-9._+/=:-]+$/;
+
+/** How an existing line writes its value: the quote character it opens with, or none. */
+export type QuoteStyle = 'unquoted' | 'single' | 'double';
+
+/** The candidates with those of `style` first (the order within each group kept). */
+function preferring(all: Quoted[], style: QuoteStyle | undefined): Quoted[] {
+    return [...all.filter((q) => q.style === style), ...all.filter((q) => q.style !== style)];
+}
 
 /** Thrown when a value cannot be written so that dotenv.parse reads it back exactly and a shell
  *  `source` runs nothing (see {@link quoteEnvValue} for the exact rule). */
@@ -77,6 +103,8 @@ interface Entry {
     /** end of the whole dotenv match (after a trailing comment) */
     matchEnd: number;
     value: string;
+    /** how the line writes its value; undefined for an empty value or backticks (never written) */
+    style: QuoteStyle | undefined;
 }
 
 interface Parsed {
@@ -96,6 +124,12 @@ function dotenvValue(raw: string | undefined): string {
         value = value.replace(/\\r/g, '\r');
     }
     return value;
+}
+
+function styleOf(raw: string | undefined): QuoteStyle | undefined {
+    const v = (raw ?? '').trim();
+    if (v === '') return undefined;
+    return v[0] === "'" ? 'single' : v[0] === '"' ? 'double' : v[0] === '`' ? undefined : 'unquoted';
 }
 
 function parse(text: string): Parsed {
@@ -126,6 +160,7 @@ function parse(text: string): Parsed {
             valueEnd,
             matchEnd: m.index + m[0].length,
             value: dotenvValue(m[3]),
+            style: styleOf(m[3]),
         });
     }
     return { norm, map, entries };
@@ -134,6 +169,7 @@ function parse(text: string): Parsed {
 interface Quoted {
     /** the quoted value, newlines as LF */
     text: string;
+    style: QuoteStyle;
     /** value ends with a backslash: a guard comment must follow on the same line */
     needsGuard: boolean;
 }
@@ -156,10 +192,14 @@ function quoteCandidates(key: string, value: string): Quoted[] {
     }
     const endsWithBackslash = value.endsWith('\\');
     const candidates: Quoted[] = [];
+    // 0. Unquoted: only characters that every reader takes literally (dotenv, bash, python-dotenv, Docker).
+    if (LITERAL_VALUE.test(value)) {
+        candidates.push({ text: value, style: 'unquoted', needsGuard: false });
+    }
     // 1. Single quotes: dotenv and the shell both take everything literally.
     //    Impossible with a ' inside, or with a CR (dotenv turns every CR into a line break).
     if (!value.includes("'") && !value.includes('\r')) {
-        candidates.push({ text: `'${value}'`, needsGuard: endsWithBackslash });
+        candidates.push({ text: `'${value}'`, style: 'single', needsGuard: endsWithBackslash });
     }
     // 2. Double quotes: dotenv expands only \n and \r (so a CR is written as \r), and cannot
     //    escape ". A shell expands $ and ` there, and a final \ would escape the closing quote.
@@ -170,7 +210,7 @@ function quoteCandidates(key: string, value: string): Quoted[] {
     if (hasEscapeSequence(value)) problems.push('the two characters \\n or \\r');
     if (endsWithBackslash) problems.push('a final \\');
     if (problems.length === 0) {
-        candidates.push({ text: `"${value.replace(/\r/g, '\\r')}"`, needsGuard: false });
+        candidates.push({ text: `"${value.replace(/\r/g, '\\r')}"`, style: 'double', needsGuard: false });
     }
     // 3. Backticks would be exact for dotenv in some of the remaining cases, but a shell runs the
     //    text between backticks as a command, so they are never written.
@@ -194,8 +234,10 @@ function checkKey(key: string): void {
 }
 
 /**
- * Quote a value so `dotenv.parse` returns exactly `value` and a POSIX shell `source .env` never
- * runs anything. Single quotes when the value holds no `'` and no CR; otherwise double quotes
+ * Write a value so `dotenv.parse` returns exactly `value` and a POSIX shell `source .env` never
+ * runs anything. Unquoted when it holds only {@link LITERAL_VALUE} characters (then python-dotenv
+ * and Docker's `--env-file` read it exactly too); else single quotes when the value holds no `'`
+ * and no CR; otherwise double quotes
  * (a CR written as `\r`), which needs a value without `"`, `` ` ``, `$`, a final `\` and the
  * two-character sequences `\n`/`\r`. Backticks are never used: a shell executes them.
  *
@@ -203,12 +245,13 @@ function checkKey(key: string): void {
  * backslash`), because dotenv treats `\'` as an escaped quote and could otherwise swallow the
  * following lines. Newlines are written raw (a multi-line quoted value).
  *
+ * @param prefer the style to use when the value allows it (an existing line's), else the order above.
  * @throws EnvValueError for a NUL, for a value holding `'` together with `"`, `` ` ``, `$`, `\n`/`\r`
  *   (as text) or a final `\`, and for a value with a CR that double quotes cannot carry. This
  *   includes every value holding `'`, `"` and `` ` `` together.
  */
-export function quoteEnvValue(key: string, value: string): string {
-    const q = quoteCandidates(key, value)[0];
+export function quoteEnvValue(key: string, value: string, prefer?: QuoteStyle): string {
+    const q = preferring(quoteCandidates(key, value), prefer)[0];
     return q.needsGuard ? `${q.text} ${BACKSLASH_GUARD_COMMENT}` : q.text;
 }
 
@@ -242,6 +285,8 @@ const LINE_BREAK = /[\n\u2028\u2029]/;
  * - Every dotenv entry naming a target key (with or without `export `, any quoting, a quoted value
  *   spanning several lines, `KEY = v` / `KEY: v` spacing) is rewritten in place as `KEY=<quoted>`:
  *   every occurrence of a duplicated key; its leading whitespace and `export ` prefix are kept.
+ *   Its quote style (unquoted, `'…'`, `"…"`) is kept when the new value allows it; otherwise, and
+ *   for appended keys, the value is unquoted when it can be, else quoted ({@link quoteEnvValue}).
  * - A trailing inline comment on the same line (`KEY=old # note`) is KEPT, separated from the new
  *   value by whitespace (a space is inserted when there was none, so a shell still sees a comment).
  *   Comment lines that dotenv's match happened to swallow after the value are kept byte for byte.
@@ -269,8 +314,13 @@ export function upsertEnv(
     for (const [key, value] of values) wanted.set(key, value); // order of first mention, last value
     const order = [...wanted.keys()];
 
+    // The style a line already has comes first when the value allows it (the user chose it); else unquoted when it can be.
+    const styles = new Map<string, QuoteStyle>();
+    for (const e of parse(text).entries) if (e.style && !styles.has(e.key)) styles.set(e.key, e.style);
     const candidates = new Map<string, Quoted[]>();
-    for (const key of order) candidates.set(key, quoteCandidates(key, wanted.get(key)!));
+    for (const key of order) {
+        candidates.set(key, preferring(quoteCandidates(key, wanted.get(key)!), styles.get(key)));
+    }
 
     // Normally the first choice is right. Next to a malformed line (an unterminated quote) it can
     // be read differently; then the other quote character is tried before giving up.
@@ -326,7 +376,9 @@ function build(text: string, order: string[], quoted: Map<string, Quoted>): EnvE
             out.push(` ${BACKSLASH_GUARD_COMMENT}`);
         }
         if (comment) {
-            out.push((/^[ \t]+$/.test(ws) ? ws : ' ') + comment);
+            // Before an unquoted value's comment always one space: dotenv reads the blanks there as part
+            // of the value (then trimmed), so a second write would see none (idempotence).
+            out.push((q.style !== 'unquoted' && /^[ \t]+$/.test(ws) ? ws : ' ') + comment);
         } else if (/^[ \t]*$/.test(ws)) {
             out.push(ws);
         }

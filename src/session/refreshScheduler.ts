@@ -3,11 +3,17 @@ import { decideRefresh, RefreshPolicy, retryDelayMs } from './policy';
 import { outcomeOf, RefreshOutcome, RefreshPause } from './refreshSchedule';
 import { RefreshResult } from './refresher';
 import { Timers } from './timeLimit';
+import { logWhen } from './timeWords';
 import { onLocalClock, TokenSet } from './tokenSet';
 
 /** What the last refresh left behind, for the status bar and the tree. Times are epoch ms. */
 export type RefreshHealth =
-  | { readonly kind: 'ok' }
+  /**
+   * All is well. `lastFailure`: the user's own Refresh Token of a token that was not due failed with
+   * a throttled or transient error; the token is still valid and the next automatic attempt is at
+   * `nextAt` (undefined: none, automatic refresh is off). Said in the tooltip, never as a warning.
+   */
+  | { readonly kind: 'ok'; readonly lastFailure?: { readonly message: string; readonly at: number; readonly nextAt?: number } }
   /** A throttled or transient failure, or the daily budget: the next automatic attempt is armed for `nextAt`. */
   | { readonly kind: 'retrying'; readonly attempt: number; readonly nextAt: number; readonly reason: 'throttled' | 'transient' | 'budget'; readonly message: string }
   /** Automatic refresh stopped after a refusal that will not fix itself, until the user acts (`pause.resume`). */
@@ -58,6 +64,12 @@ export interface RefreshSchedulerDeps {
 export const MAX_TIMER_MS = 6 * 3_600_000;
 /** Shortest timer (ms): after any refresh the next decision waits at least this long, so no code path spins. */
 export const MIN_TIMER_MS = 1000;
+/**
+ * Shortest time (ms) between two writes of a kept pair that {@link RefreshScheduler.storeKeptNow}
+ * starts (a SecretStorage call that worked, window focus): however often those happen, storing
+ * again is tried at most once per this interval, besides its own backoff.
+ */
+export const STORE_NUDGE_MIN_MS = 5000;
 
 /**
  * When this window next sends an automatic refresh of `set`: its due time (decideRefresh, from the
@@ -96,6 +108,10 @@ export class RefreshScheduler {
   private saveAt: number | undefined;
   private healthValue: RefreshHealth = { kind: 'ok' };
   private armedAt: number | undefined;
+  /** The refresh token this window saw when it found another window ahead ('superseded', 'stale-view'); a new one ends that state. */
+  private waitingOn: string | undefined;
+  /** When {@link storeKeptNow} last started a write (epoch ms), for {@link STORE_NUDGE_MIN_MS}. */
+  private lastNudge: number | undefined;
 
   constructor(private readonly deps: RefreshSchedulerDeps) {}
 
@@ -143,6 +159,22 @@ export class RefreshScheduler {
   }
 
   /**
+   * The keyring may accept writes again (a SecretStorage call just worked, the window regained
+   * focus): a rotated pair kept in memory (case K11) is stored now rather than at its next backoff
+   * (up to 15 minutes away). No-op when nothing is kept, while a refresh or write runs, or within
+   * {@link STORE_NUDGE_MIN_MS} of the last write it started. Resolves when the attempt (if any) ended.
+   */
+  async storeKeptNow(why: string): Promise<void> {
+    if (this.disposed || this.running || !this.deps.refresher.unsaved) return;
+    const now = this.deps.clock.now();
+    if (this.lastNudge !== undefined && now - this.lastNudge < STORE_NUDGE_MIN_MS) return;
+    this.lastNudge = now;
+    this.deps.log.info(`storing the kept tokens of Keap app ${this.deps.label()} again now (${why})`);
+    this.clearTimer();
+    await this.save();
+  }
+
+  /**
    * Another extension asks for a token that is about to expire (the AuthenticationProvider's
    * getSessions): an automatic refresh now, held to the schedule shared by every window (interval,
    * backoff, budget) and to a pause, since no user acted and a caller may ask before every API call.
@@ -172,14 +204,20 @@ export class RefreshScheduler {
       this.paused = undefined;
       if (this.healthValue.kind === 'paused') this.setHealth({ kind: 'ok' });
     }
+    if ((this.healthValue.kind === 'superseded' || this.healthValue.kind === 'stale-view') && set.refreshToken !== this.waitingOn) {
+      // The other window's tokens reached this one: nothing to wait for any more (issue 19.4: every window's status follows).
+      this.attempt = 0;
+      this.notBefore = undefined;
+      this.setHealth({ kind: 'ok' });
+    }
     const saveAt = this.deps.refresher.unsaved ? (this.saveAt ?? now) : undefined;
     const autoAt = this.paused || !this.deps.enabled() ? undefined : nextAutomaticAt(this.timed(set), now, this.deps.policy(), this.notBefore);
     const at = Math.min(saveAt ?? Infinity, autoAt ?? Infinity);
     if (at === Infinity) return;
     if (at > now || afterRun) return this.arm(Math.max(at, afterRun ? now + MIN_TIMER_MS : now), now);
     if (saveAt !== undefined && saveAt <= now) return void this.save();
-    this.deps.log.info(`automatic refresh of Keap app ${this.deps.label()} (${decideRefresh(this.timed(set), now, this.deps.policy()).action === 'refresh' ? 'due' : 'retry'}; ${why})`);
-    void this.run(false);
+    // What was done is logged when the refresher has answered (onResult): a decision here may still send nothing.
+    void this.run(false, `${decideRefresh(this.timed(set), now, this.deps.policy()).action === 'refresh' ? 'due' : 'retry'}; ${why}`);
   }
 
   private arm(at: number, now: number): void {
@@ -218,7 +256,8 @@ export class RefreshScheduler {
     }
   }
 
-  private async run(manual: boolean): Promise<RefreshResult | undefined> {
+  /** @param automaticWhy for an automatic refresh: why it was decided ("due; timer"), for its log line. */
+  private async run(manual: boolean, automaticWhy?: string): Promise<RefreshResult | undefined> {
     this.clearTimer();
     this.running = true;
     const policy = this.deps.policy();
@@ -233,15 +272,41 @@ export class RefreshScheduler {
         // A manual call that joined an automatic one in flight, held back by the schedule: the user's own goes out now.
         if (!manual || tries > 0 || (r.kind !== 'deferred' && r.kind !== 'paused' && r.kind !== 'superseded')) break;
       }
+      if (!manual) this.logAutomatic(r, automaticWhy);
       this.onResult(r);
       return r;
     } catch (e) {
+      if (!manual) this.deps.log.info(`automatic refresh of Keap app ${this.deps.label()} (${automaticWhy ?? 'asked by another extension'}) failed: ${(e as Error)?.message ?? String(e)}`);
       this.onError(e, manual);
       return undefined;
     } finally {
       this.running = false;
       this.decide('after refresh', true);
     }
+  }
+
+  /** One line saying what an automatic refresh did: sent and refreshed, or nothing sent and why. */
+  private logAutomatic(r: RefreshResult, why: string | undefined): void {
+    const now = this.deps.clock.now();
+    const what = (() => {
+      switch (r.kind) {
+        case 'refreshed':
+          return r.unsaved ? 'sent; new tokens kept in memory (not stored yet)' : 'sent; new tokens stored';
+        case 'already-refreshed':
+          return 'nothing sent: another window had refreshed, or it was no longer due';
+        case 'signed-out':
+          return 'nothing sent: signed out';
+        case 'stale-view':
+          return "nothing sent: this window's view of the stored tokens is behind";
+        case 'superseded':
+          return 'nothing sent: another window holds the new tokens and has not stored them yet';
+        case 'paused':
+          return 'nothing sent: paused until you act';
+        case 'deferred':
+          return `nothing sent: ${r.why === 'interval' ? 'the previous request was under 30 s ago' : r.why === 'fresh' ? 'Keap issued this token recently' : r.why === 'budget' ? 'daily request budget used up' : 'backing off after a failure'}; not before ${logWhen(r.until, now)}`;
+      }
+    })();
+    this.deps.log.info(`automatic refresh of Keap app ${this.deps.label()} (${why ?? 'asked by another extension'}): ${what}`);
   }
 
   private onResult(r: RefreshResult): void {
@@ -268,6 +333,7 @@ export class RefreshScheduler {
         // Nothing was sent; look again with backoff (the other window's write, or a reload, ends it).
         this.attempt++;
         this.notBefore = now + retryDelayMs(this.attempt);
+        this.waitingOn = this.deps.tokenSet()?.refreshToken;
         this.setHealth({ kind: r.kind });
         return;
       case 'deferred':
@@ -301,8 +367,15 @@ export class RefreshScheduler {
       this.attempt++;
       this.notBefore = now + retryDelayMs(this.attempt, outcome.retryAfterMs);
       const nextAt = set && this.deps.enabled() ? nextAutomaticAt(this.timed(set), now, this.deps.policy(), this.notBefore) : undefined;
-      this.deps.log.warn(`refresh of Keap app ${this.deps.label()} failed (${outcome.reason}); tokens kept; ${nextAt === undefined ? 'no automatic retry' : `next attempt at ${new Date(nextAt).toISOString()}`}`);
-      this.setHealth(nextAt === undefined ? { kind: 'ok' } : { kind: 'retrying', attempt: this.attempt, nextAt, reason: outcome.reason, message: outcome.message });
+      // The user's own Refresh Token of a token that is not due: the token is as valid as before; the failure is noted, not a state.
+      const notDue = manual && set !== undefined && decideRefresh(this.timed(set), now, this.deps.policy()).action !== 'refresh';
+      this.deps.log.warn(
+        `${manual ? 'Refresh Token' : 'automatic refresh'} of Keap app ${this.deps.label()} failed (${outcome.reason}); tokens kept${notDue ? ' (still valid, not due)' : ''}; ${nextAt === undefined ? 'no automatic retry' : `next automatic attempt ${logWhen(nextAt, now)}`}`,
+      );
+      // Tokens kept only in memory stay the state to show (the user must make the keyring work).
+      if (notDue && this.healthValue.kind === 'unsaved' && this.deps.refresher.unsaved) this.setHealth(this.healthValue);
+      else if (notDue) this.setHealth({ kind: 'ok', lastFailure: { message: outcome.message, at: now, nextAt } });
+      else this.setHealth(nextAt === undefined ? { kind: 'ok' } : { kind: 'retrying', attempt: this.attempt, nextAt, reason: outcome.reason, message: outcome.message });
     } else if (outcome.kind === 'refusal') {
       this.attempt = 0;
       this.pause({ cause: outcome.cause, message: outcome.message, resume: outcome.resume, at: now, issuedAt: set?.refreshTokenIssuedAt ?? NaN });

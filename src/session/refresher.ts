@@ -8,6 +8,7 @@ import { LockHandle } from './fileLock';
 import { admitAutomatic, LedgerStore, SUPERSEDED_HOLD_MS, MemoryLedgerStore, outcomeOf, recordFresh, recordOutcome, recordRequest, RefreshLedger, RefreshPause } from './refreshSchedule';
 import { KeyringError, SessionStore } from './store';
 import { REAL_TIMERS, TimeLimitError, Timers, withTimeLimit } from './timeLimit';
+import { logWhen } from './timeWords';
 import { TokenSet } from './tokenSet';
 
 /** Default time limit of one SecretStorage read or write under the refresh lock (ms, case K13). */
@@ -275,7 +276,7 @@ export class Refresher {
     const merged: TokenSet = { ...next, user: current.user };
     ledger = recordFresh(recordOutcome(ledger, { kind: 'success' }, now(), issuedAt), merged, now());
     const rotated = merged.refreshToken !== current.refreshToken;
-    const expiry = merged.accessTokenExpiresAt ? new Date(merged.accessTokenExpiresAt).toISOString() : 'unknown';
+    const expiry = merged.accessTokenExpiresAt ? logWhen(merged.accessTokenExpiresAt, now()) : 'unknown';
     try {
       await this.limited(store.write(merged), 'storing the session');
       this.unsavedPair = undefined;

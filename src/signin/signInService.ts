@@ -6,6 +6,7 @@ import { KeyringError } from '../session/store';
 import { TokenSet } from '../session/tokenSet';
 import { AuthorizationResponse } from './callback';
 import { keapSays, oneLine } from './keapText';
+import { logWhen } from '../session/timeWords';
 import { matchPending, PendingSignIn, prunePending } from './pending';
 
 /** The list of pending sign-ins, shared by every window (SecretStorage in VS Code). */
@@ -76,7 +77,7 @@ export class SignInService {
     const list = prunePending(await this.deps.pending.read(), this.deps.now());
     list.push(p);
     await this.deps.pending.write(list);
-    this.deps.log.info(`sign-in started: flow ${p.flow}, waiting until ${new Date(p.expiresAt).toISOString()}`);
+    this.deps.log.info(`sign-in started: flow ${p.flow}, waiting until ${logWhen(p.expiresAt, this.deps.now())}`);
   }
 
   /** Forgets a pending sign-in (cancelled or timed out in the window that started it). */

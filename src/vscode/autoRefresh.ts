@@ -2,7 +2,6 @@ import * as vscode from 'vscode';
 import { KeapError } from '../keap/errors';
 import { Logger } from '../log';
 import { outsideText } from '../outsideText';
-import { momentText } from '../session/momentText';
 import { accountKey } from '../session/accounts';
 import { Refresher, RefreshResult } from '../session/refresher';
 import { RefreshOutcome, RefreshPause, ResumeAction } from '../session/refreshSchedule';
@@ -10,6 +9,7 @@ import { RefreshHealth, RefreshScheduler } from '../session/refreshScheduler';
 import { formatDuration, TokenSet } from '../session/tokenSet';
 import { Settings, userSettingsFingerprint } from './config';
 import { SessionModel } from './sessionModel';
+import { when } from './timeText';
 
 export type { RefreshHealth };
 
@@ -37,7 +37,7 @@ export class AutoRefresher implements vscode.Disposable {
     refresher: Refresher,
     settings: Settings,
     private readonly log: Logger,
-    now: () => number = Date.now,
+    private readonly now: () => number = Date.now,
     keapOffsetMs?: () => number | undefined,
   ) {
     this.scheduler = new RefreshScheduler({
@@ -60,7 +60,13 @@ export class AutoRefresher implements vscode.Disposable {
         if (e.key === key) this.scheduler.schedule('session changed');
       }),
       vscode.window.onDidChangeWindowState(s => {
-        if (s.focused) this.scheduler.schedule('window focused');
+        if (!s.focused) return;
+        // The user may have unlocked the keyring meanwhile: kept tokens are stored now, not at the next backoff.
+        void this.scheduler.storeKeptNow('window focused');
+        this.scheduler.schedule('window focused');
+      }),
+      model.onDidChangeAccount(e => {
+        if (e.key === key) this.watchExpiry();
       }),
       vscode.workspace.onDidChangeConfiguration(e => {
         if (!e.affectsConfiguration('infusionsoft')) return;
@@ -82,9 +88,19 @@ export class AutoRefresher implements vscode.Disposable {
     return this.scheduler.health;
   }
 
+  /** True while a refresh or a write of kept tokens runs (tests wait for it to end). */
+  get busy(): boolean {
+    return this.scheduler.busy;
+  }
+
   /** Re-decides now; arms one timer for the next decision. */
   schedule(why: string): void {
     this.scheduler.schedule(why);
+  }
+
+  /** A SecretStorage call just worked: the keyring may accept the kept tokens now (case K11). */
+  storeKeptNow(why: string): Promise<void> {
+    return this.scheduler.storeKeptNow(why);
   }
 
   /** A user action (Set Client Credentials, a settings change) ends a pause. */
@@ -113,14 +129,60 @@ export class AutoRefresher implements vscode.Disposable {
 
   private onHealth(h: RefreshHealth): void {
     if (h.kind === 'unsaved' && this.lastHealthKind !== 'unsaved') void this.tellUnsaved(h.message);
+    if (h.kind === 'ok' && this.lastHealthKind === 'unsaved') vscode.window.setStatusBarMessage(`$(check) ${vscode.l10n.t('Keap app {0}: the new tokens are stored', this.label)}`, 6000);
+    // A pause the user was told about has ended: say so, so the earlier message no longer stands alone.
+    if (h.kind !== 'paused' && this.toldPause && this.lastHealthKind === 'paused') {
+      this.toldPause = undefined;
+      void vscode.window.showInformationMessage(vscode.l10n.t('Keap app {0}: automatic refresh has resumed.', this.label));
+    }
     this.lastHealthKind = h.kind;
     this.emitter.fire(h);
+    this.watchExpiry();
+  }
+
+  private expiryTimer: NodeJS.Timeout | undefined;
+  /** The access-token expiry (epoch ms) this window has told the user about (one notification per token). */
+  private toldExpiry: number | undefined;
+
+  /**
+   * While automatic refresh keeps failing, a timer at the access token's expiry; when it lapses and
+   * refresh is still failing, one notification with the action (issue 19.2). Disarmed as soon as
+   * refresh is healthy again.
+   */
+  private watchExpiry(): void {
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+    const h = this.health;
+    const expiresAt = this.model.get(this.key)?.accessTokenExpiresAt;
+    if (h.kind !== 'retrying' || expiresAt === undefined || this.toldExpiry === expiresAt) return;
+    const left = expiresAt - this.now();
+    if (left > 0) {
+      // Bounded: one timer per health change or new token, at most 6 hours out (then decided again).
+      this.expiryTimer = setTimeout(() => this.watchExpiry(), Math.min(left + 50, 6 * 3_600_000));
+      return;
+    }
+    this.toldExpiry = expiresAt;
+    this.log.warn(`the access token of Keap app ${this.label} expired while automatic refresh keeps failing (${h.message})`);
+    const refresh = vscode.l10n.t('Refresh Token');
+    void vscode.window
+      .showWarningMessage(
+        vscode.l10n.t('Keap app {0}: the access token expired {1} and automatic refresh keeps failing ({2}). The next automatic try is {3}.', this.label, when(expiresAt, this.now()), h.message, when(h.nextAt, this.now())),
+        refresh,
+      )
+      .then(c => {
+        if (c === refresh) void vscode.commands.executeCommand('infusionsoft.refreshToken', this.key);
+      });
   }
 
   private lastHealthKind: RefreshHealth['kind'] = 'ok';
 
   /** Case K11: the new pair is only in memory. Says how to make the keyring work (case V3). */
   private async tellUnsaved(reason: string): Promise<void> {
+    // A keyring error already gives the advice (src/vscode/secrets keyringError): say it once.
+    if (/password-store/.test(reason)) {
+      void vscode.window.showWarningMessage(outsideText(vscode.l10n.t('Keap app {0}: the refreshed tokens could not be stored. VS Code keeps using them from memory and stores them as soon as the keyring accepts them. {1}', this.label, reason), 'message', 1000));
+      return;
+    }
     void vscode.window.showWarningMessage(
       outsideText(
         vscode.l10n.t(
@@ -143,8 +205,12 @@ export class AutoRefresher implements vscode.Disposable {
       void vscode.window.showWarningMessage(
         outsideText(
           h.kind === 'retrying'
-            ? vscode.l10n.t('Keap app {0}: {1} Your tokens are kept; the next automatic refresh is at {2}.', this.label, message, momentText(h.nextAt, Date.now()))
-            : vscode.l10n.t('Keap app {0}: {1} Your tokens are kept.', this.label, message),
+            ? vscode.l10n.t('Keap app {0}: {1} Your tokens are kept; the next automatic refresh is {2}.', this.label, message, when(h.nextAt, this.now()))
+            : h.kind === 'ok' && h.lastFailure
+              ? h.lastFailure.nextAt === undefined
+                ? vscode.l10n.t('Keap app {0}: {1} The access token is still valid; nothing changed.', this.label, message)
+                : vscode.l10n.t('Keap app {0}: {1} The access token is still valid; the next automatic refresh is {2}.', this.label, message, when(h.lastFailure.nextAt, this.now()))
+              : vscode.l10n.t('Keap app {0}: {1} Your tokens are kept.', this.label, message),
           'message',
           1000,
         ),
@@ -173,6 +239,7 @@ export class AutoRefresher implements vscode.Disposable {
   }
 
   dispose(): void {
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
     this.scheduler.dispose();
     for (const d of this.disposables) d.dispose();
   }
@@ -279,6 +346,11 @@ export class AutoRefreshers implements vscode.Disposable {
       : vscode.l10n.t("Your clock is {0} ahead of Keap's; a refresh goes out when either clock says the token is due.", by);
   }
 
+  /** A SecretStorage call worked: every account's kept tokens are stored now (case K11; bounded per account by STORE_NUDGE_MIN_MS). */
+  storeKeptNow(why: string): void {
+    for (const r of this.byKey.values()) void r.auto.storeKeptNow(why);
+  }
+
   /** The user set the client secret of `clientId` again: its accounts' paused refreshes resume. */
   resumeClient(clientId: string, why: string): void {
     for (const [key, r] of this.byKey) if (this.model.get(key)?.clientId === clientId) r.auto.resume(why);
@@ -305,18 +377,27 @@ export class AutoRefreshers implements vscode.Disposable {
 }
 
 /** A sentence on the refresh health for tooltips, or undefined when all is well. */
-export function healthExplanation(health: RefreshHealth): string | undefined {
+export function healthExplanation(health: RefreshHealth, now: number = Date.now()): string | undefined {
   switch (health.kind) {
-    case 'ok':
-      return undefined;
+    case 'ok': {
+      const f = health.lastFailure;
+      if (!f) return undefined;
+      return f.nextAt === undefined
+        ? vscode.l10n.t('Refresh Token failed {0} ({1}); the access token is still valid.', when(f.at, now), f.message)
+        : vscode.l10n.t('Refresh Token failed {0} ({1}); the access token is still valid; the next automatic refresh is {2}.', when(f.at, now), f.message, when(f.nextAt, now));
+    }
     case 'retrying':
       return health.reason === 'budget'
-        ? vscode.l10n.t('{0} token requests in 24 hours: automatic refresh waits until {1}.', 100, momentText(health.nextAt, Date.now()))
-        : vscode.l10n.t('Refresh failed ({0}); tokens kept; the next automatic refresh is at {1}.', health.message, momentText(health.nextAt, Date.now()));
+        ? vscode.l10n.t('{0} token requests in 24 hours: automatic refresh waits until {1}.', 100, when(health.nextAt, now))
+        : vscode.l10n.t('Refresh failed ({0}); tokens kept; the next automatic refresh is {1}.', health.message, when(health.nextAt, now));
     case 'paused':
       return pauseExplanation(health.pause);
     case 'unsaved':
-      return vscode.l10n.t('Keap issued new tokens but they could not be stored ({0}). This window uses them from memory and stores them again at {1}. Unlock the system keyring (gnome-keyring), or set VS Code\'s "password-store" option.', health.message, momentText(health.nextAt, Date.now()));
+      // A keyring error already carries the advice (src/vscode/secrets keyringError): say it once.
+      if (/password-store/.test(health.message)) {
+        return vscode.l10n.t('Keap issued new tokens but they could not be stored. This window uses them from memory and stores them again {0}, or as soon as the keyring accepts them. {1}', when(health.nextAt, now), health.message);
+      }
+      return vscode.l10n.t('Keap issued new tokens but they could not be stored ({0}). This window uses them from memory and stores them again {1}, or as soon as the keyring accepts them. Unlock the system keyring (gnome-keyring), or set VS Code\'s "password-store" option.', health.message, when(health.nextAt, now));
     case 'stale-view':
       return vscode.l10n.t('Another window refreshed the token. Reload this window (Developer: Reload Window) to use the new one.');
     case 'superseded':
@@ -325,7 +406,7 @@ export function healthExplanation(health: RefreshHealth): string | undefined {
 }
 
 /** Words for what is wrong with an account's refresh, or undefined when nothing is. */
-export function troubleOf(set: TokenSet, health: RefreshHealth): string | undefined {
+export function troubleOf(set: TokenSet, health: RefreshHealth, now: number = Date.now()): string | undefined {
   if (set.refreshTokenRejectedAt !== undefined) return vscode.l10n.t('sign in again');
   switch (health.kind) {
     case 'paused':
@@ -341,7 +422,7 @@ export function troubleOf(set: TokenSet, health: RefreshHealth): string | undefi
       }
       break;
     case 'retrying':
-      return vscode.l10n.t('refresh failing, next try {0}', momentText(health.nextAt, Date.now()));
+      return vscode.l10n.t('refresh failing, next try {0}', when(health.nextAt, now));
     case 'unsaved':
       return vscode.l10n.t('new tokens not stored yet');
     case 'stale-view':

@@ -27,6 +27,13 @@ export function keyringError(e: unknown): KeyringError {
 
 /** Thin typed access to SecretStorage; every failure becomes a {@link KeyringError}. */
 export class Secrets implements KeyValueSecrets {
+  private readonly succeeded = new vscode.EventEmitter<void>();
+  /**
+   * Fires after a SecretStorage call worked: the keyring answers again, so tokens kept in memory
+   * (case K11) can be stored now (issue 19.4).
+   */
+  readonly onDidSucceed = this.succeeded.event;
+
   constructor(private readonly storage: vscode.SecretStorage) {}
 
   get onDidChange(): vscode.Event<vscode.SecretStorageChangeEvent> {
@@ -35,7 +42,9 @@ export class Secrets implements KeyValueSecrets {
 
   async get(key: string): Promise<string | undefined> {
     try {
-      return await this.storage.get(key);
+      const value = await this.storage.get(key);
+      this.succeeded.fire();
+      return value;
     } catch (e) {
       throw keyringError(e);
     }
@@ -44,6 +53,7 @@ export class Secrets implements KeyValueSecrets {
   async store(key: string, value: string): Promise<void> {
     try {
       await this.storage.store(key, value);
+      this.succeeded.fire();
     } catch (e) {
       throw keyringError(e);
     }
@@ -52,6 +62,7 @@ export class Secrets implements KeyValueSecrets {
   async delete(key: string): Promise<void> {
     try {
       await this.storage.delete(key);
+      this.succeeded.fire();
     } catch (e) {
       throw keyringError(e);
     }

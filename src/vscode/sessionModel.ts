@@ -146,6 +146,13 @@ export class SessionModel implements vscode.Disposable {
     return this.loaded;
   }
 
+  private loadErrorValue: string | undefined;
+
+  /** Why the first read of SecretStorage failed, while no read has worked yet (then the views cannot say "signed out"). */
+  get loadError(): string | undefined {
+    return this.loaded ? undefined : this.loadErrorValue;
+  }
+
   /**
    * True when another window has changed the sign-ins and this window's SecretStorage view has not
    * caught up (code-server keeps SecretStorage per browser tab, so only a reload brings it up to date).
@@ -187,6 +194,10 @@ export class SessionModel implements vscode.Disposable {
       this.publish(this.withOverlays(sets), staleChanged);
     } catch (e) {
       this.log.error(`could not read the stored sessions: ${(e as Error).message}`);
+      if (!this.loaded && seq === this.reloads) {
+        this.loadErrorValue = (e as Error)?.message ?? String(e);
+        this.changed.fire();
+      }
     }
     return this.tokenSet;
   }
@@ -312,6 +323,8 @@ export class SessionModel implements vscode.Disposable {
   }
 
   private publishContext(): void {
+    // Before the first read the view's "Sign in" welcome stays hidden (it would say signed out while a session is stored).
+    void vscode.commands.executeCommand('setContext', 'infusionsoft.loaded', true);
     void vscode.commands.executeCommand('setContext', 'infusionsoft.signedIn', this.sets.length > 0);
     void vscode.commands.executeCommand('setContext', 'infusionsoft.multipleAccounts', this.sets.length > 1);
   }

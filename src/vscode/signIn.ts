@@ -43,6 +43,8 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
    * box; `finished` resolves once its loopback listener is closed (a new one may need the port).
    */
   private active: { state: string; cancel: () => void; ended: vscode.CancellationTokenSource; finished: Promise<void> } | undefined;
+  /** A message said "the sign-in is still waiting" during the current sign-in: its end must be said too (issue 19.2). */
+  private toldStillWaiting = false;
   private readonly handled = new vscode.EventEmitter<CallbackResult>();
   /** Fires after each callback was handled (signed in, failed, duplicate or unknown state). */
   readonly onDidHandleCallback = this.handled.event;
@@ -121,6 +123,7 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
       case 'no-state':
         break;
       case 'rejected-code':
+        this.toldStillWaiting = this.active !== undefined;
         void vscode.window.showWarningMessage(
           vscode.l10n.t('Keap did not accept that code. Paste the whole address the browser landed on; the sign-in is still waiting.'),
         );
@@ -324,7 +327,11 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
       });
     } else if (outcome.kind !== 'cancelled') {
       void vscode.window.showErrorMessage(outsideText(outcome.message, 'message', 1000));
+    } else if (this.toldStillWaiting) {
+      // An earlier message said the sign-in still waits; this one says it no longer does.
+      void vscode.window.showInformationMessage(vscode.l10n.t('The Keap sign-in was cancelled; it no longer waits for the browser.'));
     }
+    this.toldStillWaiting = false;
     return undefined;
   }
 
@@ -365,6 +372,7 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
     let markFinished!: () => void;
     const finished = new Promise<void>(resolve => (markFinished = resolve));
     this.active = { state, cancel, ended, finished };
+    this.toldStillWaiting = false;
     void vscode.commands.executeCommand('setContext', 'infusionsoft.signingIn', true);
     this.statusBar.setSigningIn(true);
 

@@ -2,9 +2,11 @@ import * as vscode from 'vscode';
 import { outsideText } from '../outsideText';
 import { accountKey } from '../session/accounts';
 import { accessTokenCountdown } from '../session/countdown';
-import { accessTokenTimeLeft, refreshTokenDaysLeft, TokenSet } from '../session/tokenSet';
+import { tokenState } from '../session/stateWords';
+import { refreshTokenDaysLeft, TokenSet } from '../session/tokenSet';
 import { healthExplanation, pauseExplanation, RefreshHealth, resumeCommand, troubleOf } from './autoRefresh';
 import { SessionModel } from './sessionModel';
+import { when } from './timeText';
 
 /** Refresh-token days left below which the item warns (issue: "warning colour under 7 days"). */
 const WARN_REFRESH_DAYS = 7;
@@ -58,6 +60,12 @@ export class TokenStatusBar implements vscode.Disposable {
     return this.item.text;
   }
 
+  /** The background ThemeColor's id, for tests (undefined: no colour). */
+  get background(): string | undefined {
+    // ThemeColor keeps its id at runtime; the typings do not declare it.
+    return (this.item.backgroundColor as unknown as { id?: string } | undefined)?.id;
+  }
+
   /** The tooltip's text as the user reads it (markdown escapes undone), for tests. */
   get tooltip(): string {
     const t = this.item.tooltip;
@@ -98,6 +106,17 @@ export class TokenStatusBar implements vscode.Disposable {
       this.item.accessibilityInformation = { label: vscode.l10n.t('Keap sign-ins changed in another window; reload this window') };
       return;
     }
+    if (!set && !this.model.isLoaded) {
+      // Before the first read of SecretStorage: neutral, never "Sign in" (a restart with a stored session showed it for 1.5 s).
+      const failed = this.model.loadError;
+      this.item.text = failed ? `$(warning) ${vscode.l10n.t('Keap: sign-ins not read')}` : `$(loading~spin) ${vscode.l10n.t('Keap')}`;
+      this.item.tooltip = failed
+        ? vscode.l10n.t('The Keap sign-ins could not be read from SecretStorage ({0}). They are read again when this window regains focus. Click to show the log.', failed)
+        : vscode.l10n.t('Reading the Keap sign-ins…');
+      this.item.command = failed ? 'infusionsoft.showLog' : undefined;
+      this.item.accessibilityInformation = { label: failed ? vscode.l10n.t('Keap sign-ins could not be read') : vscode.l10n.t('Reading the Keap sign-ins') };
+      return;
+    }
     if (!set) {
       this.item.text = `$(account) ${vscode.l10n.t('Keap: Sign in')}`;
       this.item.tooltip = vscode.l10n.t('Sign in to the Keap API');
@@ -111,11 +130,13 @@ export class TokenStatusBar implements vscode.Disposable {
   private renderSignedIn(set: TokenSet, key: string): void {
     const now = this.now();
     const app = set.appName ?? vscode.l10n.t('app');
-    const left = accessTokenTimeLeft(set, now);
     const health = this.sources.health(key);
     const daysLeft = refreshTokenDaysLeft(set, now, this.sources.refreshTokenLifetimeMs());
     const warning = new vscode.ThemeColor('statusBarItem.warningBackground');
     const error = new vscode.ThemeColor('statusBarItem.errorBackground');
+    // Colours only when the user must act or a token is about to lapse (src/session/stateWords).
+    const state = tokenState(set, health, now, { warnBelowMs: WARN_BELOW_MS, warnRefreshDays: WARN_REFRESH_DAYS, refreshDaysLeft: daysLeft });
+    const colour = state.attention === 'error' ? error : state.attention === 'warning' ? warning : undefined;
     let icon = '$(key)';
     // The same countdown as the tree's (src/session/countdown), so both agree to the minute.
     const countdown = accessTokenCountdown(set, now);
@@ -133,52 +154,48 @@ export class TokenStatusBar implements vscode.Disposable {
     const custom = this.sources.customEndpoint(set);
     if (custom) md.appendMarkdown(`$(globe) ${said(custom)}\n\n`);
 
-    if (set.refreshTokenRejectedAt !== undefined || (health.kind === 'paused' && health.pause.resume === 'sign-in')) {
+    this.item.backgroundColor = colour;
+    if (state.state === 'sign-in-again') {
       icon = '$(error)';
       shown = vscode.l10n.t('Sign in again');
-      this.item.backgroundColor = error;
       this.item.command = { command: 'infusionsoft.signIn', title: vscode.l10n.t('Sign In Again'), arguments: [{ clientId: set.clientId, appName: set.appName }] };
       md.appendMarkdown(vscode.l10n.t('Keap no longer accepts the refresh token (used elsewhere, revoked or expired). Click to sign in again.') + '\n\n');
     } else if (health.kind === 'paused') {
       // Paused until the user acts: say why, and make the click the action that resumes it.
       icon = '$(debug-pause)';
       shown = vscode.l10n.t('refresh paused');
-      this.item.backgroundColor = warning;
       this.item.command = resumeCommand(health.pause.resume, set);
       md.appendMarkdown(said(pauseExplanation(health.pause)) + '\n\n');
     } else if (health.kind === 'stale-view') {
       icon = '$(warning)';
-      this.item.backgroundColor = warning;
       this.item.command = 'workbench.action.reloadWindow';
-      md.appendMarkdown(said(healthExplanation(health)) + '\n\n');
+      md.appendMarkdown(said(healthExplanation(health, now)) + '\n\n');
     } else if (health.kind !== 'ok') {
-      icon = '$(warning)';
-      this.item.backgroundColor = warning;
-      md.appendMarkdown(said(healthExplanation(health)) + '\n\n');
-    } else if (left === undefined || left < WARN_BELOW_MS || daysLeft < WARN_REFRESH_DAYS) {
-      this.item.backgroundColor = warning;
+      icon = state.attention === 'none' ? '$(sync)' : '$(warning)';
+      md.appendMarkdown(said(healthExplanation(health, now)) + '\n\n');
+    } else if (health.lastFailure) {
+      md.appendMarkdown(said(healthExplanation(health, now)) + '\n\n');
     }
     // Another signed-in app in trouble: say so here too, since its own status is only in the tree.
     const troubled = this.model.accounts
       .filter(a => accountKey(a) !== key)
-      .map(a => ({ a, why: troubleOf(a, this.sources.health(accountKey(a))) }))
+      .map(a => ({ a, why: troubleOf(a, this.sources.health(accountKey(a)), now) }))
       .filter((t): t is { a: TokenSet; why: string } => t.why !== undefined);
     if (troubled.length > 0) {
-      this.item.backgroundColor ??= warning;
+      const needsUser = troubled.some(t => tokenState(t.a, this.sources.health(accountKey(t.a)), now, { warnBelowMs: WARN_BELOW_MS, warnRefreshDays: WARN_REFRESH_DAYS, refreshDaysLeft: refreshTokenDaysLeft(t.a, now, this.sources.refreshTokenLifetimeMs()) }).attention !== 'none');
+      if (needsUser) this.item.backgroundColor ??= warning;
       md.appendMarkdown(said(vscode.l10n.t('Needs attention: {0}', troubled.map(t => `${t.a.appName ?? t.a.clientId} (${t.why})`).join(', '))) + '\n\n');
     }
     this.item.text = `${icon} ${vscode.l10n.t('Keap {0} · {1}', app, shown)}${troubled.length > 0 ? ' $(warning)' : ''}`;
     if (set.accessTokenExpiresAt !== undefined) {
-      const at = new Date(set.accessTokenExpiresAt);
-      md.appendMarkdown(
-        (set.accessTokenExpiresAt > now ? vscode.l10n.t('Access token expires {0} ({1})', at.toLocaleString(), at.toISOString()) : vscode.l10n.t('Access token expired {0} ({1})', at.toLocaleString(), at.toISOString())) + '\n\n',
-      );
+      const at = when(set.accessTokenExpiresAt, now);
+      md.appendMarkdown((set.accessTokenExpiresAt > now ? vscode.l10n.t('Access token expires {0}', at) : vscode.l10n.t('Access token expired {0}', at)) + '\n\n');
     } else {
       md.appendMarkdown(vscode.l10n.t('Access token expiry unknown; it will be refreshed.') + '\n\n');
     }
     const clock = this.sources.clockNote?.();
     if (clock) md.appendMarkdown(`$(watch) ${said(clock)}\n\n`);
-    md.appendMarkdown(vscode.l10n.t('Refresh token issued {0}: about {1} days left', new Date(set.refreshTokenIssuedAt).toLocaleString(), daysLeft) + '\n\n');
+    md.appendMarkdown(vscode.l10n.t('Refresh token issued {0}: about {1} days left', when(set.refreshTokenIssuedAt, now), daysLeft) + '\n\n');
     if (this.item.command && typeof this.item.command !== 'string' && this.item.command.command === 'infusionsoft.refreshToken') md.appendMarkdown(vscode.l10n.t('Click to refresh now.') + '\n\n');
     const others = this.model.accounts.filter(a => accountKey(a) !== key);
     if (others.length > 0) {

@@ -7,6 +7,7 @@ import { accessTokenTimeLeft, formatDuration } from '../session/tokenSet';
 import { AutoRefreshers, healthExplanation } from './autoRefresh';
 import { Settings } from './config';
 import { SessionModel } from './sessionModel';
+import { when } from './timeText';
 import type { TokenTestRows } from './tree';
 
 /** One run of Infusionsoft: Test Token: what Keap said, and when (epoch ms). */
@@ -113,7 +114,7 @@ function describeRun({ test, believedLeftMs }: TokenTestRun): string[] {
     lines.push(
       b.resetsAt === undefined
         ? vscode.l10n.t('{0} calls left per {1}.', left, b.timeUnit)
-        : vscode.l10n.t('{0} calls left per {1}, until {2}.', left, b.timeUnit, new Date(b.resetsAt).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' })),
+        : vscode.l10n.t('{0} calls left per {1}, until {2}.', left, b.timeUnit, when(b.resetsAt)),
     );
   }
   return lines;
@@ -125,7 +126,7 @@ export function tokenTestItem(run: TokenTestRun): vscode.TreeItem {
   const day = last.quota.find(b => b.available !== undefined);
   const item = new vscode.TreeItem(vscode.l10n.t('Token test'));
   item.description = summary(run.test) + (day ? ` · ${vscode.l10n.t('{0} left per {1}', day.available!.toLocaleString(), day.timeUnit)}` : '');
-  item.tooltip = [new Date(run.at).toLocaleTimeString(), ...describeRun(run)].join('\n');
+  item.tooltip = [when(run.at), ...describeRun(run)].join('\n');
   item.iconPath = new vscode.ThemeIcon(last.error ? 'warning' : 'pulse', last.error || run.test.refresh ? new vscode.ThemeColor('list.warningForeground') : undefined);
   item.contextValue = 'tokenTest';
   item.accessibilityInformation = { label: vscode.l10n.t('Token test: {0}', item.description) };

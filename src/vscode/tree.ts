@@ -4,7 +4,9 @@ import { accountKey } from '../session/accounts';
 import { accessTokenCountdown, nextCountdownChangeInMs } from '../session/countdown';
 import { accessTokenTimeLeft, refreshTokenDaysLeft, TokenSet } from '../session/tokenSet';
 import { healthExplanation, RefreshHealth, troubleOf } from './autoRefresh';
+import { tokenState } from '../session/stateWords';
 import { SessionModel } from './sessionModel';
+import { when } from './timeText';
 
 type NodeKind = 'account' | 'accessToken' | 'refreshToken' | 'clientId' | 'tokenTest';
 
@@ -105,7 +107,7 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
         // Keap's words (userinfo, an error's description) as one plain masked line (src/outsideText, case S8).
         const who = outsideText([set.user?.name, set.user?.email].filter(Boolean).join(' · '), 'plain');
         const health = this.health.of(node.account);
-        const trouble = troubleOf(set, health);
+        const trouble = troubleOf(set, health, now);
         const custom = this.customEndpoint(set);
         item.description = [trouble, active ? vscode.l10n.t('active') : undefined, who, custom].filter(Boolean).join(' · ');
         item.iconPath =
@@ -114,7 +116,10 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
             : health.kind === 'paused'
               ? new vscode.ThemeIcon('debug-pause', new vscode.ThemeColor('list.warningForeground'))
               : trouble
-                ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'))
+                ? // A warning colour only when the user must act or the token is about to lapse (src/session/stateWords).
+                  tokenState(set, health, now, { warnBelowMs: 3_600_000, warnRefreshDays: 7, refreshDaysLeft: refreshTokenDaysLeft(set, now, this.refreshTokenLifetimeMs()) }).attention === 'none'
+                  ? new vscode.ThemeIcon('sync')
+                  : new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'))
                 : new vscode.ThemeIcon(active ? 'pass-filled' : 'account');
         // account | account.active, plus .dead when Keap refused the refresh token (menus offer Sign In Again).
         item.contextValue = (this.model.activeKey === node.account ? 'account.active' : 'account') + (set.refreshTokenRejectedAt ? '.dead' : '');
@@ -124,7 +129,7 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
             : vscode.l10n.t('Keap app {0} ({1}), scope "full"', set.appName ?? '?', set.scope.split('|')[1] ?? set.scope),
         ];
         if (custom) lines.push(custom);
-        const explanation = outsideText(healthExplanation(health), 'plain', 1000);
+        const explanation = outsideText(healthExplanation(health, now), 'plain', 1000);
         if (explanation) lines.push(explanation);
         const clock = this.health.clockNote?.();
         if (clock) lines.push(clock);
@@ -142,13 +147,17 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
         item.id = id;
         const left = accessTokenTimeLeft(set, now);
         const countdown = accessTokenCountdown(set, now);
-        const when =
+        const shown =
           countdown.kind === 'unknown' ? vscode.l10n.t('expiry unknown') : countdown.kind === 'expired' ? vscode.l10n.t('expired') : vscode.l10n.t('expires in {0}', countdown.text);
-        item.description = `${maskToken(set.accessToken)} · ${when}`;
-        item.tooltip = set.accessTokenExpiresAt ? vscode.l10n.t('Expires {0} ({1})', new Date(set.accessTokenExpiresAt).toLocaleString(), new Date(set.accessTokenExpiresAt).toISOString()) : when;
+        item.description = `${maskToken(set.accessToken)} · ${shown}`;
+        item.tooltip = set.accessTokenExpiresAt
+          ? set.accessTokenExpiresAt > now
+            ? vscode.l10n.t('Expires {0}', when(set.accessTokenExpiresAt, now))
+            : vscode.l10n.t('Expired {0}', when(set.accessTokenExpiresAt, now))
+          : shown;
         item.iconPath = new vscode.ThemeIcon('key', left !== undefined && left < 3_600_000 ? new vscode.ThemeColor('list.warningForeground') : undefined);
         item.contextValue = 'accessToken';
-        item.accessibilityInformation = { label: vscode.l10n.t('Access token of Keap app {0}, {1}', set.appName ?? '?', when) };
+        item.accessibilityInformation = { label: vscode.l10n.t('Access token of Keap app {0}, {1}', set.appName ?? '?', shown) };
         return item;
       }
       case 'refreshToken': {
@@ -158,7 +167,7 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
         item.description = set.refreshTokenRejectedAt
           ? vscode.l10n.t('{0} · rejected by Keap', maskToken(set.refreshToken))
           : vscode.l10n.t('{0} · about {1} days left', maskToken(set.refreshToken), days);
-        item.tooltip = vscode.l10n.t('Issued {0}. Keap states no lifetime; counted from the infusionsoft.refreshTokenLifetimeDays setting.', new Date(set.refreshTokenIssuedAt).toLocaleString());
+        item.tooltip = vscode.l10n.t('Issued {0}. Keap states no lifetime; counted from the infusionsoft.refreshTokenLifetimeDays setting.', when(set.refreshTokenIssuedAt, now));
         item.iconPath = new vscode.ThemeIcon('history', days < 7 || set.refreshTokenRejectedAt ? new vscode.ThemeColor('list.warningForeground') : undefined);
         item.contextValue = 'refreshToken';
         item.accessibilityInformation = {

@@ -41,6 +41,8 @@ export const harness = {
   runCommandInSecondWindow: (title: string) => call(env('HARNESS_URL'), '/command/2', { title }),
   openSecondWindow: () => call(env('HARNESS_URL'), '/open-window', {}),
   reloadSecondWindow: () => call(env('HARNESS_URL'), '/reload-window', {}),
+  /** Reloads window 2 and answers every text its Keap status bar item showed from the first paint until one matched `until` (a RegExp source). */
+  reloadSecondWindowWatching: (until: string) => call<string[]>(env('HARNESS_URL'), '/reload-window-watch', { until }),
   closeSecondWindow: () => call(env('HARNESS_URL'), '/close-window', {}),
   /** A screenshot of the page, or of the first element matching `selector`, into the artifacts folder. */
   screenshot: (name: string, selector?: string, maxHeight?: number) => call<{ file: string }>(env('HARNESS_URL'), '/screenshot', { name, selector, maxHeight }),

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as dotenv from 'dotenv';
 import fc from 'fast-check';
-import { EnvValueError, quoteEnvValue, upsertEnv } from '../../src/dotenv/envFile';
+import { EnvValueError, QuoteStyle, quoteEnvValue, upsertEnv } from '../../src/dotenv/envFile';
 import { EnvEncodingError, findEncoding } from '../../src/dotenv/envEncoding';
 import { readOwnEnvText, writeOwnerOnly } from '../../src/dotenv/envLocation';
 import { itWhere, NO_BASH } from '../support/platform';
@@ -144,6 +144,17 @@ function render(m: Model): string {
     return (m.bom ? '\uFEFF' : '') + renderUnits(m).join('');
 }
 
+/** How the model's first line of `key` with a value writes it (none: empty or backticks, which are never written). */
+function styleOf(m: Model, key: string): QuoteStyle | undefined {
+    for (const { unit } of m.units) {
+        if (unit.kind !== 'entry' || unit.key !== key) continue;
+        if (unit.quoting === 'single') return 'single';
+        if (unit.quoting === 'double') return 'double';
+        if (unit.quoting === 'unquoted') return 'unquoted';
+    }
+    return undefined;
+}
+
 /** What upsertEnv must produce, derived from the model (not from the implementation). */
 function expected(m: Model, values: Map<string, string>, original: string): string {
     const rendered = renderUnits(m);
@@ -157,8 +168,9 @@ function expected(m: Model, values: Map<string, string>, original: string): stri
     m.units.forEach(({ unit, eol }, i) => {
         if (unit.kind === 'entry' && values.has(unit.key)) {
             present.add(unit.key);
-            const q = quoteEnvValue(unit.key, values.get(unit.key)!).replace(/\n/g, dominant);
-            const ws = unit.quoting === 'unquoted' || unit.quoting === 'empty' ? ' ' : unit.ws;
+            // Issue 19.3: the style of the key's first styled line is kept when the value allows it; an unquoted value gets one space before a comment.
+            const q = quoteEnvValue(unit.key, values.get(unit.key)!, styleOf(m, unit.key)).replace(/\n/g, dominant);
+            const ws = unit.quoting === 'unquoted' || unit.quoting === 'empty' || !/^['"]/.test(q) ? ' ' : unit.ws;
             const ending = rendered[i].endsWith(eol) && (i < m.units.length - 1 || m.finalNewline) ? eol : '';
             out += `${unit.indent}${unit.exportPrefix}${unit.key}=${q}${unit.comment === null ? '' : ws + unit.comment}${ending}`;
         } else {
@@ -320,9 +332,11 @@ describe('envFile properties (fast-check)', function () {
                 assert.equal(dotenv.parse(`K=${q}${after}`).K, v);
                 // shell-inert form: single quotes without ', or double quotes without " $ ` and final \
                 const inner = q.replace(/ # 'value ends with a backslash$/, '');
+                // Issue 19.3: unquoted only for characters every reader takes literally.
+                const unquoted = /^[A-Za-z0-9._+/=:-]+$/.test(inner) && inner === v;
                 const single = /^'[^']*'$/.test(inner);
                 const double = /^"[^"$`]*"$/.test(inner) && !inner.endsWith('\\"');
-                assert.ok(single || double, `shell-inert quoting for ${JSON.stringify(v)}: ${q}`);
+                assert.ok(unquoted || single || double, `shell-inert quoting for ${JSON.stringify(v)}: ${q}`);
             }),
             { numRuns: RUNS },
         );

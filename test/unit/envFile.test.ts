@@ -47,8 +47,12 @@ describe('envFile: quoting (K3)', () => {
         });
     }
 
-    it('prefers single quotes, uses double quotes for a single quote, never backticks', () => {
-        assert.equal(quoteEnvValue('K', 'abc'), "'abc'");
+    it('unquoted when every reader takes it literally, else single quotes, double quotes for a single quote, never backticks', () => {
+        assert.equal(quoteEnvValue('K', 'abc'), 'abc');
+        assert.equal(quoteEnvValue('K', 'a b'), "'a b'");
+        assert.equal(quoteEnvValue('K', 'abc', 'single'), "'abc'", 'an existing line\'s style, when the value allows it');
+        assert.equal(quoteEnvValue('K', 'abc', 'double'), '"abc"');
+        assert.equal(quoteEnvValue('K', 'a b', 'unquoted'), "'a b'", 'a style the value does not allow is not used');
         assert.equal(quoteEnvValue('K', "it's"), `"it's"`);
         assert.equal(quoteEnvValue('K', 'a`b"c'), "'a`b\"c'");
         assert.throws(() => quoteEnvValue('K', "it's `x`"), EnvValueError);
@@ -112,35 +116,36 @@ describe('envFile: editing', () => {
     it('CRLF file: appended lines use CRLF, untouched lines stay byte-identical', () => {
         const before = '# top\r\nA=1\r\n\r\nK=old\r\nB="x"\r\n';
         const r = up(before, [['K', 'new'], ['NEW', 'v\nw']]);
-        assert.equal(r.text, "# top\r\nA=1\r\n\r\nK='new'\r\nB=\"x\"\r\nNEW='v\r\nw'\r\n");
+        assert.equal(r.text, "# top\r\nA=1\r\n\r\nK=new\r\nB=\"x\"\r\nNEW='v\r\nw'\r\n");
         assert.deepEqual(parse(r.text), { A: '1', K: 'new', B: 'x', NEW: 'v\nw' });
     });
 
     it('a mostly-CRLF file with one LF line still appends CRLF', () => {
-        assert.equal(up('A=1\r\nB=2\nC=3\r\n', [['K', 'v']]).text, "A=1\r\nB=2\nC=3\r\nK='v'\r\n");
+        assert.equal(up('A=1\r\nB=2\nC=3\r\n', [['K', 'v']]).text, 'A=1\r\nB=2\nC=3\r\nK=v\r\n');
     });
 
     it('a leading BOM is kept', () => {
-        assert.equal(up('\uFEFFK=old\n', [['K', 'new']]).text, "\uFEFFK='new'\n");
-        assert.equal(up('\uFEFFA=1\n', [['K', 'new']]).text, "\uFEFFA=1\nK='new'\n");
-        assert.equal(up('\uFEFF', [['K', 'new']]).text, "\uFEFFK='new'\n");
+        assert.equal(up('\uFEFFK=old\n', [['K', 'new']]).text, '\uFEFFK=new\n');
+        assert.equal(up('\uFEFFA=1\n', [['K', 'new']]).text, '\uFEFFA=1\nK=new\n');
+        assert.equal(up('\uFEFF', [['K', 'new']]).text, '\uFEFFK=new\n');
     });
 
     it('export KEY=old becomes export KEY=new, keeping leading whitespace', () => {
-        assert.equal(up('export KEY=old\n', [['KEY', 'new']]).text, "export KEY='new'\n");
-        assert.equal(up('  export\tKEY=old\n', [['KEY', 'new']]).text, "  export\tKEY='new'\n");
+        assert.equal(up('export KEY=old\n', [['KEY', 'new']]).text, 'export KEY=new\n');
+        assert.equal(up('  export\tKEY=old\n', [['KEY', 'new']]).text, '  export\tKEY=new\n');
     });
 
-    const oldValues: Array<[string, string]> = [
-        ['single-quoted', "K='old # value'"],
-        ['double-quoted', 'K="old\\nvalue"'],
-        ['backtick', 'K=`old value`'],
-        ['unquoted', 'K=old value'],
+    // Issue 19.3: the line's own quote style is kept when the value allows it; backticks are never written.
+    const oldValues: Array<[string, string, string]> = [
+        ['single-quoted', "K='old # value'", "K='new'"],
+        ['double-quoted', 'K="old\\nvalue"', 'K="new"'],
+        ['backtick', 'K=`old value`', 'K=new'],
+        ['unquoted', 'K=old value', 'K=new'],
     ];
-    for (const [name, line] of oldValues) {
+    for (const [name, line, written] of oldValues) {
         it(`replaces a ${name} old value`, () => {
             const r = up(`A=1\n${line}\nB=2\n`, [['K', 'new']]);
-            assert.equal(r.text, "A=1\nK='new'\nB=2\n");
+            assert.equal(r.text, `A=1\n${written}\nB=2\n`);
             assert.deepEqual(r.updated, ['K']);
             assert.deepEqual(r.appended, []);
         });
@@ -150,32 +155,32 @@ describe('envFile: editing', () => {
         const before = '# c\nA=1\nK="-----BEGIN KEY-----\nNOT_A_KEY=x\n# not a comment\n-----END KEY-----"\nB=2\n';
         assert.equal(parse(before).K, '-----BEGIN KEY-----\nNOT_A_KEY=x\n# not a comment\n-----END KEY-----');
         const r = up(before, [['K', 'new']]);
-        assert.equal(r.text, "# c\nA=1\nK='new'\nB=2\n");
+        assert.equal(r.text, '# c\nA=1\nK="new"\nB=2\n');
         assert.deepEqual(listEnvKeys(before), ['A', 'K', 'B']);
     });
 
     it('a duplicated key: every occurrence is updated', () => {
         const r = up('K=one\nA=1\nexport K="two"\n', [['K', 'new']]);
-        assert.equal(r.text, "K='new'\nA=1\nexport K='new'\n");
+        assert.equal(r.text, 'K=new\nA=1\nexport K=new\n', 'the style of the first line');
         assert.deepEqual(r.updated, ['K']);
     });
 
     it('missing final newline: appending adds one line break first; an in-place update adds none', () => {
-        assert.equal(up('A=1', [['K', 'v']]).text, "A=1\nK='v'\n");
-        assert.equal(up('A=1\r\nB=2', [['K', 'v']]).text, "A=1\r\nB=2\r\nK='v'\r\n");
-        assert.equal(up('A=1\nK=old', [['K', 'v']]).text, "A=1\nK='v'");
+        assert.equal(up('A=1', [['K', 'v']]).text, 'A=1\nK=v\n');
+        assert.equal(up('A=1\r\nB=2', [['K', 'v']]).text, 'A=1\r\nB=2\r\nK=v\r\n');
+        assert.equal(up('A=1\nK=old', [['K', 'v']]).text, 'A=1\nK=v');
     });
 
     it('an empty file', () => {
         const r = up('', [['KEAP_ACCESS_TOKEN', 'a'], ['KEAP_REFRESH_TOKEN', 'b']]);
-        assert.equal(r.text, "KEAP_ACCESS_TOKEN='a'\nKEAP_REFRESH_TOKEN='b'\n");
+        assert.equal(r.text, 'KEAP_ACCESS_TOKEN=a\nKEAP_REFRESH_TOKEN=b\n');
         assert.deepEqual(r.appended, ['KEAP_ACCESS_TOKEN', 'KEAP_REFRESH_TOKEN']);
     });
 
     it('a file with only comments', () => {
         const before = "# KEAP_ACCESS_TOKEN=commented out\n#K=v\n  # it's\n";
         const r = up(before, [['KEAP_ACCESS_TOKEN', 'new']]);
-        assert.equal(r.text, before + "KEAP_ACCESS_TOKEN='new'\n");
+        assert.equal(r.text, before + 'KEAP_ACCESS_TOKEN=new\n');
         assert.deepEqual(listEnvKeys(before), []);
     });
 
@@ -185,7 +190,8 @@ describe('envFile: editing', () => {
             assert.equal(parse(line).K, 'old');
             const r = up(`${line}\nB=2\n`, [['K', 'new']]);
             const indent = /^\s*(?:export\s+)?/.exec(line)![0];
-            assert.match(r.text, new RegExp(`^${indent.replace(/\s/g, (c) => (c === '\t' ? '\\t' : ' '))}K='new'\\s*\nB=2\n$`));
+            const q = /'old'/.test(line) ? "'" : /"old"/.test(line) ? '"' : '';
+            assert.match(r.text, new RegExp(`^${indent.replace(/\s/g, (c) => (c === '\t' ? '\\t' : ' '))}K=${q}new${q}\\s*\nB=2\n$`));
             assert.deepEqual(parse(r.text), { K: 'new', B: '2' });
         });
     }
@@ -193,9 +199,9 @@ describe('envFile: editing', () => {
     it('a key that is a prefix of another is not confused with it', () => {
         const before = 'KEAP_ACCESS_TOKEN_OLD=keep\nKEAP_ACCESS_TOKEN=old\nXKEAP_ACCESS_TOKEN=keep2\n';
         const r = up(before, [['KEAP_ACCESS_TOKEN', 'new']]);
-        assert.equal(r.text, "KEAP_ACCESS_TOKEN_OLD=keep\nKEAP_ACCESS_TOKEN='new'\nXKEAP_ACCESS_TOKEN=keep2\n");
+        assert.equal(r.text, 'KEAP_ACCESS_TOKEN_OLD=keep\nKEAP_ACCESS_TOKEN=new\nXKEAP_ACCESS_TOKEN=keep2\n');
         const r2 = up('KEAP_ACCESS_TOKEN_OLD=keep\n', [['KEAP_ACCESS_TOKEN', 'new']]);
-        assert.equal(r2.text, "KEAP_ACCESS_TOKEN_OLD=keep\nKEAP_ACCESS_TOKEN='new'\n");
+        assert.equal(r2.text, 'KEAP_ACCESS_TOKEN_OLD=keep\nKEAP_ACCESS_TOKEN=new\n');
     });
 
     it('an invalid key throws EnvKeyError naming it, before anything changes', () => {
@@ -214,8 +220,8 @@ describe('envFile: editing', () => {
     });
 
     it('keeps a trailing inline comment, separated by whitespace', () => {
-        assert.equal(up('K=old # note\n', [['K', 'new']]).text, "K='new' # note\n");
-        assert.equal(up('K="old"\t# note\n', [['K', 'new']]).text, "K='new'\t# note\n");
+        assert.equal(up('K=old # note\n', [['K', 'new']]).text, 'K=new # note\n');
+        assert.equal(up('K="old"\t# note\n', [['K', 'new']]).text, 'K="new"\t# note\n');
         assert.equal(up("K='old'# note\n", [['K', 'new']]).text, "K='new' # note\n");
     });
 
@@ -223,7 +229,7 @@ describe('envFile: editing', () => {
         const r = up("A=1\nK='v'\n", [['K', 'v']]);
         assert.equal(r.changed, false);
         assert.deepEqual(r.updated, ['K']);
-        assert.equal(up('', [['K', '1'], ['J', 'x'], ['K', '2']]).text, "K='2'\nJ='x'\n");
+        assert.equal(up('', [['K', '1'], ['J', 'x'], ['K', '2']]).text, 'K=2\nJ=x\n');
     });
 
     it('refuses to write next to an unterminated quote that would swallow the new line', () => {

@@ -135,8 +135,10 @@ describe('Several Keap apps at once, in a real VS Code', function () {
     const item = (key: string) => a.tree.getTreeItem(a.tree.getChildren().find(n => n.account === key)!);
     const cd = a.model.get(CD)!;
     await fake.fault({ status: 503, body: '<html>Service Unavailable</html>', contentType: 'text/html' });
-    assert.equal(await vscode.commands.executeCommand('infusionsoft.refreshToken', CD), 'failed');
-    assert.equal(a.autoRefresher.get(CD)?.health.kind, 'retrying');
+    // cd456's token is due (30 minutes left): its automatic refresh fails. (A failed Refresh Token of a
+    // token that is not due leaves it valid, issue 19.2, so the failure must be an automatic one here.)
+    await a.model.storeFor(CD).write({ ...cd, refreshTokenIssuedAt: Date.now() - 23.5 * 3_600_000, accessTokenExpiresAt: Date.now() + 30 * 60_000 });
+    await waitFor(() => a.autoRefresher.get(CD)?.health.kind === 'retrying', 30_000, 'the automatic refresh of cd456 failing');
     assert.equal(a.model.get(CD)?.refreshToken, cd.refreshToken, 'tokens kept');
     assert.match(String(item(CD).description), /refresh failing/);
     assert.doesNotMatch(String(item(AB).description), /refresh failing/);

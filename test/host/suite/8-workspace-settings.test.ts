@@ -111,6 +111,8 @@ describe('A workspace cannot route secrets (case S1), in a real VS Code', functi
     // Automatic requests keep 30 s from the previous token request (the refresh schedule), so allow for one just before.
     await waitFor(async () => (await tokenRequests('refresh_token')).length >= 1, 60_000, 'an automatic refresh at the fake Keap server');
     await waitFor(async () => (await a.model.store.read())?.refreshToken !== current.refreshToken, 10_000, 'the rotated pair stored');
+    // The pair is stored before the refresh ends (ledger, lock): a Refresh Token before then joins it and sends nothing.
+    await waitFor(() => a.autoRefresher.get()?.busy === false, 10_000, 'the automatic refresh finished');
     assert.deepEqual(capture.hits, []);
   });
 

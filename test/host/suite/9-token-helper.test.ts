@@ -56,8 +56,7 @@ describe('the token for other processes: ${command:infusionsoft.accessToken} and
 
   it('a task whose options.env uses ${command:infusionsoft.accessToken} gets the current token: refreshed first when it was due (one request), the one another window stored after it rotated the pair', async () => {
     const a = await api();
-    // Automatic refresh off, so that only the command can be the one that refreshes.
-    await config().update('autoRefresh', false, vscode.ConfigurationTarget.Global);
+    // Automatic refresh stays on: the window's own timer and the command share one single flight, so either way exactly one request goes out.
     const current = (await a.model.store.read())!;
     await fake.reset();
     // The command refreshes on the schedule every window shares (30 s between token requests): start from a ledger with no request on it.
@@ -117,7 +116,6 @@ describe('the token for other processes: ${command:infusionsoft.accessToken} and
       if (original === undefined) fs.rmSync(tasksFile, { force: true });
       else fs.writeFileSync(tasksFile, original);
       fs.rmSync(outDir, { recursive: true, force: true });
-      await config().update('autoRefresh', undefined, vscode.ConfigurationTarget.Global);
     }
   });
 
