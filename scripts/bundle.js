@@ -39,6 +39,8 @@ const FEATURE_FILES = {
   'src/vscode/envWriter.ts': 'env.js',
   'src/vscode/testToken.ts': 'testToken.js',
   'src/vscode/terminalEnv.ts': 'terminal.js',
+  'src/vscode/credentialsFeature.ts': 'credentials.js',
+  'src/vscode/importTokens.ts': 'import.js',
 };
 
 (async () => {

@@ -22,6 +22,7 @@ import { RedactingLogger } from './vscode/log';
 import { SECRET_KEYS, Secrets } from './vscode/secrets';
 import { accountListSignal, SessionModel } from './vscode/sessionModel';
 import type { SignInController } from './vscode/signIn';
+import { registerCredentials } from './vscode/credentialsShell';
 import { TokenStatusBar } from './vscode/statusBar';
 import type { TokenTests } from './vscode/testToken';
 import { isSessionNode, SessionTreeProvider } from './vscode/tree';
@@ -119,6 +120,10 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     set => customEndpointNote(set, settings.endpoints()),
   );
   const core: Core = { context, log, settings, secrets, model, autoRefresher, statusBar, tokenClient, storageDir, now, credentials, refreshLock };
+
+  // API keys, Import Tokens, production marks: commands and the API Keys view, their code loaded on first use.
+  const tokenImport = lazy(async () => new (await import('./vscode/importTokens').catch(failed('Import Tokens'))).TokenImport(core, envWriter, ledgerFor));
+  registerCredentials(core, envWriter, { importTokens: async args => (await tokenImport()).run(args && typeof args === 'object' ? args : undefined) });
 
   const signInModule = () => import('./vscode/signInFeature').catch(failed('the sign-in'));
   const handledCallbacks = new vscode.EventEmitter<CallbackResult>();
