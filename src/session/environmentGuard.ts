@@ -52,6 +52,14 @@ export function parseAllowed(raw: unknown): Record<string, string[]> {
   return out;
 }
 
+/** globalState key of the marks of signed-in Keap apps: `{ 'app:<account key>': 'production' | 'sandbox' }` (API keys carry theirs). */
+export const ENVIRONMENT_MARKS_KEY = 'infusionsoft.environmentMarks';
+
+/** The mark of a signed-in Keap app (by account key) in what globalState holds under {@link ENVIRONMENT_MARKS_KEY}. */
+export function appEnvironmentIn(raw: unknown, accountKey: string): KeapEnvironment | undefined {
+  return parseEnvironmentMarks(raw)[`app:${accountKey}`];
+}
+
 /** Reads `{credentialId: 'production' | 'sandbox'}` (the marks of signed-in apps) from globalState. Never throws. */
 export function parseEnvironmentMarks(raw: unknown): Record<string, KeapEnvironment> {
   const out: Record<string, KeapEnvironment> = {};

@@ -301,6 +301,11 @@ export class ApiKeys implements vscode.TreeDataProvider<ApiKeyNode>, vscode.Disp
       if (arg !== undefined) void vscode.window.showErrorMessage(vscode.l10n.t('No Keap API key named {0}.', JSON.stringify(arg).slice(0, 80)));
       return undefined;
     }
+    // A production key resolved for a folder bound to something else or to nothing: asked first (once per folder).
+    const folders = vscode.workspace.workspaceFolders ?? [];
+    const active = vscode.window.activeTextEditor?.document.uri;
+    const folder = folders.length === 1 ? folders[0] : active ? vscode.workspace.getWorkspaceFolder(active) : undefined;
+    if (folder && !(await this.guard.mayWrite(folder, this.credential(entry), vscode.l10n.t('a launch configuration or task')))) return undefined;
     return this.secret(entry.id);
   }
 

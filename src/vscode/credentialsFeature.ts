@@ -16,7 +16,12 @@ export class Credentials implements vscode.Disposable {
   readonly guard: ProductionGuard;
   readonly apiKeys: ApiKeys;
 
-  constructor(private readonly core: Core, envWriter: () => Promise<EnvWriter>) {
+  constructor(
+    private readonly core: Core,
+    envWriter: () => Promise<EnvWriter>,
+    /** Told after the mark of a signed-in app changed (the Signed-in Apps view shows it). */
+    private readonly marksChanged: () => void = () => undefined,
+  ) {
     this.guard = new ProductionGuard(core.context.workspaceState, core.context.globalState, core.log, id => this.describe(id));
     this.apiKeys = new ApiKeys(core, envWriter, this.guard);
   }
@@ -51,13 +56,14 @@ export class Credentials implements vscode.Disposable {
     else if (arg && typeof arg === 'object' && typeof (arg as { apiKey?: unknown }).apiKey === 'string') {
       const entry = await this.apiKeys.resolve((arg as { apiKey: string }).apiKey, '');
       id = entry && apiKeyCredentialId(entry.id);
-    } else id = (await this.pick(vscode.l10n.t('Mark which credential {0}?', environmentLabel(env) ?? '')))?.id;
+    } else id = (await this.pick(env ? vscode.l10n.t('Mark which credential {0}?', environmentLabel(env) ?? '') : vscode.l10n.t('Clear the mark of which credential?')))?.id;
     if (!id) return false;
     if (id.startsWith('app:')) {
       if (!this.core.model.get(id.slice(4))) return false;
       await this.guard.markApp(id.slice(4), env);
       // The view and the status bar show the mark.
       this.core.statusBar.render();
+      this.marksChanged();
       this.changedMarks.fire();
       return true;
     }

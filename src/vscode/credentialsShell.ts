@@ -14,7 +14,7 @@ const API_KEY_INDEX = 'infusionsoft.apiKeys';
  * only when there is a key to show or a command is used: activation reads one globalState value.
  * Resolves nothing; every registration goes to `context.subscriptions`.
  */
-export function registerCredentials(core: Core, envWriter: () => Promise<EnvWriter>, extra: { importTokens: (args?: unknown) => Promise<unknown> }): Lazy<Credentials> {
+export function registerCredentials(core: Core, envWriter: () => Promise<EnvWriter>, extra: { importTokens: (args?: unknown) => Promise<unknown>; marksChanged: () => void }): Lazy<Credentials> {
   const { context, log } = core;
   const viewChanged = new vscode.EventEmitter<void>();
   const credentials = lazy<Credentials>(async () => {
@@ -22,7 +22,7 @@ export function registerCredentials(core: Core, envWriter: () => Promise<EnvWrit
       log.error(`the API keys could not be loaded: ${(e as Error)?.message ?? e}`);
       throw e;
     });
-    const c = new Credentials(core, envWriter);
+    const c = new Credentials(core, envWriter, extra.marksChanged);
     context.subscriptions.push(c, c.apiKeys.onDidChangeTreeData(() => viewChanged.fire()));
     viewChanged.fire();
     return c;
@@ -52,6 +52,7 @@ export function registerCredentials(core: Core, envWriter: () => Promise<EnvWrit
     vscode.commands.registerCommand('infusionsoft.removeApiKey', async (arg?: unknown, options?: { confirm?: boolean }) => (await keys()).remove(arg, options)),
     vscode.commands.registerCommand('infusionsoft.markProduction', async (arg?: unknown) => (await credentials()).mark(arg, 'production')),
     vscode.commands.registerCommand('infusionsoft.markSandbox', async (arg?: unknown) => (await credentials()).mark(arg, 'sandbox')),
+    vscode.commands.registerCommand('infusionsoft.clearMark', async (arg?: unknown) => (await credentials()).mark(arg, undefined)),
     vscode.commands.registerCommand('infusionsoft.bindFolder', async (args?: { folder?: unknown; credential?: unknown }) => (await credentials()).bindFolder(args)),
     vscode.commands.registerCommand('infusionsoft.importTokens', (args?: unknown) => extra.importTokens(args)),
   );

@@ -57,7 +57,7 @@ export class EnvWriter {
    * absolute path inside a workspace folder and skips the folder pick. Resolves to the file
    * written, or undefined when the user stopped or the path was refused (after saying why).
    */
-  async insert(set: TokenSet | undefined, target?: string): Promise<vscode.Uri | undefined> {
+  async insert(set: TokenSet | undefined, target?: string, mayWrite?: (folder: vscode.WorkspaceFolder) => Promise<boolean>): Promise<vscode.Uri | undefined> {
     if (!set) {
       void vscode.window.showWarningMessage(vscode.l10n.t('Sign in to Keap before inserting the token into .env.'));
       return undefined;
@@ -78,6 +78,8 @@ export class EnvWriter {
       folder = folders.length === 1 ? folders[0] : await vscode.window.showWorkspaceFolderPick({ placeHolder: vscode.l10n.t('Which folder\'s .env?') });
       if (!folder) return undefined;
     }
+    // The production guard (src/vscode/environments): asked with the folder before anything is written.
+    if (mayWrite && !(await mayWrite(folder))) return undefined;
     const s = envSettings(folder.uri);
     const located = await this.locate(folder, target ?? s.file, target ? undefined : `the setting ${FILE_SETTING}`);
     if (!located) return undefined;

@@ -1,14 +1,12 @@
 import * as vscode from 'vscode';
 import type { KeapEnvironment } from '../keap/apiKeys';
 import { Logger } from '../log';
-import { FolderState, parseAllowed, parseBindings, parseEnvironmentMarks, productionWriteDecision } from '../session/environmentGuard';
+import { ENVIRONMENT_MARKS_KEY, FolderState, parseAllowed, parseBindings, parseEnvironmentMarks, productionWriteDecision } from '../session/environmentGuard';
 
 /** workspaceState: `{folderUri: credentialId}`, the credential each folder is bound to. */
 const BINDINGS_KEY = 'infusionsoft.folderBindings';
 /** workspaceState: `{folderUri: credentialId[]}`, production credentials the user let into a folder. */
 const ALLOWED_KEY = 'infusionsoft.productionAllowed';
-/** globalState: `{credentialId: 'production' | 'sandbox'}`, the marks of signed-in Keap apps (API keys carry theirs). */
-export const ENVIRONMENT_MARKS_KEY = 'infusionsoft.environmentMarks';
 
 /** A credential as the guard sees it: its id (src/session/environmentGuard), a name to show, its mark. */
 export interface GuardedCredential {

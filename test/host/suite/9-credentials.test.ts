@@ -7,7 +7,7 @@ import type { ApiKeyCheck, ApiKeyEntry } from '../../../src/keap/apiKeys';
 import { accountFileId } from '../../../src/session/accounts';
 import { FileLock } from '../../../src/session/fileLock';
 import type { ImportResult } from '../../../src/vscode/importTokens';
-import { api, DEMO, fake, harness, tokenRequests, useDemoCredentials, waitFor } from '../util';
+import { api, DEMO, ensureSignedIn, fake, harness, tokenRequests, useDemoCredentials, waitFor } from '../util';
 
 /** The fake Keap's demo Personal Access Token (test/fake-keap/server.ts DEMO_API_KEY). */
 const DEMO_KEY = 'KeapAK-demo0000personal0000access0000token';
@@ -169,6 +169,36 @@ describe('Keap credentials: API keys, Import Tokens, production kept apart', fun
     assert.ok(!(await harness.notifications()).some(t => /production credential/.test(t)), 'asked once per folder');
     // A sandbox key is never asked about.
     assert.ok(await vscode.commands.executeCommand('infusionsoft.insertApiKeyIntoEnv', 'ci', envFile()));
+  });
+
+  it('a signed-in app marked production shows it in the status bar and the view; its token into an unbound folder asks first', async () => {
+    await ensureSignedIn();
+    const a = await api();
+    const key = a.model.activeKey!;
+    const folder = vscode.workspace.workspaceFolders![0];
+    try {
+      assert.equal(await vscode.commands.executeCommand('infusionsoft.markProduction', { account: key }), true);
+      await waitFor(() => /\$\(flame\) production$/.test(a.statusText()), 5000, 'the mark in the status bar');
+      const row = a.tree.getChildren().find(n => n.account === key)!;
+      assert.match(String(a.tree.getTreeItem(row).description), /production/);
+      assert.equal((a.tree.getTreeItem(row).iconPath as vscode.ThemeIcon).id, 'flame');
+      await vscode.commands.executeCommand('infusionsoft.bindFolder', { folder: folder.uri.toString(), credential: null });
+      fs.writeFileSync(envFile(), '');
+      await vscode.commands.executeCommand('notifications.clearAll');
+      const insert = vscode.commands.executeCommand<vscode.Uri | undefined>('infusionsoft.insertIntoEnv', envFile(), key);
+      await notificationMatching(/Keap app \w+ is a production credential, and the folder .* is bound to none/);
+      await harness.clickNotification('is a production credential', 'Cancel');
+      assert.equal(await insert, undefined);
+      assert.equal(fs.readFileSync(envFile(), 'utf8'), '', 'nothing written');
+      // Bound to that app: written without a question.
+      await vscode.commands.executeCommand('infusionsoft.bindFolder', { folder: folder.uri.toString(), credential: `app:${key}` });
+      assert.ok(await vscode.commands.executeCommand('infusionsoft.insertIntoEnv', envFile(), key));
+      assert.equal(dotenv.parse(fs.readFileSync(envFile(), 'utf8')).KEAP_ACCESS_TOKEN, a.model.get(key)?.accessToken);
+    } finally {
+      await vscode.commands.executeCommand('infusionsoft.clearMark', { account: key });
+      await vscode.commands.executeCommand('infusionsoft.bindFolder', { folder: folder.uri.toString(), credential: null });
+    }
+    assert.doesNotMatch(a.statusText(), /production/);
   });
 
   it('Import Tokens adopts a pair from a workspace .env: checked, refreshed once through the refresh lock, and the .env follows', async () => {
