@@ -8,8 +8,7 @@ import { KeapError } from '../keap/errors';
 import { accountKey } from '../session/accounts';
 import { clientRefusal, EnvPairNames, ImportedPair, ImportParse, ImportRefusal, pairFromFields, parseImportEnv, parseImportText } from '../session/importParse';
 import type { LedgerStore } from '../session/refreshSchedule';
-import { Refresher } from '../session/refresher';
-import type { SessionStore } from '../session/store';
+import { refreshImportedPair } from '../session/importRefresh';
 import { appNameFromScope, TokenSet } from '../session/tokenSet';
 import type { Core } from './core';
 import { setClientCredentials } from './credentials';
@@ -199,41 +198,23 @@ export class TokenImport {
     return { kind: 'imported', account: key, refreshed: refresh, ...(envFile ? { envFile } : {}) };
   }
 
-  /**
-   * One refresh of a pair not stored yet, through a {@link Refresher} with the user-wide lock and
-   * request ledger every refresh of that account uses. Its store holds the pair in memory until
-   * Keap answers: the rotated pair is written to SecretStorage at once (before anything else), a
-   * refused one is never stored.
-   */
+  /** One refresh of the pair through the account's lock and ledger (src/session/importRefresh), in words. */
   private async refreshOnce(candidate: TokenSet): Promise<{ kind: 'refreshed'; set: TokenSet } | { kind: 'refused'; reason: string }> {
     const { model, tokenClient, credentials, now, log, refreshLock } = this.core;
-    let held: TokenSet | undefined = candidate;
-    let savedTo: string | undefined;
-    const store: SessionStore = {
-      read: async () => held,
-      write: async set => {
-        held = set;
-        if (set.refreshTokenRejectedAt !== undefined) return;
-        savedTo = accountKey(set);
-        await model.storeFor(savedTo).write(set);
-      },
-      clear: async () => void (held = undefined),
-    };
-    const refresher = new Refresher({ store, tokenClient, credentials, now, log, lock: refreshLock, ledger: this.ledgerFor(accountKey(candidate)) });
-    try {
-      const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: vscode.l10n.t('Refreshing the imported Keap tokens…') }, () => refresher.refresh(candidate));
-      if (r.kind !== 'refreshed' || savedTo === undefined) {
-        return { kind: 'refused', reason: r.kind === 'refreshed' && r.unsaved ? vscode.l10n.t('Keap refreshed the pair but VS Code could not store it: {0}', r.unsaved.message) : vscode.l10n.t('The refresh did not complete ({0}).', r.kind) };
-      }
-      return { kind: 'refreshed', set: r.tokenSet };
-    } catch (e) {
-      if (e instanceof KeapError && e.kind === 'dead-refresh-token') {
+    const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: vscode.l10n.t('Refreshing the imported Keap tokens…') }, () =>
+      refreshImportedPair(candidate, { tokenClient, credentials, now, log, lock: refreshLock, ledger: this.ledgerFor(accountKey(candidate)) }, set => model.storeFor(accountKey(set)).write(set)),
+    );
+    switch (r.kind) {
+      case 'refreshed':
+        return r;
+      case 'dead':
         return { kind: 'refused', reason: vscode.l10n.t('Keap does not accept this refresh token for client ID {0}: it was used or rotated already, has expired, or belongs to another client ID.', candidate.clientId) };
-      }
-      if (e instanceof KeapError && e.kind === 'bad-client-credentials') {
+      case 'bad-client':
         return { kind: 'refused', reason: vscode.l10n.t('Keap rejected the client ID or client secret of {0}; check them with Set Client Credentials.', candidate.clientId) };
-      }
-      return { kind: 'refused', reason: vscode.l10n.t('The refresh failed: {0}', (e as Error).message) };
+      case 'unsaved':
+        return { kind: 'refused', reason: vscode.l10n.t('Keap refreshed the pair but VS Code could not store it ({0}); the pair you gave no longer works. Sign in instead.', r.error.message) };
+      case 'failed':
+        return { kind: 'refused', reason: vscode.l10n.t('The refresh failed: {0}', r.error.message) };
     }
   }
 
