@@ -17,6 +17,8 @@ const FEATURES: Record<string, RegExp> = {
   'env.js': /^src\/(dotenv\/(envFile|envLocation|envPath|gitStatus)|vscode\/envWriter)\.ts$/,
   'testToken.js': /^src\/(vscode\/testToken|keap\/(tokenCheck|quota))\.ts$/,
   'terminal.js': /^src\/vscode\/terminalEnv\.ts$/,
+  'credentials.js': /^src\/(vscode\/(credentialsFeature|apiKeys|environments)|keap\/apiKeys)\.ts$/,
+  'import.js': /^src\/(vscode\/importTokens|session\/(importParse|importRefresh))\.ts$/,
 };
 
 /**
