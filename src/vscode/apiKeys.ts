@@ -221,8 +221,8 @@ export class ApiKeys implements vscode.TreeDataProvider<ApiKeyNode>, vscode.Disp
     };
     // The secret first: a listed key without its secret would be a row that cannot work.
     await this.core.secrets.store(API_KEY_SECRET_PREFIX + entry.id, key);
-    await this.saveList([...this.list(), entry]);
     this.runs.set(entry.id, { check, at: this.core.now() });
+    await this.saveList([...this.list(), entry]);
     log.info(`API key "${label}" (${kind}) added${check.outcome === 'ok' ? `; Keap account ${check.profile?.name ?? '?'}` : ', unchecked'}`);
     const account = check.profile?.name ? vscode.l10n.t('Keap account {0} ({1})', check.profile.name, check.profile.email ?? '?') : vscode.l10n.t('an account Keap did not name');
     if (kind === 'sak') {
@@ -390,7 +390,8 @@ export class ApiKeys implements vscode.TreeDataProvider<ApiKeyNode>, vscode.Disp
     if (!entry) return new vscode.TreeItem(vscode.l10n.t('Removed'));
     if (node.row === 'test') return this.testItem(entry, this.runs.get(entry.id)!);
     const item = new vscode.TreeItem(entry.label, this.runs.has(entry.id) ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
-    item.id = `apiKey/${entry.id}`;
+    // A row that gains its test row is a new element to VS Code, which keeps the collapsible state of an id it has shown.
+    item.id = `apiKey/${entry.id}${this.runs.has(entry.id) ? '/tested' : ''}`;
     const env = environmentLabel(entry.environment);
     item.description = [kindLabel(entry.kind), entry.kind === 'sak' ? vscode.l10n.t('admin access to all data') : undefined, env, entry.profile?.name].filter(Boolean).join(' · ');
     item.iconPath = environmentIcon(entry.environment) ?? new vscode.ThemeIcon(entry.kind === 'sak' ? 'shield' : 'key', entry.kind === 'sak' ? new vscode.ThemeColor('list.warningForeground') : undefined);

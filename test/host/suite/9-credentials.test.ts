@@ -103,11 +103,16 @@ describe('Keap credentials: API keys, Import Tokens, production kept apart', fun
     assert.match(text, /\d+ of 240 calls left per minute\./);
 
     // The view lists it, with its kind and mark, and its test row.
+    await vscode.commands.executeCommand('workbench.view.extension.infusionsoft');
     await vscode.commands.executeCommand('infusionsoft.apiKeys.focus');
     const sidebar = await waitFor(async () => {
       const t = await harness.sidebarText();
       return /Personal Access Token · sandbox · Ab123 Demo Co/.test(t) && /Key test/.test(t) && t;
-    }, 20_000, 'the key in the API Keys view');
+    }, 30_000, 'the key in the API Keys view').catch(async e => {
+      // What the sidebar showed instead, for the artifacts.
+      await harness.screenshot('api-keys-view-missing');
+      throw new Error(`${(e as Error).message}; the sidebar read: ${(await harness.sidebarText()).replace(/\s+/g, ' ').slice(0, 400)}`);
+    });
     assert.ok(!sidebar.includes(DEMO_KEY));
     await harness.screenshot('api-keys-view');
 
