@@ -40,6 +40,8 @@ const FEATURE_FILES = {
   'src/vscode/testToken.ts': 'testToken.js',
   'src/vscode/terminalEnv.ts': 'terminal.js',
   'src/vscode/tokenHelper.ts': 'tokenHelper.js',
+  'src/vscode/credentialsFeature.ts': 'credentials.js',
+  'src/vscode/importTokens.ts': 'import.js',
 };
 
 (async () => {

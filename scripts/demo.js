@@ -9,7 +9,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const h = require('./host/harness');
-const { DEMO_CLIENT } = require(path.join(h.ROOT, 'out/test/fake-keap/server.js'));
+const { DEMO_API_KEY, DEMO_CLIENT } = require(path.join(h.ROOT, 'out/test/fake-keap/server.js'));
 
 const keepState = !!process.env.DEMO_STATE;
 const stateDir = keepState ? path.resolve(process.env.DEMO_STATE) : fs.mkdtempSync(path.join(os.tmpdir(), 'keap-demo-'));
@@ -62,6 +62,10 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => v
   Several Keap apps: the demo user has two (ab123 and cd456). Run "Infusionsoft: Sign In to
   Another Keap App" (the + in the Keap view) and pick cd456 on the authorize page; then
   "Infusionsoft: Switch Keap App" changes the one the status bar shows.
+
+  API keys: "Infusionsoft: Add API Key…" (or the + in the API Keys view) with any name, the kind
+  Personal Access Token, and the demo key ${DEMO_API_KEY.key}
+  Keap answers 401 to any other key; Test API Key shows the key's quota (30,000 a day).
 
   Ctrl-C stops both servers and removes the demo's state: ${stateDir}${keepState ? ' (kept: DEMO_STATE)' : ''}
 `);

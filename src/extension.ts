@@ -23,6 +23,8 @@ import { RedactingLogger } from './vscode/log';
 import { SECRET_KEYS, Secrets } from './vscode/secrets';
 import { accountListSignal, SessionModel } from './vscode/sessionModel';
 import type { SignInController } from './vscode/signIn';
+import { registerCredentials } from './vscode/credentialsShell';
+import { appEnvironmentIn, ENVIRONMENT_MARKS_KEY } from './session/environmentGuard';
 import { TokenStatusBar } from './vscode/statusBar';
 import type { TokenTests } from './vscode/testToken';
 import type { TokenHelper } from './vscode/tokenHelper';
@@ -142,6 +144,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     refreshTokenLifetimeMs: () => settings.refreshTokenLifetimeMs(),
     customEndpoint: set => customEndpointNote(set, settings.endpoints()),
     clockNote: () => autoRefresher.clockNote(),
+    environment: key => appEnvironmentIn(context.globalState.get(ENVIRONMENT_MARKS_KEY), key),
   }, now);
   const tree = new SessionTreeProvider(
     model,
@@ -153,6 +156,11 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
   // Issue 17.7: as installed, arguments another extension may pass are guarded (src/commandArguments); tests can ask for that too.
   let argumentsGuarded = context.extensionMode === vscode.ExtensionMode.Production;
   const core: Core = { context, log, settings, secrets, model, autoRefresher, statusBar, tokenClient, storageDir, now, credentials, refreshLock, argumentsGuarded: () => argumentsGuarded };
+
+  // API keys, Import Tokens, production marks: commands and the API Keys view, their code loaded on first use.
+  const tokenImport = lazy(async () => new (await import('./vscode/importTokens').catch(failed('Import Tokens'))).TokenImport(core, envWriter, ledgerFor));
+  tree.showEnvironments(key => appEnvironmentIn(context.globalState.get(ENVIRONMENT_MARKS_KEY), key));
+  const keapCredentials = registerCredentials(core, envWriter, { importTokens: async args => (await tokenImport()).run(args && typeof args === 'object' ? args : undefined), marksChanged: () => tree.refresh() });
 
   const signInModule = () => import('./vscode/signInFeature').catch(failed('the sign-in'));
   const handledCallbacks = new vscode.EventEmitter<CallbackResult>();
@@ -168,7 +176,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     tree.showTokenTests(tests);
     return tests;
   });
-  const commands = lazy<AccountCommands>(async () => new (await import('./vscode/accountCommands').catch(failed('the account commands'))).AccountCommands(core, envWriter, tokenTests));
+  const commands = lazy<AccountCommands>(async () => new (await import('./vscode/accountCommands').catch(failed('the account commands'))).AccountCommands(core, envWriter, tokenTests, keapCredentials));
   // New terminals get the token only with infusionsoft.terminal.exportTokens on: the export is built when it is on.
   const terminalExport = lazy(async () => {
     const { TerminalTokenExport } = await import('./vscode/terminalEnv').catch(failed('the terminal export'));

@@ -8,6 +8,7 @@ import type { Core } from './core';
 import type { EnvWriter } from './envWriter';
 import { offerReload } from './sessionModel';
 import type { TokenTests } from './testToken';
+import type { Credentials } from './credentialsFeature';
 import { isSessionNode } from './tree';
 
 /**
@@ -21,6 +22,8 @@ export class AccountCommands {
     private readonly core: Core,
     private readonly envWriter: () => Promise<EnvWriter>,
     private readonly tokenTests: () => Promise<TokenTests>,
+    /** The production guard and the marks (src/vscode/credentialsFeature), built on first use. */
+    private readonly credentials?: () => Promise<Credentials>,
   ) {}
 
   /** Copy Access Token / Copy Refresh Token, of the active account or the row's. */
@@ -108,7 +111,14 @@ export class AccountCommands {
       );
       if (ok !== write) return undefined;
     }
-    return (await this.envWriter()).insert(key === undefined ? undefined : model.get(key), target);
+    const credentials = this.credentials;
+    // A production app's token into a folder bound to something else or to nothing: asked first (once per folder).
+    const mayWrite = credentials && key !== undefined ? async (folder: vscode.WorkspaceFolder) => {
+      const c = await credentials();
+      const app = c.app(key);
+      return !app || c.guard.mayWrite(folder, app, vscode.l10n.t('its .env'));
+    } : undefined;
+    return (await this.envWriter()).insert(key === undefined ? undefined : model.get(key), target, mayWrite);
   }
 
   /** Switch Keap App, and the row action Use This App (a tree node or an account key). */

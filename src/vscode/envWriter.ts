@@ -65,7 +65,7 @@ export class EnvWriter {
    * absolute path inside a workspace folder and skips the folder pick. Resolves to the file
    * written, or undefined when the user stopped or the path was refused (after saying why).
    */
-  async insert(set: TokenSet | undefined, target?: string): Promise<vscode.Uri | undefined> {
+  async insert(set: TokenSet | undefined, target?: string, mayWrite?: (folder: vscode.WorkspaceFolder) => Promise<boolean>): Promise<vscode.Uri | undefined> {
     if (!set) {
       void vscode.window.showWarningMessage(vscode.l10n.t('Sign in to Keap before inserting the token into .env.'));
       return undefined;
@@ -86,6 +86,8 @@ export class EnvWriter {
       folder = folders.length === 1 ? folders[0] : await vscode.window.showWorkspaceFolderPick({ placeHolder: vscode.l10n.t('Which folder\'s .env?') });
       if (!folder) return undefined;
     }
+    // The production guard (src/vscode/environments): asked with the folder before anything is written.
+    if (mayWrite && !(await mayWrite(folder))) return undefined;
     const s = envSettings(folder.uri);
     const badNames = namesRefusal(s.names);
     if (badNames) {
@@ -119,6 +121,34 @@ export class EnvWriter {
           ? vscode.l10n.t('Keap app {0}: {1} written to {2} (readable by you only). VS Code rewrites them after every refresh.', app, names, where)
           : vscode.l10n.t('Keap app {0}: {1} written to {2} (readable by you only).', app, names, where),
     );
+    return located.uri;
+  }
+
+  /**
+   * Writes fixed `values` (an API key: nothing rotates, so nothing is remembered or synced) into a
+   * workspace folder's `.env`, with the same path, link and git checks as {@link insert}.
+   * `target`: an absolute path inside a workspace folder (tests), else the folder is picked.
+   * `mayWrite` is asked with the folder before anything is written (the production guard).
+   * Resolves to the file written, or undefined when the user stopped or the write was refused (after saying why).
+   */
+  async insertValues(values: Array<[string, string]>, what: string, target?: string, mayWrite?: (folder: vscode.WorkspaceFolder) => Promise<boolean>): Promise<vscode.Uri | undefined> {
+    const folders = vscode.workspace.workspaceFolders ?? [];
+    const folder = target
+      ? folders.find(f => f.uri.scheme === 'file' && isInsideFolder(f.uri.fsPath, path.resolve(target)))
+      : folders.length <= 1
+        ? folders[0]
+        : await vscode.window.showWorkspaceFolderPick({ placeHolder: vscode.l10n.t('Which folder\'s .env?') });
+    if (!folder) {
+      if (target) void vscode.window.showErrorMessage(vscode.l10n.t('{0} is outside every workspace folder; nothing was written.', target));
+      else if (folders.length === 0) void vscode.window.showWarningMessage(vscode.l10n.t('Open a folder first; the .env file goes into a workspace folder.'));
+      return undefined;
+    }
+    if (mayWrite && !(await mayWrite(folder))) return undefined;
+    const located = await this.locate(folder, target ?? envSettings(folder.uri).file, target ? undefined : `the setting ${FILE_SETTING}`);
+    if (!located) return undefined;
+    if (located.real !== undefined && !(await this.confirmGitSafety(located))) return undefined;
+    if (!(await this.write(located, values))) return undefined;
+    void vscode.window.showInformationMessage(vscode.l10n.t('{0}: {1} written to {2} (readable by you only).', what, values.map(([k]) => k).join(', '), vscode.workspace.asRelativePath(located.uri)));
     return located.uri;
   }
 

@@ -21,6 +21,8 @@ export interface StatusBarSources {
   customEndpoint(set: TokenSet): string | undefined;
   /** A sentence when refreshes are timed by Keap's clock, else undefined. */
   clockNote?(): string | undefined;
+  /** Production or sandbox, as the user marked an app (by account key; src/vscode/environments). */
+  environment?(key: string): 'production' | 'sandbox' | undefined;
 }
 
 /** Access-token time left below which the item turns to the warning colour (milliseconds). */
@@ -187,6 +189,13 @@ export class TokenStatusBar implements vscode.Disposable {
       md.appendMarkdown(said(vscode.l10n.t('Needs attention: {0}', troubled.map(t => `${t.a.appName ?? t.a.clientId} (${t.why})`).join(', '))) + '\n\n');
     }
     this.item.text = `${icon} ${vscode.l10n.t('Keap {0} · {1}', app, shown)}${troubled.length > 0 ? ' $(warning)' : ''}`;
+    // The user's production mark: its own icon and colour, so a production token is never mistaken for a sandbox one.
+    const env = this.sources.environment?.(key);
+    if (env) {
+      this.item.text += env === 'production' ? ` $(flame) ${vscode.l10n.t('production')}` : ` $(beaker) ${vscode.l10n.t('sandbox')}`;
+      if (env === 'production' && !this.item.backgroundColor) this.item.color = new vscode.ThemeColor('charts.red');
+      md.appendMarkdown((env === 'production' ? vscode.l10n.t('Marked production: VS Code asks before writing its token into a folder bound to something else.') : vscode.l10n.t('Marked sandbox.')) + '\n\n');
+    }
     if (set.accessTokenExpiresAt !== undefined) {
       const at = when(set.accessTokenExpiresAt, now);
       md.appendMarkdown((set.accessTokenExpiresAt > now ? vscode.l10n.t('Access token expires {0}', at) : vscode.l10n.t('Access token expired {0}', at)) + '\n\n');
@@ -210,7 +219,7 @@ export class TokenStatusBar implements vscode.Disposable {
       ),
     );
     this.item.tooltip = md;
-    this.item.accessibilityInformation = { label: vscode.l10n.t('Keap app {0}, access token: {1}', app, shown) };
+    this.item.accessibilityInformation = { label: vscode.l10n.t('Keap app {0}, access token: {1}', app, shown) + (env ? `, ${env === 'production' ? vscode.l10n.t('production') : vscode.l10n.t('sandbox')}` : '') };
     // Next change of the shown minute (the tree re-renders at the same moment).
     if (countdown.kind === 'left') this.timer = setTimeout(() => this.render(), countdown.nextChangeInMs);
   }

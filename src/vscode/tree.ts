@@ -67,6 +67,13 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
   }
 
   private tokenTests: TokenTestRows | undefined;
+  private environmentOf: (key: string) => 'production' | 'sandbox' | undefined = () => undefined;
+
+  /** Shows each app's production or sandbox mark from now on (src/vscode/environments). */
+  showEnvironments(of: (key: string) => 'production' | 'sandbox' | undefined): void {
+    this.environmentOf = of;
+    this.refresh();
+  }
 
   /** Shows each account's last Test Token result from now on (called when that feature is built). */
   showTokenTests(rows: TokenTestRows): void {
@@ -135,6 +142,14 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
         if (clock) lines.push(clock);
         if (this.model.accounts.length > 1) {
           lines.push(active ? vscode.l10n.t('Active in this workspace: the status bar, Copy and Refresh use it.') : vscode.l10n.t('Switch Keap App makes it the active one.'));
+        }
+        // The user's production or sandbox mark: production with its own icon and colour unless a problem is shown.
+        const env = this.environmentOf(node.account);
+        if (env) {
+          const mark = env === 'production' ? vscode.l10n.t('production') : vscode.l10n.t('sandbox');
+          item.description = [item.description, mark].filter(Boolean).join(' · ');
+          if (!trouble && !set.refreshTokenRejectedAt && health.kind !== 'paused') item.iconPath = env === 'production' ? new vscode.ThemeIcon('flame', new vscode.ThemeColor('charts.red')) : new vscode.ThemeIcon('beaker', new vscode.ThemeColor('charts.green'));
+          lines.push(vscode.l10n.t('Marked {0}.', mark));
         }
         item.tooltip = lines.join('\n');
         item.accessibilityInformation = {

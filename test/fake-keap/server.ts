@@ -48,7 +48,18 @@ export interface FakeKeapOptions {
   staticDir?: string;
   /** extension: called once for every recorded request after its response was sent (or the socket dropped) */
   onRequest?: (r: RecordedRequest) => void;
+  /** The API keys (PAT/SAK) Keap accepts in `X-Keap-API-Key` (default [DEMO_API_KEY]). */
+  apiKeys?: FakeApiKey[];
 }
+
+/** A Personal Access Token or Service Account Key the fake accepts (Keap cannot tell the kinds apart from the key either). */
+export interface FakeApiKey {
+  key: string;
+  /** the Keap app (tenant) whose data the key opens */
+  appName: string;
+}
+
+export const DEMO_API_KEY: FakeApiKey = { key: 'KeapAK-demo0000personal0000access0000token', appName: 'ab123' };
 
 export const DEMO_CLIENT: FakeClient = {
   clientId: 'demo-client-id',
@@ -145,6 +156,10 @@ export interface FakeKeap {
   userApps(): string[];
   /** the apps the authorize page offers for a client: [client.appName, ...userApps] without duplicates */
   appsFor(clientId: string): string[];
+  /** Makes Keap accept an API key (PAT/SAK) in `X-Keap-API-Key`. */
+  addApiKey(k: FakeApiKey): void;
+  /** Makes Keap refuse an API key from now on (401); returns whether it was known. */
+  revokeApiKey(key: string): boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -167,6 +182,7 @@ const ERR = {
   badRefreshRequest: { error: 'invalid_request', error_description: 'Invalid Refresh Token' },
   unsupportedGrant: { error: 'unsupported_grant_type', error_description: 'Unsupported grant type' },
   invalidAccess: { fault: { faultstring: 'Invalid access token', detail: { errorcode: 'oauth.v2.InvalidAccessToken' } } },
+  invalidApiKey: { fault: { faultstring: 'Invalid ApiKey', detail: { errorcode: 'oauth.v2.InvalidApiKey' } } },
 } as const;
 
 const STATIC_TYPES: Record<string, string> = {
@@ -215,6 +231,8 @@ interface Ctx {
   tenant?: string;
   /** the client the request is counted against (quota headers); default the first client */
   clientId?: string;
+  /** the API key the request came with (key-style quota headers, counted per key) */
+  apiKey?: string;
 }
 
 /** Random token. Length varies on purpose: clients must never validate tokens by length or pattern. */
@@ -331,6 +349,10 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
   const byRefresh = new Map<string, TokenSetRecord>();
   const issued = new Set<string>();
   const timers = new Set<NodeJS.Timeout>();
+  const apiKeys = new Map<string, FakeApiKey>((opts.apiKeys ?? [DEMO_API_KEY]).map((k) => [k.key, { ...k }]));
+  // per API key: second, minute and day counters (fake clock)
+  for (const k of apiKeys.keys()) issued.add(k);
+  const keyQuotas = new Map<string, { s: number; sUsed: number; m: number; mUsed: number; d: number; dUsed: number }>();
 
   // quota counters per client ID (fake clock)
   const quotas = new Map<string, { minuteStart: number; minuteUsed: number; dayStart: number; dayUsed: number }>();
@@ -382,6 +404,36 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
     };
   }
 
+  /**
+   * Keap's limits for an API key: 10 a second, 240 a minute, 30,000 a day, not adjustable (Keap
+   * PAT/SAK docs). The day in the quota headers, the second and minute as a `|`-joined throttle pair.
+   */
+  function keyQuotaHeaders(tenant: string, key: string): Record<string, string> {
+    const t = now();
+    const [s, m, d] = [Math.floor(t / 1000) * 1000, Math.floor(t / 60_000) * 60_000, Math.floor(t / 86_400_000) * 86_400_000];
+    const q = keyQuotas.get(key) ?? { s: -1, sUsed: 0, m: -1, mUsed: 0, d: -1, dUsed: 0 };
+    keyQuotas.set(key, q);
+    if (q.s !== s) [q.s, q.sUsed] = [s, 0];
+    if (q.m !== m) [q.m, q.mUsed] = [m, 0];
+    if (q.d !== d) [q.d, q.dUsed] = [d, 0];
+    const [sUsed, mUsed, dUsed] = [++q.sUsed, ++q.mUsed, ++q.dUsed];
+    const [sAvail, mAvail, dAvail] = [Math.max(0, 10 - sUsed), Math.max(0, 240 - mUsed), Math.max(0, 30000 - dUsed)];
+    return {
+      'x-keap-product-quota-limit': '30000',
+      'x-keap-product-quota-time-unit': 'day',
+      'x-keap-product-quota-interval': '1',
+      'x-keap-product-quota-available': String(dAvail),
+      'x-keap-product-quota-used': String(dUsed),
+      'x-keap-product-quota-expiry-time': String(d + 86_400_000),
+      'x-keap-product-throttle-limit': '10|240',
+      'x-keap-product-throttle-time-unit': 'second|minute',
+      'x-keap-product-throttle-interval': '1|1',
+      'x-keap-product-throttle-available': `${sAvail}|${mAvail}`,
+      'x-keap-product-throttle-used': `${sUsed}|${mUsed}`,
+      'x-keap-tenant-id': tenant,
+    };
+  }
+
   function finishRecord(ctx: Ctx, status: number, body: string): void {
     if (ctx.record) {
       ctx.record.status = status;
@@ -398,7 +450,8 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
     if (ctx.done) return;
     ctx.done = true;
     const headers: Record<string, string> = {};
-    if (!ctx.control) Object.assign(headers, quotaHeaders(ctx.tenant ?? clients[0]?.appName ?? 'ab123', ctx.clientId ?? clients[0]?.clientId ?? ''));
+    if (!ctx.control && ctx.apiKey !== undefined) Object.assign(headers, keyQuotaHeaders(ctx.tenant ?? 'ab123', ctx.apiKey));
+    else if (!ctx.control) Object.assign(headers, quotaHeaders(ctx.tenant ?? clients[0]?.appName ?? 'ab123', ctx.clientId ?? clients[0]?.clientId ?? ''));
     if (contentType) headers['content-type'] = contentType;
     headers['cache-control'] = 'no-store';
     headers['date'] = httpDate(now());
@@ -712,7 +765,25 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
       sendJson(ctx, 404, { message: `No resource found at ${p}` });
       return;
     }
-    const set = bearer(ctx);
+    // An API key (PAT/SAK) in X-Keap-API-Key: Apigee's VerifyAPIKey answer for an unknown one.
+    const keyHeader = ctx.headers['x-keap-api-key'];
+    let set: { appName: string; clientId?: string } | undefined;
+    if (keyHeader !== undefined) {
+      const k = apiKeys.get(keyHeader);
+      if (!k) {
+        sendJson(ctx, 401, ERR.invalidApiKey);
+        return;
+      }
+      ctx.apiKey = k.key;
+      set = { appName: k.appName };
+      if (p.endsWith('/userinfo')) {
+        // userinfo describes the user an OAuth token acts for; an API key has none.
+        sendJson(ctx, 403, { message: 'userinfo requires an OAuth access token' });
+        return;
+      }
+    } else {
+      set = bearer(ctx);
+    }
     if (!set) {
       sendJson(ctx, 401, ERR.invalidAccess);
       return;
@@ -807,7 +878,8 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
       ['Token (POST, form)', '/token'],
       ['API base', '/crm/rest'],
       ['User info (Bearer)', '/crm/rest/v1/oauth/connect/userinfo'],
-      ['Account profile (Bearer)', '/crm/rest/v1/account/profile'],
+      ['Account profile (Bearer or X-Keap-API-Key)', '/crm/rest/v1/account/profile'],
+      ['Control: API keys (POST {key, appName} adds one)', '/__fake/api-keys'],
       ['Relay page', '/relay/index.html'],
       ['Control: request log', '/__fake/requests'],
       ['Control: live tokens', '/__fake/tokens'],
@@ -829,7 +901,7 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
     const method = ctx.req.method ?? 'GET';
     const route = `${method} ${ctx.pathname}`;
     let body: Record<string, unknown> = {};
-    if (method === 'POST' && ctx.rawBody.trim() !== '') {
+    if ((method === 'POST' || method === 'DELETE') && ctx.rawBody.trim() !== '') {
       try {
         const parsed: unknown = JSON.parse(ctx.rawBody);
         if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
@@ -900,6 +972,16 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
       case 'POST /__fake/revoke-access-tokens':
         if (body.clientId !== undefined && typeof body.clientId !== 'string') return bad('clientId must be a string');
         return sendJson(ctx, 200, { ok: true, revoked: api.revokeAccessTokens(body.clientId as string | undefined) });
+      case 'POST /__fake/api-keys': {
+        if (typeof body.key !== 'string' || !body.key || /\s/.test(body.key)) return bad('key (string without white space) is required');
+        const appName = body.appName === undefined ? 'ab123' : body.appName;
+        if (typeof appName !== 'string' || !/^[a-z0-9]+$/.test(appName)) return bad('appName must match [a-z0-9]+');
+        api.addApiKey({ key: body.key, appName });
+        return sendJson(ctx, 200, { ok: true });
+      }
+      case 'DELETE /__fake/api-keys':
+        if (typeof body.key !== 'string') return bad('key (string) is required');
+        return sendJson(ctx, 200, { ok: true, revoked: api.revokeApiKey(body.key) });
       case 'GET /__fake/user-apps':
         return sendJson(ctx, 200, { apps: [...userApps] });
       case 'POST /__fake/user-apps': {
@@ -1128,6 +1210,13 @@ export async function startFakeKeap(opts: FakeKeapOptions = {}): Promise<FakeKea
     appsFor(clientId: string) {
       const client = clientById(clientId);
       return client ? offeredApps(client) : [];
+    },
+    addApiKey(k: FakeApiKey) {
+      apiKeys.set(k.key, { ...k });
+      issued.add(k.key);
+    },
+    revokeApiKey(key: string) {
+      return apiKeys.delete(key);
     },
   };
   return api;

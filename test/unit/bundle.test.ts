@@ -18,6 +18,8 @@ const FEATURES: Record<string, RegExp> = {
   'testToken.js': /^src\/(vscode\/testToken|keap\/(tokenCheck|quota))\.ts$/,
   'terminal.js': /^src\/vscode\/terminalEnv\.ts$/,
   'tokenHelper.js': /^src\/(vscode\/tokenHelper|tokenHelper\/(handOut|ipcServer|ipcPaths|protocol))\.ts$/,
+  'credentials.js': /^src\/(vscode\/(credentialsFeature|apiKeys|environments)|keap\/apiKeys)\.ts$/,
+  'import.js': /^src\/(vscode\/importTokens|session\/(importParse|importRefresh))\.ts$/,
 };
 
 /**

@@ -1,0 +1,275 @@
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { readEnvText } from '../dotenv/envLocation';
+import { isInsideFolder } from '../dotenv/envPath';
+import { ENV_PRESETS } from '../dotenv/variables';
+import { endpointProblem, userInfoUrl } from '../keap/endpoints';
+import { KeapError } from '../keap/errors';
+import { accountKey } from '../session/accounts';
+import { clientRefusal, EnvPairNames, ImportedPair, ImportParse, ImportRefusal, pairFromFields, parseImportEnv, parseImportText } from '../session/importParse';
+import type { LedgerStore } from '../session/refreshSchedule';
+import { refreshImportedPair } from '../session/importRefresh';
+import { appNameFromScope, TokenSet } from '../session/tokenSet';
+import type { Core } from './core';
+import { setClientCredentials } from './credentials';
+import type { EnvWriter } from './envWriter';
+
+/** What Import Tokens takes from tests and scripts instead of asking (each one skips its question). */
+export interface ImportTokensArgs {
+  accessToken?: string;
+  refreshToken?: string;
+  /** A token endpoint answer or token file (JSON), or `.env` lines, as one text. */
+  text?: string;
+  /** A `.env` file in a workspace folder (absolute path) to read the pair from. */
+  envFile?: string;
+  clientId?: string;
+  clientSecret?: string;
+  /** Refresh once now (when the access token is still valid; an expired or refused one always is). */
+  refresh?: boolean;
+  /** Write the new pair back into the `.env` file it came from, which then follows every refresh. */
+  writeBack?: boolean;
+}
+
+export type ImportResult =
+  | { readonly kind: 'imported'; readonly account: string; readonly refreshed: boolean; readonly envFile?: string }
+  | { readonly kind: 'refused'; readonly reason: string }
+  | { readonly kind: 'cancelled' };
+
+/** The words of each refusal of the text itself (src/session/importParse). */
+function refusalWords(r: ImportRefusal, which?: 'access' | 'refresh'): string {
+  const box = which === 'refresh' ? vscode.l10n.t('the refresh token') : vscode.l10n.t('the access token');
+  switch (r) {
+    case 'empty':
+      return vscode.l10n.t('Nothing was given.');
+    case 'not-json':
+      return vscode.l10n.t('The text starts like JSON but is not valid JSON.');
+    case 'no-pair':
+      return vscode.l10n.t('No access_token and refresh_token (JSON) or KEAP_ACCESS_TOKEN and KEAP_REFRESH_TOKEN (.env) were found in it.');
+    case 'no-access-token':
+      return vscode.l10n.t('The access token is missing.');
+    case 'no-refresh-token':
+      return vscode.l10n.t('The refresh token is missing: without it VS Code cannot keep the pair alive. Sign In gets a new pair instead.');
+    case 'white-space':
+      return vscode.l10n.t('{0} contains white space; paste one token per box.', box);
+    case 'same-token':
+      return vscode.l10n.t('The access token and the refresh token are the same text.');
+    case 'api-key':
+      return vscode.l10n.t('This is a Keap API key (Personal Access Token or Service Account Key), not an OAuth token: use Infusionsoft: Add API Key… for it.');
+    case 'client-secret':
+      return vscode.l10n.t('That is the client secret of the app, not a token.');
+    case 'client-id':
+      return vscode.l10n.t('That is the client ID of the app, not a token.');
+  }
+}
+
+/**
+ * Infusionsoft: Import Tokens…: adopts a Keap token pair obtained elsewhere (Keap's "Grant API
+ * Access" form, an app's database, a `.env` file). Checks it before anything is stored: the access
+ * token against userinfo (skipped when the pair says it has expired), then, if the access token is
+ * expired or refused or the user agrees, one refresh through the same {@link Refresher}, user-wide
+ * lock and request ledger as every refresh, which proves the refresh token and learns the Keap
+ * app from `scope`. The pair is bound to the token endpoint configured now. A dead refresh token,
+ * a token of another client ID, an API key or a client secret pasted as a token: a clear message,
+ * nothing stored, nothing more sent.
+ */
+export class TokenImport {
+  constructor(
+    private readonly core: Core,
+    private readonly envWriter: () => Promise<EnvWriter>,
+    /** The request ledger of an account (src/extension.ts ledgerFor: the file every window shares). */
+    private readonly ledgerFor: (key: string) => LedgerStore,
+  ) {}
+
+  async run(args: ImportTokensArgs = {}): Promise<ImportResult> {
+    const { log, settings, now } = this.core;
+    const refuse = (reason: string): ImportResult => {
+      log.warn(`Import Tokens: nothing stored: ${reason}`);
+      void vscode.window.showErrorMessage(vscode.l10n.t('Import Tokens: nothing was stored. {0}', reason));
+      return { kind: 'refused', reason };
+    };
+
+    // 1. The pair, from where the user has it.
+    const source = await this.readSource(args);
+    if (!source) return { kind: 'cancelled' };
+    if (!source.parse.ok) return refuse(refusalWords(source.parse.refusal, source.parse.which));
+    const pair = source.parse.pair;
+    log.addSecret(pair.accessToken);
+    log.addSecret(pair.refreshToken);
+
+    // 2. The app's client credentials, asked as Set Client Credentials does.
+    let clientId = (args.clientId ?? settings.clientId()).trim();
+    let clientSecret = clientId ? await this.core.secrets.clientSecret(clientId) : undefined;
+    if (args.clientSecret !== undefined || !clientId || !clientSecret) {
+      const ok = await setClientCredentials(settings, this.core.secrets, { clientId: clientId || undefined, clientSecret: args.clientSecret, quiet: true });
+      if (!ok) return { kind: 'cancelled' };
+      clientId = settings.clientId();
+      clientSecret = await this.core.secrets.clientSecret(clientId);
+    }
+    if (!clientSecret) return { kind: 'cancelled' };
+    log.addSecret(clientSecret);
+    const wrongBox = clientRefusal(pair, { clientId, clientSecret });
+    if (wrongBox) return refuse(refusalWords(wrongBox));
+    if (this.core.model.accounts.some(s => s.refreshToken === pair.refreshToken || s.accessToken === pair.accessToken)) {
+      return refuse(vscode.l10n.t('VS Code already holds this pair (Keap app {0}).', this.core.model.accounts.find(s => s.refreshToken === pair.refreshToken || s.accessToken === pair.accessToken)?.appName ?? '?'));
+    }
+
+    // 3. Bound to the token endpoint configured now; both endpoints checked before anything is sent.
+    const endpoints = settings.endpoints();
+    const problem = endpointProblem(endpoints.tokenUrl) ?? endpointProblem(endpoints.apiBaseUrl);
+    if (problem) return refuse(vscode.l10n.t('A Keap endpoint in your settings {0}.', problem));
+    const scope = pair.scope ?? '';
+    let candidate: TokenSet = {
+      accessToken: pair.accessToken,
+      refreshToken: pair.refreshToken,
+      accessTokenExpiresAt: pair.accessTokenExpiresAt,
+      // Keap states no lifetime and the pair does not say when its refresh token was issued: counted from now until the first refresh.
+      refreshTokenIssuedAt: now(),
+      scope,
+      appName: appNameFromScope(scope),
+      clientId,
+      tokenUrl: endpoints.tokenUrl,
+    };
+
+    // 4. The access token against userinfo, unless the pair says it has expired (then only the refresh can prove anything).
+    const expired = pair.accessTokenExpiresAt !== undefined && pair.accessTokenExpiresAt <= now() + 60_000;
+    let accessRefused = false;
+    if (!expired) {
+      try {
+        const user = await this.core.tokenClient.userInfo(pair.accessToken);
+        candidate = { ...candidate, user };
+        log.info(`Import Tokens: Keap accepted the access token (${urlForWords(userInfoUrl(endpoints))})`);
+      } catch (e) {
+        if (e instanceof KeapError && e.kind === 'invalid-access-token') accessRefused = true;
+        else return refuse(vscode.l10n.t('Keap could not check the access token: {0}', (e as Error).message));
+      }
+    }
+
+    // 5. One refresh: needed when the access token is expired or refused, else the user's choice.
+    const mustRefresh = expired || accessRefused;
+    const elsewhere = source.envFile ? vscode.workspace.asRelativePath(source.envFile) : vscode.l10n.t('the place you copied it from');
+    let refresh = mustRefresh;
+    if (!mustRefresh) {
+      if (args.refresh !== undefined) refresh = args.refresh;
+      else {
+        const now_ = vscode.l10n.t('Refresh Now');
+        const keep = vscode.l10n.t('Import Without Refreshing');
+        const answer = await vscode.window.showInformationMessage(
+          candidate.appName
+            ? vscode.l10n.t('Keap accepted the access token. Refresh once now to prove the refresh token? From now on VS Code refreshes this pair; the copy in {0} stops working after the first refresh.', elsewhere)
+            : vscode.l10n.t('Keap accepted the access token. Refresh once now to prove the refresh token and learn which Keap app it opens (the pair does not say)? From now on VS Code refreshes this pair; the copy in {0} stops working after the first refresh.', elsewhere),
+          now_,
+          keep,
+        );
+        if (answer === undefined) return { kind: 'cancelled' };
+        refresh = answer === now_;
+      }
+    }
+
+    let stored: TokenSet;
+    if (refresh) {
+      const result = await this.refreshOnce(candidate);
+      if (result.kind === 'refused') return refuse(result.reason);
+      stored = result.set;
+    } else {
+      stored = candidate;
+      await this.core.model.storeFor(accountKey(stored)).write(stored);
+    }
+    const key = accountKey(stored);
+    await this.core.model.reload();
+    if (this.core.model.get(key)) await this.core.model.setActive(key);
+    const app = stored.appName ?? clientId;
+    log.info(`Import Tokens: Keap app ${app} imported${refresh ? ' and refreshed once' : ''}`);
+
+    // 6. Said plainly; and the .env it came from can follow VS Code's refreshes.
+    let envFile: string | undefined;
+    const said = refresh
+      ? vscode.l10n.t('Keap app {0} imported and refreshed once. VS Code now refreshes this pair; the copy in {1} no longer works.', app, elsewhere)
+      : vscode.l10n.t('Keap app {0} imported. VS Code now refreshes this pair; the copy in {1} stops working after its first refresh.', app, elsewhere);
+    if (source.envFile) {
+      const follow = vscode.l10n.t('Write Back to {0}', vscode.workspace.asRelativePath(source.envFile));
+      const writeBack = args.writeBack ?? (await vscode.window.showWarningMessage(said, follow)) === follow;
+      if (writeBack) {
+        const uri = await (await this.envWriter()).insert(this.core.model.get(key) ?? stored, source.envFile);
+        envFile = uri?.fsPath;
+      }
+    } else {
+      void vscode.window.showWarningMessage(said);
+    }
+    return { kind: 'imported', account: key, refreshed: refresh, ...(envFile ? { envFile } : {}) };
+  }
+
+  /** One refresh of the pair through the account's lock and ledger (src/session/importRefresh), in words. */
+  private async refreshOnce(candidate: TokenSet): Promise<{ kind: 'refreshed'; set: TokenSet } | { kind: 'refused'; reason: string }> {
+    const { model, tokenClient, credentials, now, log, refreshLock } = this.core;
+    const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: vscode.l10n.t('Refreshing the imported Keap tokens…') }, () =>
+      refreshImportedPair(candidate, { tokenClient, credentials, now, log, lock: refreshLock, ledger: this.ledgerFor(accountKey(candidate)) }, set => model.storeFor(accountKey(set)).write(set)),
+    );
+    switch (r.kind) {
+      case 'refreshed':
+        return r;
+      case 'dead':
+        return { kind: 'refused', reason: vscode.l10n.t('Keap does not accept this refresh token for client ID {0}: it was used or rotated already, has expired, or belongs to another client ID.', candidate.clientId) };
+      case 'bad-client':
+        return { kind: 'refused', reason: vscode.l10n.t('Keap rejected the client ID or client secret of {0}; check them with Set Client Credentials.', candidate.clientId) };
+      case 'unsaved':
+        return { kind: 'refused', reason: vscode.l10n.t('Keap refreshed the pair but VS Code could not store it ({0}); the pair you gave no longer works. Sign in instead.', r.error.message) };
+      case 'failed':
+        return { kind: 'refused', reason: vscode.l10n.t('The refresh failed: {0}', r.error.message) };
+    }
+  }
+
+  /** The pair and where it came from: the arguments, or the user's choice of boxes, the clipboard, or a workspace `.env`. */
+  private async readSource(args: ImportTokensArgs): Promise<{ parse: ImportParse; envFile?: string } | undefined> {
+    const now = this.core.now();
+    if (args.envFile !== undefined) return this.fromEnvFile(args.envFile);
+    if (args.text !== undefined) return { parse: parseImportText(args.text, now) };
+    if (args.accessToken !== undefined || args.refreshToken !== undefined) return { parse: pairFromFields(args.accessToken, args.refreshToken) };
+    const folders = vscode.workspace.workspaceFolders ?? [];
+    const choices = [
+      { label: `$(clippy) ${vscode.l10n.t('From the Clipboard')}`, detail: vscode.l10n.t('A token endpoint answer, Postman or token file JSON (access_token, refresh_token, expires_in), or .env lines'), id: 'clipboard' as const },
+      { label: `$(edit) ${vscode.l10n.t('Type Both Tokens')}`, detail: vscode.l10n.t('The access token and the refresh token, one box each'), id: 'boxes' as const },
+      ...(folders.length ? [{ label: `$(file) ${vscode.l10n.t('From a .env File in the Workspace')}`, detail: vscode.l10n.t('KEAP_ACCESS_TOKEN and KEAP_REFRESH_TOKEN (or the INFUSIONSOFT_ names); the file can then follow VS Code\'s refreshes'), id: 'env' as const }] : []),
+    ];
+    const pick = await vscode.window.showQuickPick(choices, { title: vscode.l10n.t('Import Keap tokens'), placeHolder: vscode.l10n.t('Where is the token pair?'), ignoreFocusOut: true });
+    if (!pick) return undefined;
+    if (pick.id === 'clipboard') return { parse: parseImportText(await vscode.env.clipboard.readText(), now) };
+    if (pick.id === 'boxes') {
+      const access = await vscode.window.showInputBox({ title: vscode.l10n.t('Import Keap tokens (1/2): access token'), password: true, ignoreFocusOut: true });
+      if (access === undefined) return undefined;
+      const refresh = await vscode.window.showInputBox({ title: vscode.l10n.t('Import Keap tokens (2/2): refresh token'), password: true, ignoreFocusOut: true });
+      if (refresh === undefined) return undefined;
+      return { parse: pairFromFields(access, refresh) };
+    }
+    const files = await vscode.workspace.findFiles('**/.env*', '**/node_modules/**', 50);
+    const file = await vscode.window.showQuickPick(
+      files.filter(f => f.scheme === 'file').map(f => ({ label: vscode.workspace.asRelativePath(f), uri: f })),
+      { placeHolder: vscode.l10n.t('Which .env file holds the pair?') },
+    );
+    return file ? this.fromEnvFile(file.uri.fsPath) : undefined;
+  }
+
+  /** Reads a pair from a `.env` file inside a workspace folder (first the names the settings write, then the known ones). */
+  private async fromEnvFile(file: string): Promise<{ parse: ImportParse; envFile?: string }> {
+    const abs = path.resolve(file);
+    const folder = (vscode.workspace.workspaceFolders ?? []).find(f => f.uri.scheme === 'file' && isInsideFolder(f.uri.fsPath, abs));
+    if (!folder) return { parse: { ok: false, refusal: 'empty' } };
+    const text = await readEnvText(abs).catch(() => undefined);
+    if (text === undefined) return { parse: { ok: false, refusal: 'empty' } };
+    const c = vscode.workspace.getConfiguration('infusionsoft.env', folder.uri);
+    const preset = ENV_PRESETS[c.get<'keap' | 'infusionsoft-php'>('preset', 'keap')] ?? ENV_PRESETS.keap;
+    const over = c.get<Partial<EnvPairNames>>('variables', {}) ?? {};
+    const names: EnvPairNames = { accessToken: over.accessToken || preset.accessToken, refreshToken: over.refreshToken || preset.refreshToken, expiresAt: over.expiresAt || preset.expiresAt };
+    const r = parseImportEnv(text, [names]);
+    return { parse: r.parse, envFile: abs };
+  }
+}
+
+function urlForWords(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return '?';
+  }
+}
+
+export type { ImportedPair };

@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import {
+  accountProfileUrl,
+  API_KEY_LIMITS,
+  apiKeyValueProblem,
+  checkApiKey,
+  envVariableNameProblem,
+  keyQuotaOrLimits,
+  labelProblem,
+  MAX_API_KEYS,
+  parseAccountProfile,
+  parseApiKeyIndex,
+  suggestEnvironment,
+} from '../../src/keap/apiKeys';
+import { parseAllowed, parseBindings, parseEnvironmentMarks, productionWriteDecision } from '../../src/session/environmentGuard';
+import { DEMO_API_KEY, FakeKeap, startFakeKeap } from '../fake-keap/server';
+
+describe('API keys (PAT/SAK): the core', () => {
+  it('the profile URL hangs off the REST base, with or without a trailing slash', () => {
+    assert.equal(accountProfileUrl({ apiBaseUrl: 'https://api.infusionsoft.com/crm/rest' }), 'https://api.infusionsoft.com/crm/rest/v1/account/profile');
+    assert.equal(accountProfileUrl({ apiBaseUrl: 'http://127.0.0.1:9/crm/rest//' }), 'http://127.0.0.1:9/crm/rest/v1/account/profile');
+  });
+
+  it('reads the stored list defensively: bad entries, duplicate ids and extra fields dropped, never a key', () => {
+    const list = parseApiKeyIndex([
+      { id: 'aaaaaaaaaaaaaaaa', label: ' ci ', kind: 'pat', addedAt: 5, environment: 'production', profile: { name: 'Ab Co\u0007', email: 'o@x', key: 'secret' }, key: 'KeapAK-leak' },
+      { id: 'aaaaaaaaaaaaaaaa', label: 'dup', kind: 'sak' },
+      { id: 'bbbbbbbbbbbbbbbb', label: 'admin', kind: 'sak', environment: 'staging' },
+      { id: 'not-hex', label: 'x', kind: 'pat' },
+      { id: 'cccccccccccccccc', label: '', kind: 'pat' },
+      { id: 'dddddddddddddddd', label: 'y', kind: 'legacy' },
+      'junk',
+      null,
+    ]);
+    assert.deepEqual(list, [
+      { id: 'aaaaaaaaaaaaaaaa', label: 'ci', kind: 'pat', addedAt: 5, environment: 'production', profile: { name: 'Ab Co', email: 'o@x' } },
+      { id: 'bbbbbbbbbbbbbbbb', label: 'admin', kind: 'sak', addedAt: 0 },
+    ]);
+    assert.ok(!JSON.stringify(list).includes('KeapAK'), 'nothing but the known fields survives');
+    assert.deepEqual(parseApiKeyIndex({ not: 'a list' }), []);
+    const many = Array.from({ length: MAX_API_KEYS + 5 }, (_, i) => ({ id: i.toString(16).padStart(16, '0'), label: `k${i}`, kind: 'pat' }));
+    assert.equal(parseApiKeyIndex(many).length, MAX_API_KEYS);
+  });
+
+  it('labels: empty, too long, control characters and a name taken (case-insensitive) are refused', () => {
+    assert.equal(labelProblem('  ', []), 'empty');
+    assert.equal(labelProblem('x'.repeat(61), []), 'too-long');
+    assert.equal(labelProblem('a\nb', []), 'control-characters');
+    assert.equal(labelProblem('CI', [{ label: 'ci' }]), 'taken');
+    assert.equal(labelProblem('ci 2', [{ label: 'ci' }]), undefined);
+  });
+
+  it('a pasted key: empty, two values, or the whole header line are refused; any single token is accepted (no pattern required)', () => {
+    assert.equal(apiKeyValueProblem(''), 'empty');
+    assert.equal(apiKeyValueProblem('abc def'), 'white-space');
+    assert.equal(apiKeyValueProblem('X-Keap-API-Key: KeapAK-1'), 'header');
+    assert.equal(apiKeyValueProblem('Authorization: Bearer abc'), 'header');
+    assert.equal(apiKeyValueProblem('Bearer abc'), 'header');
+    assert.equal(apiKeyValueProblem('  KeapAK-0123  '), undefined);
+    assert.equal(apiKeyValueProblem('anything-else_without.spaces'), undefined);
+  });
+
+  it('variable names must be shell and .env names', () => {
+    assert.equal(envVariableNameProblem('KEAP_API_KEY'), undefined);
+    assert.equal(envVariableNameProblem('_x1'), undefined);
+    for (const bad of ['', '1X', 'A-B', 'A B', 'A=B', 'x'.repeat(129)]) assert.ok(envVariableNameProblem(bad), bad);
+  });
+
+  it("the account profile: name and email only, bounded, control characters out; anything else gives {}", () => {
+    assert.deepEqual(parseAccountProfile('{"name":"Ab Co","email":"o@example.com","phone":{}}'), { name: 'Ab Co', email: 'o@example.com' });
+    assert.deepEqual(parseAccountProfile('<html>'), {});
+    assert.deepEqual(parseAccountProfile('null'), {});
+    assert.equal(parseAccountProfile(JSON.stringify({ name: 'n'.repeat(500) })).name!.length, 120);
+    assert.deepEqual(parseAccountProfile(JSON.stringify({ name: 'a\u202Eb\u0000c', email: 7 })), { name: 'a\u202Eb c' });
+  });
+
+  it('suggests sandbox only from words in the profile; the user decides otherwise', () => {
+    assert.equal(suggestEnvironment({ name: 'Ab123 Sandbox' }), 'sandbox');
+    assert.equal(suggestEnvironment({ name: 'Acme', email: 'dev@acme-test.com' }), 'sandbox');
+    assert.equal(suggestEnvironment({ name: 'Acme Testimonials Inc' }), undefined);
+    assert.equal(suggestEnvironment({ name: 'Acme Corp' }), undefined);
+    assert.equal(suggestEnvironment(undefined), undefined);
+  });
+
+  it("shows Keap's stated key limits when an answer carried no quota headers", () => {
+    assert.deepEqual(keyQuotaOrLimits({ quota: [] }).map(b => [b.timeUnit, b.limit]), [['day', 30000], ['minute', 240], ['second', 10]]);
+    assert.deepEqual(API_KEY_LIMITS, { perSecond: 10, perMinute: 240, perDay: 30000 });
+  });
+});
+
+describe('API keys against the fake Keap server (X-Keap-API-Key)', () => {
+  let fake: FakeKeap;
+  before(async () => {
+    fake = await startFakeKeap();
+  });
+  after(() => fake.close());
+  beforeEach(() => fake.requests.splice(0));
+
+  const url = () => accountProfileUrl(fake);
+
+  it('a known key: 200, the business name and email, and key-style quota headers (30,000 a day, 10 a second, 240 a minute)', async () => {
+    const c = await checkApiKey(DEMO_API_KEY.key, { url: url(), timeoutMs: 5000 });
+    assert.equal(c.outcome, 'ok');
+    assert.equal(c.status, 200);
+    assert.deepEqual(c.profile, { name: 'Ab123 Demo Co', email: 'owner@example.com' });
+    assert.deepEqual(
+      c.quota.map(b => [b.timeUnit, b.limit, b.available]),
+      [
+        ['day', 30000, 29999],
+        ['second', 10, 9],
+        ['minute', 240, 239],
+      ],
+    );
+    const [req] = fake.requests;
+    assert.equal(req.headers['x-keap-api-key'], DEMO_API_KEY.key);
+    assert.equal(req.headers.authorization, undefined, 'never as a Bearer token');
+  });
+
+  it('an unknown key: refused (401), with nothing of the key in the reason', async () => {
+    const c = await checkApiKey('KeapAK-not-a-key', { url: url(), timeoutMs: 5000 });
+    assert.equal(c.outcome, 'refused');
+    assert.equal(c.status, 401);
+    assert.ok(!c.reason?.includes('KeapAK'));
+  });
+
+  it('a key revoked at Keap is refused from then on', async () => {
+    fake.addApiKey({ key: 'KeapAK-revoke-me', appName: 'cd456' });
+    assert.equal((await checkApiKey('KeapAK-revoke-me', { url: url(), timeoutMs: 5000 })).profile?.name, 'Cd456 Demo Co');
+    assert.equal(fake.revokeApiKey('KeapAK-revoke-me'), true);
+    assert.equal((await checkApiKey('KeapAK-revoke-me', { url: url(), timeoutMs: 5000 })).outcome, 'refused');
+  });
+
+  it('a plain-http REST base that is not loopback: nothing is sent', async () => {
+    const c = await checkApiKey(DEMO_API_KEY.key, { url: 'http://example.com/crm/rest/v1/account/profile', timeoutMs: 5000, fetch: () => assert.fail('sent') });
+    assert.equal(c.outcome, 'not-sent');
+  });
+
+  it('throttled, gateway errors and no answer are told apart', async () => {
+    fake.addFault({ path: '/crm/rest/v1/account/profile', status: 429, body: '{"code":"429","message":"Quota Exceeded","status":"Request Throttled","details":null}' });
+    assert.equal((await checkApiKey(DEMO_API_KEY.key, { url: url(), timeoutMs: 5000 })).outcome, 'throttled');
+    fake.addFault({ path: '/crm/rest/v1/account/profile', status: 502, body: '<html>bad gateway</html>' });
+    assert.equal((await checkApiKey(DEMO_API_KEY.key, { url: url(), timeoutMs: 5000 })).outcome, 'error');
+    fake.addFault({ path: '/crm/rest/v1/account/profile', status: 0, destroySocket: true });
+    assert.equal((await checkApiKey(DEMO_API_KEY.key, { url: url(), timeoutMs: 5000 })).outcome, 'unreachable');
+  });
+
+  it('OAuth calls keep the client quota headers (150,000 a day)', async () => {
+    const res = await fetch(`${fake.apiBaseUrl}/v1/account/profile`, { headers: { Authorization: 'Bearer nope' } });
+    assert.equal(res.status, 401);
+    assert.equal(res.headers.get('x-keap-product-quota-limit'), '150000');
+  });
+});
+
+describe('Production kept apart from sandbox: the guard decision', () => {
+  const prod = { id: 'apiKey:aa', environment: 'production' as const };
+  it('asks only for a production credential going into a folder bound to another credential or to none, and not once allowed', () => {
+    assert.equal(productionWriteDecision(prod, { allowed: [] }), 'ask');
+    assert.equal(productionWriteDecision(prod, { boundTo: 'app:x|y', allowed: [] }), 'ask');
+    assert.equal(productionWriteDecision(prod, { boundTo: 'apiKey:aa', allowed: [] }), 'write');
+    assert.equal(productionWriteDecision(prod, { allowed: ['apiKey:aa'] }), 'write');
+    assert.equal(productionWriteDecision({ id: 'apiKey:bb', environment: 'sandbox' }, { allowed: [] }), 'write');
+    assert.equal(productionWriteDecision({ id: 'apiKey:bb' }, { boundTo: 'apiKey:aa', allowed: [] }), 'write');
+  });
+
+  it('reads bindings, answers and marks defensively', () => {
+    assert.deepEqual(parseBindings({ 'file:///a': 'apiKey:1', 'file:///b': 3 }), { 'file:///a': 'apiKey:1' });
+    assert.deepEqual(parseBindings(['x']), {});
+    assert.deepEqual(parseAllowed({ 'file:///a': ['apiKey:1', 2], 'file:///b': 'x' }), { 'file:///a': ['apiKey:1'] });
+    assert.deepEqual(parseEnvironmentMarks({ 'app:c|ab': 'production', 'app:d|cd': 'staging' }), { 'app:c|ab': 'production' });
+  });
+});

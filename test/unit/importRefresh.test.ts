@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { KeapTokenClient } from '../../src/keap/tokenClient';
+import { SILENT_LOGGER } from '../../src/log';
+import { IMPORT_SAVE_ATTEMPTS, refreshImportedPair } from '../../src/session/importRefresh';
+import { MemoryLedgerStore } from '../../src/session/refreshSchedule';
+import { REAL_TIMERS } from '../../src/session/timeLimit';
+import { TokenSet } from '../../src/session/tokenSet';
+import { DEMO_CLIENT, FakeKeap, startFakeKeap } from '../fake-keap/server';
+import { MemoryLock } from '../support/memoryStores';
+
+/** A pair Keap issued outside VS Code (the code grant, as a developer's own app gets one), as an import candidate. */
+async function pairFromElsewhere(fake: FakeKeap): Promise<TokenSet> {
+  fake.setAutoApprove(true);
+  const redirectUri = 'http://localhost:1/elsewhere';
+  const q = new URLSearchParams({ client_id: DEMO_CLIENT.clientId, redirect_uri: redirectUri, response_type: 'code', scope: 'full', state: 's' });
+  const res = await fetch(`${fake.authorizeUrl}?${q}`, { redirect: 'manual' });
+  const code = new URL(res.headers.get('location')!).searchParams.get('code')!;
+  const t = await fetch(fake.tokenUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ client_id: DEMO_CLIENT.clientId, client_secret: DEMO_CLIENT.clientSecret, code, grant_type: 'authorization_code', redirect_uri: redirectUri }).toString(),
+  });
+  const o = (await t.json()) as { access_token: string; refresh_token: string };
+  // As a .env holds it: no scope, already expired.
+  return { accessToken: o.access_token, refreshToken: o.refresh_token, accessTokenExpiresAt: Date.now() - 1000, refreshTokenIssuedAt: Date.now(), scope: '', appName: undefined, clientId: DEMO_CLIENT.clientId, tokenUrl: fake.tokenUrl };
+}
+
+describe('Import Tokens: one refresh of a pair not stored yet (src/session/importRefresh)', () => {
+  let fake: FakeKeap;
+  before(async () => {
+    fake = await startFakeKeap();
+  });
+  after(() => fake.close());
+
+  const deps = (ledger = new MemoryLedgerStore(), locks: string[] = []) => ({
+    tokenClient: new KeapTokenClient({ endpoints: () => ({ authorizeUrl: fake.authorizeUrl, tokenUrl: fake.tokenUrl, apiBaseUrl: fake.apiBaseUrl }), timeoutMs: () => 5000, now: Date.now }),
+    credentials: async (clientId: string) => ({ clientId, clientSecret: DEMO_CLIENT.clientSecret }),
+    now: Date.now,
+    log: SILENT_LOGGER,
+    lock: (account: string) => {
+      locks.push(account);
+      return new MemoryLock(REAL_TIMERS).acquire();
+    },
+    ledger,
+  });
+
+  it('a live pair: one refresh under the account lock, recorded in the ledger; the rotated pair is persisted once, with the Keap app from scope', async () => {
+    const candidate = await pairFromElsewhere(fake);
+    fake.requests.splice(0);
+    const persisted: TokenSet[] = [];
+    const ledger = new MemoryLedgerStore();
+    const locks: string[] = [];
+    const r = await refreshImportedPair(candidate, deps(ledger, locks), async set => void persisted.push(set));
+    assert.equal(r.kind, 'refreshed');
+    assert.equal(fake.requests.length, 1);
+    assert.equal(fake.requests[0].form?.refresh_token, candidate.refreshToken);
+    assert.deepEqual(locks, [`${DEMO_CLIENT.clientId}|`]);
+    assert.equal(persisted.length, 1);
+    assert.equal(persisted[0].appName, 'ab123');
+    assert.equal(persisted[0].tokenUrl, fake.tokenUrl);
+    assert.ok(r.kind === 'refreshed' && r.set.refreshToken === persisted[0].refreshToken);
+    assert.ok(fake.liveTokens().some(t => t.refreshToken === persisted[0].refreshToken));
+    assert.equal((await ledger.read()).requests.length, 1, 'the request counts against the account\'s daily budget');
+  });
+
+  it('a dead refresh token: dead, one request, nothing persisted', async () => {
+    const candidate = await pairFromElsewhere(fake);
+    await refreshImportedPair(candidate, deps(), async () => undefined);
+    fake.requests.splice(0);
+    const persisted: TokenSet[] = [];
+    const r = await refreshImportedPair(candidate, deps(), async set => void persisted.push(set));
+    assert.equal(r.kind, 'dead');
+    assert.equal(fake.requests.length, 1);
+    assert.deepEqual(persisted, []);
+  });
+
+  it('client credentials Keap refuses: bad-client, one request, nothing persisted', async () => {
+    const candidate = { ...(await pairFromElsewhere(fake)), clientId: 'other-client' };
+    fake.requests.splice(0);
+    const r = await refreshImportedPair(candidate, { ...deps(), credentials: async () => ({ clientId: 'other-client', clientSecret: 'x' }) }, async () => assert.fail('persisted'));
+    assert.equal(r.kind, 'bad-client');
+    assert.equal(fake.requests.length, 1);
+  });
+
+  it(`storage refusing the rotated pair: written again under the lock, ${IMPORT_SAVE_ATTEMPTS} attempts in all, then unsaved`, async () => {
+    const candidate = await pairFromElsewhere(fake);
+    let writes = 0;
+    const r = await refreshImportedPair(candidate, deps(), async () => {
+      writes++;
+      throw new Error('keyring locked');
+    });
+    assert.equal(r.kind, 'unsaved');
+    assert.equal(writes, IMPORT_SAVE_ATTEMPTS);
+    let second = 0;
+    const ok = await refreshImportedPair(await pairFromElsewhere(fake), deps(), async () => {
+      if (++second === 1) throw new Error('once');
+    });
+    assert.equal(ok.kind, 'refreshed', 'a second write that works stores it');
+    assert.equal(second, 2);
+  });
+});
