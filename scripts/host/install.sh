@@ -24,11 +24,11 @@ clean() {
     PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" "$@"
 }
 
-if [ ! -x /usr/bin/chromium ] || ! dpkg -s libkrb5-dev >/dev/null 2>&1 || ! command -v pkg-config >/dev/null; then
-  echo "[install] apt: chromium and native build dependencies (needs root or sudo)"
+if [ ! -x /usr/bin/chromium ] || ! dpkg -s libkrb5-dev >/dev/null 2>&1 || ! command -v pkg-config >/dev/null || ! dpkg -s python3-dotenv >/dev/null 2>&1; then
+  echo "[install] apt: chromium, native build dependencies and python3-dotenv (a .env reader the unit tests check writes against) (needs root or sudo)"
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq chromium build-essential python3 pkg-config libkrb5-dev curl git >/dev/null
+  $SUDO apt-get install -y -qq chromium build-essential python3 pkg-config libkrb5-dev curl git python3-dotenv >/dev/null
 fi
 
 if [ ! -x "$TOOLS/node/bin/node" ]; then

@@ -6,7 +6,7 @@ import { checkUserInfo } from '../../src/keap/tokenCheck';
 import { KeapTokenClient } from '../../src/keap/tokenClient';
 import { MAX_TOKEN_CHARS, parseTokenResponse } from '../../src/keap/tokenResponse';
 import { DEFAULT_REFRESH_POLICY, decideRefresh } from '../../src/session/policy';
-import { momentText } from '../../src/session/momentText';
+import { whenText } from '../../src/session/timeWords';
 import { MAX_EXPIRES_IN_SECONDS, parseStoredTokenSet, serializeTokenSet } from '../../src/session/tokenSet';
 import { DEMO_CLIENT, FakeKeap, startFakeKeap } from '../fake-keap/server';
 import { authorizationCode } from '../support/fakeAuthorize';
@@ -85,13 +85,11 @@ describe('issue 17.5: bounded answers (S11)', function () {
       const e = classifyKeapError(429, '{"code":"429","message":"Quota Exceeded"}', 'refresh_token', { get: n => (n === 'retry-after' ? '31536000' : null) }, now);
       assert.equal(e.details.retryAfterMs, MAX_RETRY_AFTER_MS);
     });
-    it('the tooltip names the date when the moment is not today, the time alone when it is', () => {
-      const local = new Date(2026, 0, 10, 23, 30).getTime();
-      const sameDay = momentText(local + 20 * 60_000, local);
-      const nextDay = momentText(local + 60 * 60_000, local);
-      assert.equal(sameDay, new Date(local + 20 * 60_000).toLocaleTimeString());
-      assert.equal(nextDay, new Date(local + 60 * 60_000).toLocaleString());
-      assert.notEqual(nextDay, new Date(local + 60 * 60_000).toLocaleTimeString(), 'the date is there');
+    it('a capped Retry-After past midnight is shown with its day, one that ends today without one (the words the tooltip uses)', () => {
+      const BERLIN = { locale: 'en-GB', timeZone: 'Europe/Berlin' };
+      const lateEvening = Date.parse('2026-01-10T22:30:00Z'); // 23:30 in Berlin
+      assert.equal(whenText(lateEvening + 20 * 60_000, lateEvening, BERLIN), 'in 20 min, 23:50');
+      assert.equal(whenText(lateEvening + MAX_RETRY_AFTER_MS, lateEvening, BERLIN), 'in 1 h, tomorrow 00:30');
     });
   });
 
