@@ -26,6 +26,8 @@ function esbuildRuns(): boolean {
 /** Reasons, computed once; undefined where the test runs. */
 export const NO_GIT = WINDOWS && !runs('git', ['--version']) ? 'no git on this Windows Node (Wine has none); the no-git fallback is tested' : undefined;
 export const NO_BASH = WINDOWS && !runs('bash', ['-c', 'true']) ? 'no bash on this Windows Node (Wine has none)' : undefined;
+export const NO_OPENSSL = WINDOWS && !runs('openssl', ['version']) ? 'no openssl on this Windows Node (Wine has none) to make the self-signed certificate' : undefined;
+export const NO_PYTHON = WINDOWS && !runs('python3', ['--version']) && !runs('python', ['--version']) ? 'no Python on this Windows Node (Wine has none), so no python-dotenv' : undefined;
 export const NO_ESBUILD = WINDOWS && !esbuildRuns() ? 'no esbuild binary for win32 (the bundle is built and tested on Linux)' : undefined;
 
 /** The title with the reason appended when `reason` says the test cannot run here. */

@@ -12,6 +12,7 @@ import { KeapTokenClient } from '../../src/keap/tokenClient';
 import { outcomeOf } from '../../src/session/refreshSchedule';
 import { LoopbackPortBusyError, startLoopbackListener } from '../../src/signin/loopback';
 import { DEMO_CLIENT } from '../fake-keap/server';
+import { describeWhere, NO_OPENSSL } from '../support/platform';
 
 /** Issue 17.10 (case K16): network trouble says what to do; a loopback port held by another program is found first. */
 
@@ -36,7 +37,7 @@ const close = (s: net.Server) => new Promise<void>(r => s.close(() => r()));
 describe('issue 17.10: network trouble says what to do (K16)', function () {
   this.timeout(30_000);
 
-  describe('a TLS server with a self-signed certificate (as a TLS-inspecting proxy presents)', () => {
+  describeWhere(NO_OPENSSL, 'a TLS server with a self-signed certificate (as a TLS-inspecting proxy presents)', () => {
     let server: https.Server;
     let base: string;
     let tmp: string;
