@@ -1,6 +1,7 @@
 import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
+import { HandOutConsent } from './handOutConsent';
 import { KeapClock } from './keap/keapClock';
 import { argumentUse } from './commandArguments';
 import { KeapTokenClient } from './keap/tokenClient';
@@ -155,7 +156,21 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
   );
   // Issue 17.7: as installed, arguments another extension may pass are guarded (src/commandArguments); tests can ask for that too.
   let argumentsGuarded = context.extensionMode === vscode.ExtensionMode.Production;
-  const core: Core = { context, log, settings, secrets, model, autoRefresher, statusBar, tokenClient, storageDir, now, credentials, refreshLock, argumentsGuarded: () => argumentsGuarded };
+  // A credential handed to whoever runs a command: asked once per window and credential, as installed (issue 17.7: another extension gets nothing unseen).
+  const handOut = new HandOutConsent(
+    () => argumentsGuarded,
+    async label => {
+      const allow = vscode.l10n.t('Allow in This Window');
+      const picked = await vscode.window.showWarningMessage(
+        vscode.l10n.t('Hand the credential of {0} to what asked for it?', label),
+        { modal: true, detail: vscode.l10n.t('A launch configuration or task (${command:…}) asked, or another extension ran the command: VS Code cannot tell which. Allow it if you just started a launch or a task. Asked once per window.') },
+        allow,
+      );
+      return picked === allow;
+    },
+  );
+  const confirmHandOut = (credential: string, label: string) => handOut.allow(credential, label);
+  const core: Core = { context, log, settings, secrets, model, autoRefresher, statusBar, tokenClient, storageDir, now, credentials, refreshLock, argumentsGuarded: () => argumentsGuarded, confirmHandOut };
 
   // API keys, Import Tokens, production marks: commands and the API Keys view, their code loaded on first use.
   const tokenImport = lazy(async () => new (await import('./vscode/importTokens').catch(failed('Import Tokens'))).TokenImport(core, envWriter, ledgerFor));

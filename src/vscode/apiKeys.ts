@@ -69,7 +69,7 @@ export class ApiKeys implements vscode.TreeDataProvider<ApiKeyNode>, vscode.Disp
   private readonly disposables: vscode.Disposable[] = [this.emitter];
 
   constructor(
-    private readonly core: Pick<Core, 'context' | 'log' | 'settings' | 'secrets' | 'now'>,
+    private readonly core: Pick<Core, 'context' | 'log' | 'settings' | 'secrets' | 'now' | 'confirmHandOut'>,
     private readonly envWriter: () => Promise<EnvWriter>,
     readonly guard: ProductionGuard,
   ) {
@@ -306,6 +306,7 @@ export class ApiKeys implements vscode.TreeDataProvider<ApiKeyNode>, vscode.Disp
     const active = vscode.window.activeTextEditor?.document.uri;
     const folder = folders.length === 1 ? folders[0] : active ? vscode.workspace.getWorkspaceFolder(active) : undefined;
     if (folder && !(await this.guard.mayWrite(folder, this.credential(entry), vscode.l10n.t('a launch configuration or task')))) return undefined;
+    if (!(await this.core.confirmHandOut(`api-key:${entry.id}`, vscode.l10n.t('API key {0}', entry.label)))) return undefined;
     return this.secret(entry.id);
   }
 

@@ -34,4 +34,14 @@ export interface Core {
    * extension could pass are then guarded (src/commandArguments); false under tests and development.
    */
   argumentsGuarded(): boolean;
+  /**
+   * Asks the user, once per window and credential, before a command hands a credential to whoever
+   * ran it (`${command:infusionsoft.accessToken}`, `${command:infusionsoft.apiKey}`): any installed
+   * extension can run a command, and VS Code's authentication consent does not cover commands.
+   * Resolves true at once when arguments are not guarded (tests, development) or the user already
+   * allowed `credential` in this window; false when the user declines.
+   * @param credential a stable key of the credential (an account key or an API key id).
+   * @param label how the user knows it ("Keap app ab123", "API key ci").
+   */
+  confirmHandOut(credential: string, label: string): Promise<boolean>;
 }

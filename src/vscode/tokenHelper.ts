@@ -106,6 +106,7 @@ export class TokenHelper implements vscode.Disposable {
     const min = typeof o.minValidSeconds === 'number' && Number.isFinite(o.minValidSeconds) ? Math.min(MAX_MIN_VALID_SECONDS, Math.max(0, Math.round(o.minValidSeconds))) : minValidSeconds();
     const a = await this.answer(app, min * 1000, 'command');
     if (!a.ok) throw new Error(a.message);
+    if (!(await this.core.confirmHandOut(`token:${a.app}:${a.clientId}`, vscode.l10n.t('Keap app {0}', a.app ?? a.clientId)))) throw new Error(vscode.l10n.t('You declined to hand out the Keap access token of app {0}.', a.app ?? a.clientId));
     void this.offerHelper();
     return a.token;
   }

@@ -36,4 +36,16 @@ describe('commands run with arguments by another extension (issue 17.7)', functi
     assert.equal(r, undefined);
     assert.equal((await tokenRequests('authorization_code')).length, 0, 'no code exchange');
   });
+
+  it('${command:infusionsoft.accessToken} as installed hands out no token unasked: it puts a modal question (which VS Code refuses to show under tests), so the caller gets an error, never the token', async () => {
+    const token = (await (await api()).model.store.read())!.accessToken;
+    await assert.rejects(Promise.resolve(vscode.commands.executeCommand<string>('infusionsoft.accessToken')), (e: Error) => /Hand the credential of Keap app/.test(e.message) && !e.message.includes(token));
+    // The same call in Development mode (the guard off) answers at once: the question was the only difference.
+    (await api()).guardArguments(false);
+    try {
+      assert.equal(await vscode.commands.executeCommand<string>('infusionsoft.accessToken'), token);
+    } finally {
+      (await api()).guardArguments(true);
+    }
+  });
 });
