@@ -379,7 +379,9 @@ function build(text: string, order: string[], quoted: Map<string, Quoted>): EnvE
             // Before an unquoted value's comment always one space: dotenv reads the blanks there as part
             // of the value (then trimmed), so a second write would see none (idempotence).
             out.push((q.style !== 'unquoted' && /^[ \t]+$/.test(ws) ? ws : ' ') + comment);
-        } else if (/^[ \t]*$/.test(ws)) {
+        } else if (/^[ \t]*$/.test(ws) && q.style !== 'unquoted') {
+            // Blanks after an unquoted value are dropped: Docker's --env-file would take them as part of
+            // the value, and dotenv trims them, so a second write would see none (idempotence).
             out.push(ws);
         }
         // whatever follows on later lines (blank/comment lines dotenv's match swallowed): as is

@@ -74,6 +74,14 @@ describe('envFile: quoting (K3)', () => {
         assert.equal(before, 'A=1\r\nKEAP_ACCESS_TOKEN=old\r\n');
     });
 
+    it('an unquoted value replacing a quoted one drops the blanks after the old closing quote: Docker would keep them, and a second write would change the line (found by the property, seed 773616463)', () => {
+        const original = 'KEAP_ACCESS_TOKEN_OLD=`\nKEAP_ACCESS_TOKEN=` \n';
+        const once = upsertEnv(original, [['KEAP_ACCESS_TOKEN_OLD', 'a']]).text;
+        assert.equal(once, 'KEAP_ACCESS_TOKEN_OLD=a\n');
+        assert.equal(upsertEnv(once, [['KEAP_ACCESS_TOKEN_OLD', 'a']]).text, once);
+        assert.equal(upsertEnv("A='old'  \n", [['A', 'new']]).text, "A='new'  \n", 'a quoted value keeps its blanks');
+    });
+
     it('a NUL is refused', () => {
         assert.throws(() => quoteEnvValue('K', 'a\0b'), EnvValueError);
     });
