@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
+import { accountProfileUrl, checkApiKey } from '../../src/keap/apiKeys';
 import { KeapClock } from '../../src/keap/keapClock';
 import { FetchLike, KeapTokenClient } from '../../src/keap/tokenClient';
 import { Logger, SILENT_LOGGER } from '../../src/log';
@@ -119,7 +120,19 @@ const scenarioArb = fc.record({
     }),
     { maxLength: 3 },
   ),
+  /**
+   * Test Token on an API key (issue 20): the user's own GET /v1/account/profile with X-Keap-API-Key,
+   * answered in any shape. Never a token request, never repeated on its own.
+   */
+  keyTests: fc.array(
+    fc.record({ atMs: fc.integer({ min: 0, max: HOURS * H }), answer: fc.constantFrom<KeyAnswer>('ok', 'unauthorized', 'forbidden', 'throttled', 'server-error', 'network-error') }),
+    { maxLength: 4 },
+  ),
 });
+
+type KeyAnswer = 'ok' | 'unauthorized' | 'forbidden' | 'throttled' | 'server-error' | 'network-error';
+const TOKEN_URL = 'https://keap.test/token';
+const API_BASE = 'https://keap.test/crm/rest';
 
 type Scenario = typeof scenarioArb extends fc.Arbitrary<infer T> ? T : never;
 
@@ -141,6 +154,8 @@ interface RunFigures {
   /** Tokens asked for by other processes (issue 18), and how many were handed out. */
   tokenCalls: number;
   tokensHandedOut: number;
+  /** API key tests (issue 20): profile requests sent, one per test. */
+  keyTests: number;
   adopted: number;
   requests: number;
   worstPerDay: number;
@@ -198,13 +213,17 @@ async function runScenario(s: Scenario): Promise<RunFigures> {
     return d === 'missing' ? {} : { date: d === 'garbage' ? 'Sun, 99 Foo 1994 08:49:37 GMT' : httpDate(clock.now() + d) };
   };
   const userActions: number[] = [];
+  /** Requests a window's token client sent anywhere but the token endpoint (must stay empty). */
+  const otherRequests: string[] = [];
 
   const windows = Array.from({ length: s.windows }, (_, index) => {
     let view: TokenSet | undefined = store.set;
     let manual = 0;
     /** The tokens the last look at the .env file offered (the next request may send one of them). */
     let offered: string[] = [];
-    const fetch: FetchLike = (_url, init) => {
+    const fetch: FetchLike = (url, init) => {
+      // The refresh path speaks to the token endpoint only (counted per endpoint).
+      if (url !== TOKEN_URL) otherRequests.push(`w${index} ${url}`);
       const form = new URLSearchParams(init.body ?? '');
       const refreshToken = form.get('refresh_token') ?? '';
       const answer: Answer = answers.shift() ?? { kind: 'ok', expiresIn: 86400 };
@@ -251,7 +270,7 @@ async function runScenario(s: Scenario): Promise<RunFigures> {
     };
     // Each window learns Keap's clock from the answers it gets, as in VS Code.
     const keapClock = new KeapClock();
-    const tokenClient = new KeapTokenClient({ endpoints: () => ({ authorizeUrl: 'x', tokenUrl: 'https://keap.test/token', apiBaseUrl: 'x' }), timeoutMs: () => 30_000, now: clock.now, fetch, timers: clock, keapClock });
+    const tokenClient = new KeapTokenClient({ endpoints: () => ({ authorizeUrl: 'x', tokenUrl: TOKEN_URL, apiBaseUrl: API_BASE }), timeoutMs: () => 30_000, now: clock.now, fetch, timers: clock, keapClock });
     const refresher = new Refresher({
       store,
       tokenClient,
@@ -384,6 +403,37 @@ async function runScenario(s: Scenario): Promise<RunFigures> {
       }, c.atMs + k * c.everyMs);
     }
   }
+  // API key tests: their own fetch, counted per endpoint; each answer in a shape Keap may send.
+  const keyRequests: Array<{ at: number; url: string; key: string | null }> = [];
+  const keyEvents: number[] = [];
+  const keyChecks: string[] = [];
+  for (const k of s.keyTests) {
+    clock.setTimeout(() => {
+      keyEvents.push(clock.now());
+      userActions.push(clock.now());
+      const keyFetch: FetchLike = (url, init) => {
+        const headers = (init as { headers?: Record<string, string> }).headers ?? {};
+        keyRequests.push({ at: clock.now(), url, key: headers['X-Keap-API-Key'] ?? null });
+        const reply = (status: number, body: string, extra: Record<string, string> = {}) =>
+          Promise.resolve({ status, headers: { get: (n: string) => extra[n.toLowerCase()] ?? null }, text: async () => body });
+        switch (k.answer) {
+          case 'ok':
+            return reply(200, '{"name":"Acme Sandbox","email":"a@example.com"}', { 'x-keap-product-quota-limit': '30000', 'x-keap-product-quota-available': '29999', 'x-keap-product-quota-time-unit': 'day' });
+          case 'unauthorized':
+            return reply(401, '{"message":"Invalid Key"}');
+          case 'forbidden':
+            return reply(403, '<html>403</html>');
+          case 'throttled':
+            return reply(429, '{"code":"429","message":"Quota Exceeded"}', { 'retry-after': '1' });
+          case 'server-error':
+            return reply(502, '<html>Bad Gateway</html>');
+          case 'network-error':
+            return Promise.reject(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+        }
+      };
+      void checkApiKey('KeapAK-test-key', { url: accountProfileUrl({ apiBaseUrl: API_BASE }), timeoutMs: 30_000, fetch: keyFetch, clock: clock.now }).then(c => keyChecks.push(c.outcome));
+    }, k.atMs);
+  }
   await clock.advance(HOURS * H);
   // Let work in flight at the end finish (a write's 10-second limit, a 30-second request timeout).
   windows.forEach(w => {
@@ -438,15 +488,26 @@ async function runScenario(s: Scenario): Promise<RunFigures> {
   assert.ok(stored?.refreshToken === live || held || needsSignIn || file.refreshToken === live, `newest refresh token lost: stored ${stored?.refreshToken.slice(0, 12)}, Keap's newest ${live?.slice(0, 12)}; health ${windows.map(w => JSON.stringify(w.scheduler.health)).join(', ')}; unsaved ${windows.map(w => w.refresher.unsaved?.refreshToken.slice(0, 12)).join(', ')}; ${trace()}`);
   // 6. Tokens handed to other processes were access tokens with time left.
   assert.deepEqual(badHandOuts, [], trace());
+  // 7. API key tests (issue 20): exactly one request each, to the account profile with the key, at the
+  //    moment the user asked (none automatic, none retried); none reached the token endpoint, and the
+  //    refresh path never spoke to the profile endpoint.
+  assert.equal(keyRequests.length, keyEvents.length, `key requests ${keyRequests.length} for ${keyEvents.length} key tests`);
+  assert.deepEqual(keyRequests.map(r => r.at), keyEvents, 'a key request at a time the user did not ask');
+  for (const r of keyRequests) {
+    assert.equal(r.url, `${API_BASE}/v1/account/profile`);
+    assert.equal(r.key, 'KeapAK-test-key');
+  }
+  assert.equal(keyChecks.length, keyEvents.length, 'every key test ended');
+  assert.deepEqual(otherRequests, [], 'the refresh path sent a request elsewhere than the token endpoint');
   const fromFile = sent.filter(r => r.fromFile);
-  return { tokenCalls, tokensHandedOut, requests: sent.length, worstPerDay, closestAutomaticMs, fromFile: fromFile.length, adopted: fromFile.filter(r => !r.deadGrant && r.answer.startsWith('ok')).length };
+  return { keyTests: keyRequests.length, tokenCalls, tokensHandedOut, requests: sent.length, worstPerDay, closestAutomaticMs, fromFile: fromFile.length, adopted: fromFile.filter(r => !r.deadGrant && r.answer.startsWith('ok')).length };
 }
 
 describe(`request budget property: 1–5 windows, ${HOURS} h of a fake clock, ${RUNS} runs`, function () {
   this.timeout(180_000);
 
   it('no loop, no dead refresh token sent, no rotated token lost, whatever Keap or SecretStorage answers', async () => {
-    const figures = { runs: 0, simulatedHours: 0, requests: 0, worstRequestsPerAppPerDay: 0, closestAutomaticRequestsMs: Infinity as number, fromEnvFile: 0, adoptedFromEnvFile: 0, tokenCalls: 0, tokensHandedOut: 0 };
+    const figures = { runs: 0, simulatedHours: 0, requests: 0, worstRequestsPerAppPerDay: 0, closestAutomaticRequestsMs: Infinity as number, fromEnvFile: 0, adoptedFromEnvFile: 0, tokenCalls: 0, tokensHandedOut: 0, keyTests: 0 };
     const started = Date.now();
     await fc.assert(
       fc.asyncProperty(scenarioArb, async s => {
@@ -460,11 +521,12 @@ describe(`request budget property: 1–5 windows, ${HOURS} h of a fake clock, ${
         figures.adoptedFromEnvFile += f.adopted;
         figures.tokenCalls += f.tokenCalls;
         figures.tokensHandedOut += f.tokensHandedOut;
+        figures.keyTests += f.keyTests;
       }),
       { numRuns: RUNS, seed: SEED, ...(process.env.REFRESH_PROPERTY_PATH ? { path: process.env.REFRESH_PROPERTY_PATH, endOnFailure: true } : {}) },
     );
     const record = { ...figures, seed: SEED, realSeconds: Math.round((Date.now() - started) / 100) / 10, measuredAt: new Date().toISOString() };
-    const line = `refresh budget: ${record.runs} runs, ${record.simulatedHours} simulated hours, ${record.requests} token requests; worst ${record.worstRequestsPerAppPerDay} requests per app per 24 h; closest two automatic requests ${record.closestAutomaticRequestsMs / 1000} s apart; ${record.fromEnvFile} refresh tokens tried from .env, ${record.adoptedFromEnvFile} adopted; ${record.tokenCalls} token calls from other processes, ${record.tokensHandedOut} answered with a token (${record.realSeconds} s real, seed ${SEED})`;
+    const line = `refresh budget: ${record.runs} runs, ${record.simulatedHours} simulated hours, ${record.requests} token requests; worst ${record.worstRequestsPerAppPerDay} requests per app per 24 h; closest two automatic requests ${record.closestAutomaticRequestsMs / 1000} s apart; ${record.fromEnvFile} refresh tokens tried from .env, ${record.adoptedFromEnvFile} adopted; ${record.tokenCalls} token calls from other processes, ${record.tokensHandedOut} answered with a token; ${record.keyTests} API key tests (${record.realSeconds} s real, seed ${SEED})`;
     console.log(`      ${line}`);
     const out = process.env.ARTIFACTS ?? path.join(__dirname, '..');
     fs.mkdirSync(out, { recursive: true });
@@ -472,5 +534,6 @@ describe(`request budget property: 1–5 windows, ${HOURS} h of a fake clock, ${
     assert.ok(figures.runs >= Math.min(RUNS, 1000));
     assert.ok(RUNS < 100 || figures.adoptedFromEnvFile > 0, 'the runs include adoptions from the .env file');
     assert.ok(RUNS < 100 || figures.tokensHandedOut > 0, 'the runs include tokens handed to other processes');
+    assert.ok(RUNS < 100 || figures.keyTests > 0, 'the runs include API key tests');
   });
 });
