@@ -5,15 +5,19 @@ import {
   API_KEY_LIMITS,
   ApiKeyCheck,
   ApiKeyEntry,
-  apiKeyValueProblem,
   ApiKeyKind,
+  ApiKeyUnwrap,
+  ApiKeyValueProblem,
   checkApiKey,
+  checkPastedApiKey,
   envVariableNameProblem,
   KeapEnvironment,
   keyQuotaOrLimits,
+  KnownCredentials,
   labelProblem,
   MAX_API_KEYS,
   parseApiKeyIndex,
+  readApiKeyValue,
   suggestEnvironment,
 } from '../keap/apiKeys';
 import type { Core } from './core';
@@ -69,7 +73,7 @@ export class ApiKeys implements vscode.TreeDataProvider<ApiKeyNode>, vscode.Disp
   private readonly disposables: vscode.Disposable[] = [this.emitter];
 
   constructor(
-    private readonly core: Pick<Core, 'context' | 'log' | 'settings' | 'secrets' | 'now' | 'confirmHandOut'>,
+    private readonly core: Pick<Core, 'context' | 'log' | 'settings' | 'secrets' | 'now' | 'confirmHandOut' | 'model' | 'credentials'>,
     private readonly envWriter: () => Promise<EnvWriter>,
     readonly guard: ProductionGuard,
   ) {
@@ -174,31 +178,34 @@ export class ApiKeys implements vscode.TreeDataProvider<ApiKeyNode>, vscode.Disp
         )
       )?.keyKind;
     if (kind !== 'pat' && kind !== 'sak') return undefined;
-    const valueWords = (p: ReturnType<typeof apiKeyValueProblem>) =>
-      p === 'empty'
-        ? vscode.l10n.t('The key is empty.')
-        : p === 'header'
-          ? vscode.l10n.t('Paste only the key, without the header name.')
-          : p === 'white-space'
-            ? vscode.l10n.t('The key contains white space; paste one key only.')
-            : undefined;
+    const known = await this.knownCredentials();
     const key = (
       args.key ??
       (await vscode.window.showInputBox({
         title: vscode.l10n.t('Add Keap API key (3/3): the key'),
         prompt: vscode.l10n.t('Kept in VS Code\'s SecretStorage; sent only as X-Keap-API-Key to the Keap REST API of your settings.'),
+        placeHolder: 'KeapAK-…', // l10n-ignore: the key's documented prefix, the same in every language
         password: true,
         ignoreFocusOut: true,
-        validateInput: v => valueWords(apiKeyValueProblem(v)),
+        validateInput: v => {
+          const read = readApiKeyValue(v, known);
+          if (!read.ok) return apiKeyValueWords(read.problem);
+          return read.unwrapped ? { message: unwrapWords(read.unwrapped), severity: vscode.InputBoxValidationSeverity.Info } : undefined;
+        },
       })) ??
       ''
     ).trim();
     if (!key && args.key === undefined) return undefined;
-    const badKey = valueWords(apiKeyValueProblem(key));
-    if (badKey) return void vscode.window.showErrorMessage(badKey);
-    log.addSecret(key);
+    // Whatever was pasted may be a secret of some kind: masked in the log from here on.
+    if (key) log.addSecret(key);
 
-    const check = await this.check(key, label);
+    const checked = await this.progress(label, () => checkPastedApiKey(key, known, { url: accountProfileUrl(this.core.settings.endpoints()), timeoutMs: this.core.settings.requestTimeoutMs() }));
+    if (!checked.ok) {
+      log.warn(`API key "${label}" not stored: the value looks like ${checked.problem}; nothing was sent to Keap`);
+      return void vscode.window.showErrorMessage(vscode.l10n.t('API key "{0}" was not stored; nothing was sent to Keap. {1}', label, apiKeyValueWords(checked.problem)));
+    }
+    log.addSecret(checked.key);
+    const check = checked.check;
     if (check.outcome === 'refused' || check.outcome === 'not-sent') {
       const why = check.outcome === 'refused' ? vscode.l10n.t('Keap refused it ({0}): it is revoked, mistyped, or not a Personal Access Token or Service Account Key.', check.status ?? '?') : check.reason ?? '';
       log.warn(`API key "${label}" not stored: ${check.outcome} ${check.status ?? ''}`);
@@ -220,7 +227,7 @@ export class ApiKeys implements vscode.TreeDataProvider<ApiKeyNode>, vscode.Disp
       ...(check.profile ? { profile: check.profile } : {}),
     };
     // The secret first: a listed key without its secret would be a row that cannot work.
-    await this.core.secrets.store(API_KEY_SECRET_PREFIX + entry.id, key);
+    await this.core.secrets.store(API_KEY_SECRET_PREFIX + entry.id, checked.key);
     this.runs.set(entry.id, { check, at: this.core.now() });
     await this.saveList([...this.list(), entry]);
     log.info(`API key "${label}" (${kind}) added${check.outcome === 'ok' ? `; Keap account ${check.profile?.name ?? '?'}` : ', unchecked'}`);
@@ -254,9 +261,23 @@ export class ApiKeys implements vscode.TreeDataProvider<ApiKeyNode>, vscode.Disp
 
   private async check(key: string, label: string): Promise<ApiKeyCheck> {
     const url = accountProfileUrl(this.core.settings.endpoints());
-    return vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: vscode.l10n.t('Checking API key "{0}" with Keap…', label) }, () =>
-      checkApiKey(key, { url, timeoutMs: this.core.settings.requestTimeoutMs() }),
-    );
+    return this.progress(label, () => checkApiKey(key, { url, timeoutMs: this.core.settings.requestTimeoutMs() }));
+  }
+
+  private progress<T>(label: string, task: () => Promise<T>): Promise<T> {
+    return Promise.resolve(vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: vscode.l10n.t('Checking API key "{0}" with Keap…', label) }, task));
+  }
+
+  /** The client IDs, client secrets and tokens this extension holds, to name them when pasted as a key. */
+  private async knownCredentials(): Promise<KnownCredentials> {
+    const accounts = this.core.model.accounts;
+    const clientIds = [...new Set([this.core.settings.clientId(), ...accounts.map(a => a.clientId)].filter(Boolean))];
+    const clientSecrets: string[] = [];
+    for (const id of clientIds) {
+      const c = await this.core.credentials(id).catch(() => undefined);
+      if (c?.clientSecret) clientSecrets.push(c.clientSecret);
+    }
+    return { clientIds, clientSecrets, accessTokens: accounts.map(a => a.accessToken), refreshTokens: accounts.map(a => a.refreshToken) };
   }
 
   /** Test Token on a key: status, time, the quota headers; shown in a notification and a row under the key. Resolves to what Keap said. */
@@ -452,4 +473,48 @@ function describeCheck(c: ApiKeyCheck): string[] {
     );
   }
   return lines;
+}
+
+/** What a value refused as an API key looks like, and where it belongs instead (issue 20, case K15). */
+export function apiKeyValueWords(p: ApiKeyValueProblem): string {
+  const importTokens = vscode.l10n.t('For an OAuth token pair use Infusionsoft: Import Tokens….');
+  const clientCredentials = vscode.l10n.t('Client IDs and secrets belong in Infusionsoft: Set Client Credentials.');
+  switch (p) {
+    case 'empty':
+      return vscode.l10n.t('The key is empty.');
+    case 'white-space':
+      return vscode.l10n.t('The key contains white space; paste one key only.');
+    case 'bearer-token':
+      return `${vscode.l10n.t('That is an OAuth access token (Bearer), not an API key.')} ${importTokens}`;
+    case 'token-response':
+      return `${vscode.l10n.t('That is a token response (JSON), not an API key.')} ${importTokens}`;
+    case 'access-token':
+      return `${vscode.l10n.t('That is an access token of a Keap app VS Code is signed in to, not an API key.')} ${importTokens}`;
+    case 'refresh-token':
+      return `${vscode.l10n.t('That is a refresh token of a Keap app VS Code is signed in to, not an API key.')} ${importTokens}`;
+    case 'basic-auth':
+      return `${vscode.l10n.t('That is an Authorization: Basic header (a client ID and secret), not an API key.')} ${clientCredentials}`;
+    case 'client-secret':
+      return `${vscode.l10n.t('That is the client secret of your OAuth app, not an API key.')} ${clientCredentials}`;
+    case 'client-id':
+      return `${vscode.l10n.t('That is the client ID of your OAuth app, not an API key.')} ${clientCredentials}`;
+    case 'legacy-api-key':
+      return vscode.l10n.t('That looks like a legacy Infusionsoft API key, which Keap retired. Create a Personal Access Token or Service Account Key in Keap (Settings → API Settings).');
+    case 'not-a-key':
+      return `${vscode.l10n.t('That is not a Keap API key: Personal Access Tokens and Service Account Keys start with KeapAK-.')} ${importTokens} ${clientCredentials}`;
+  }
+}
+
+/** What was taken off a pasted key, said in the box before it is accepted. */
+function unwrapWords(u: ApiKeyUnwrap): string {
+  switch (u) {
+    case 'header':
+      return vscode.l10n.t('Only the key is kept: the header name X-Keap-API-Key is left out.');
+    case 'bearer':
+      return vscode.l10n.t('Only the key is kept. Keap takes API keys in the X-Keap-API-Key header, not as Authorization: Bearer.');
+    case 'env-line':
+      return vscode.l10n.t('Only the key is kept: the variable name is left out.');
+    case 'quotes':
+      return vscode.l10n.t('Only the key is kept: the quotes are left out.');
+  }
 }
