@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { outsideText } from '../outsideText';
 import { accountKey } from '../session/accounts';
 import { accessTokenCountdown } from '../session/countdown';
 import { TokenSet } from '../session/tokenSet';
@@ -41,8 +42,8 @@ export function accountItem(set: TokenSet, activeKey: string | undefined, now = 
         : vscode.l10n.t('expires in {0}', countdown.text);
   return {
     key,
-    label: `${key === activeKey ? '$(pass-filled)' : '$(account)'} ${vscode.l10n.t('Keap app {0}', set.appName ?? '?')}`,
-    description: [set.user?.email ?? set.user?.name, key === activeKey ? vscode.l10n.t('active') : undefined].filter(Boolean).join(' · '),
+    label: `${key === activeKey ? '$(pass-filled)' : '$(account)'} ${vscode.l10n.t('Keap app {0}', outsideText(set.appName ?? '?', 'label', 60))}`,
+    description: [outsideText(set.user?.email ?? set.user?.name, 'label', 80), key === activeKey ? vscode.l10n.t('active') : undefined].filter(Boolean).join(' · '),
     detail: vscode.l10n.t('Client ID {0} · access token {1}', set.clientId, when),
   };
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'crypto';
 import * as vscode from 'vscode';
+import { outsideText } from '../outsideText';
 import {
   accountProfileUrl,
   API_KEY_LIMITS,
@@ -128,7 +129,7 @@ export class ApiKeys implements vscode.TreeDataProvider<ApiKeyNode>, vscode.Disp
     if (typeof named === 'string') return list.find(e => e.id === named) ?? list.find(e => e.label.toLowerCase() === named.trim().toLowerCase());
     if (list.length <= 1) return list[0];
     const pick = await vscode.window.showQuickPick(
-      list.map(e => ({ label: `$(key) ${e.label}`, description: [kindLabel(e.kind), environmentLabel(e.environment), e.profile?.name].filter(Boolean).join(' · '), entry: e })),
+      list.map(e => ({ label: `$(key) ${e.label}`, description: [kindLabel(e.kind), environmentLabel(e.environment), e.profile?.name && outsideText(e.profile.name, 'label', 60)].filter(Boolean).join(' · '), entry: e })),
       { placeHolder },
     );
     return pick?.entry;
@@ -415,7 +416,7 @@ export class ApiKeys implements vscode.TreeDataProvider<ApiKeyNode>, vscode.Disp
     // A row that gains its test row is a new element to VS Code, which keeps the collapsible state of an id it has shown.
     item.id = `apiKey/${entry.id}${this.runs.has(entry.id) ? '/tested' : ''}`;
     const env = environmentLabel(entry.environment);
-    item.description = [kindLabel(entry.kind), entry.kind === 'sak' ? vscode.l10n.t('admin access to all data') : undefined, env, entry.profile?.name].filter(Boolean).join(' · ');
+    item.description = [kindLabel(entry.kind), entry.kind === 'sak' ? vscode.l10n.t('admin access to all data') : undefined, env, entry.profile?.name && outsideText(entry.profile.name, 'label', 60)].filter(Boolean).join(' · ');
     item.iconPath = environmentIcon(entry.environment) ?? new vscode.ThemeIcon(entry.kind === 'sak' ? 'shield' : 'key', entry.kind === 'sak' ? new vscode.ThemeColor('list.warningForeground') : undefined);
     item.tooltip = [
       `${entry.label} — ${kindLabel(entry.kind)}`,
