@@ -1,4 +1,5 @@
-import * as vscode from 'vscode';
+import vscode = require('vscode');
+import { l10n } from 'vscode';
 import type { KeapEnvironment } from '../keap/apiKeys';
 import { Logger } from '../log';
 import { ENVIRONMENT_MARKS_KEY, FolderState, parseAllowed, parseBindings, parseEnvironmentMarks, productionWriteDecision } from '../session/environmentGuard';
@@ -27,7 +28,7 @@ export function apiKeyCredentialId(id: string): string {
 
 /** "Production" / "Sandbox" for people. */
 export function environmentLabel(env: KeapEnvironment | undefined): string | undefined {
-  return env === 'production' ? vscode.l10n.t('production') : env === 'sandbox' ? vscode.l10n.t('sandbox') : undefined;
+  return env === 'production' ? l10n.t('production') : env === 'sandbox' ? l10n.t('sandbox') : undefined;
 }
 
 /** The icon of a credential marked production (a distinct icon and colour) or sandbox; undefined when unmarked. */
@@ -86,13 +87,13 @@ export class ProductionGuard {
   async mayWrite(folder: vscode.WorkspaceFolder, credential: GuardedCredential, where: string): Promise<boolean> {
     const state = this.folderState(folder.uri);
     if (productionWriteDecision(credential, state) === 'write') return true;
-    const allow = vscode.l10n.t('Allow for This Folder');
-    const bind = vscode.l10n.t('Bind Folder to {0}', credential.label);
+    const allow = l10n.t('Allow for This Folder');
+    const bind = l10n.t('Bind Folder to {0}', credential.label);
     const other = state.boundTo ? this.describe(state.boundTo) ?? state.boundTo : undefined;
     const question = other
-      ? vscode.l10n.t('{0} is a production credential, and the folder {1} is bound to {2}. Write it into {3} anyway?', credential.label, folder.name, other, where)
-      : vscode.l10n.t('{0} is a production credential, and the folder {1} is bound to none. Write it into {2} anyway?', credential.label, folder.name, where);
-    const answer = await vscode.window.showWarningMessage(question, allow, bind, vscode.l10n.t('Cancel'));
+      ? l10n.t('{0} is a production credential, and the folder {1} is bound to {2}. Write it into {3} anyway?', credential.label, folder.name, other, where)
+      : l10n.t('{0} is a production credential, and the folder {1} is bound to none. Write it into {2} anyway?', credential.label, folder.name, where);
+    const answer = await vscode.window.showWarningMessage(question, allow, bind, l10n.t('Cancel'));
     if (answer === bind) {
       await this.bind(folder.uri, credential.id);
       return true;

@@ -1,4 +1,5 @@
-import * as vscode from 'vscode';
+import vscode = require('vscode');
+import { l10n } from 'vscode';
 import { ENV_PRESETS, EnvVariableNames } from '../dotenv/variables';
 import { terminalExportPairs } from '../session/terminalExport';
 import { Logger } from '../log';
@@ -48,7 +49,7 @@ export class TerminalTokenExport implements vscode.Disposable {
     private readonly log: Logger,
   ) {
     collection.persistent = false;
-    collection.description = vscode.l10n.t('The access token of the active Keap app and its expiry (setting infusionsoft.terminal.exportTokens).');
+    collection.description = l10n.t('The access token of the active Keap app and its expiry (setting infusionsoft.terminal.exportTokens).');
     this.disposables = [
       model.onDidChange(() => this.update()),
       vscode.workspace.onDidChangeConfiguration(e => (e.affectsConfiguration('infusionsoft.terminal') || e.affectsConfiguration('infusionsoft.env')) && this.update()),
