@@ -13,8 +13,12 @@
  *   character as it is, backslashes included. Every `](` becomes `]\(`: no link can form, and the
  *   rest reads as written (`invalid_grant`, "(429)"), so a whole notification, the extension's own
  *   words included, can pass through it.
- * - `plain`: a tree row, a string tooltip, a log line, the ledger file. Nothing is interpreted
- *   there; the text is only made one bounded line.
+ * - `plain`: a string tooltip, a log line, the ledger file. Nothing is interpreted there; the
+ *   text is only made one bounded line.
+ * - `label`: a QuickPick item's label or description, a progress title, a tree item's label or
+ *   description, a status-bar text. VS Code renders `$(name)` there as a theme icon
+ *   (src/vs/base/common/iconLabels.ts), so every `$(` becomes `\\$(`, the escape VS Code's own
+ *   `escapeIcons` writes: an app name `$(pass-filled) production` cannot draw the extension's marks.
  *
  * In every form the text is first one line of at most `max` characters with control, bidi-override
  * and invisible characters replaced ({@link oneLine}), so it cannot fake a second line or reorder
@@ -25,12 +29,14 @@
 import { PROCESS_SECRETS, SecretMask } from './secretMask';
 import { KEAP_TEXT_MAX_CHARS, oneLine } from './textLine';
 
-export type OutsideTextTarget = 'markdown' | 'message' | 'plain';
+export type OutsideTextTarget = 'markdown' | 'message' | 'plain' | 'label';
 
 /** Characters CommonMark lets a backslash escape, and which markdown or its HTML pass interpret. */
 const MARKDOWN_SPECIAL = /[\\`*_{}[\]()<>#+\-.!|~&"':=$]/g;
 /** The one adjacency VS Code's notification link parser needs (`[label](target)`). */
 const MESSAGE_LINK = /\]\(/g;
+/** Where a theme icon (`$(name)`) could start in a label VS Code renders icons in; an escaped one (`\\$(`) is left as it is. */
+const ICON_SYNTAX = /(?<!\\)\$\(/g;
 
 /**
  * `text` (untrusted) as it may be shown in `target`; '' for undefined or blank text.
@@ -43,6 +49,8 @@ export function outsideText(text: string | undefined, target: OutsideTextTarget,
   switch (target) {
     case 'plain':
       return line;
+    case 'label':
+      return line.replace(ICON_SYNTAX, '\\$(');
     case 'message':
       return line.replace(MESSAGE_LINK, ']\\(');
     case 'markdown':

@@ -100,19 +100,114 @@ export function labelProblem(label: string, existing: readonly Pick<ApiKeyEntry,
 }
 
 /**
- * Why a pasted key cannot be an API key: `empty`; `white-space` (inside it: two things were
- * pasted); `header` (the whole `X-Keap-API-Key: …` or `Authorization: Bearer …` line was pasted:
- * the value is what is kept). Only what cannot be a key is refused: Keap's key formats have
- * changed before, so no length or prefix is required (keap-oauth.md: never validate tokens by pattern).
+ * Why a pasted value is not taken as an API key (issue 20, case K15), checked before anything is sent:
+ * - `empty`; `white-space` (inside the key: two things, or a whole file, were pasted);
+ * - `bearer-token`: an `Authorization: Bearer …` or `Bearer …` value that is not a Keap API key: an
+ *   OAuth access token (Import Tokens takes those);
+ * - `basic-auth`: an `Authorization: Basic …` value: client ID and secret (Set Client Credentials);
+ * - `token-response`: a JSON token answer (`{"access_token": …}`; Import Tokens);
+ * - `access-token`, `refresh-token`: a token of a Keap app VS Code holds;
+ * - `client-secret`, `client-id`: the client credentials of an OAuth app VS Code holds;
+ * - `legacy-api-key`: 32 hexadecimal characters, the Infusionsoft legacy API key Keap retired in
+ *   2024–2025 (keap-oauth.md "Other credentials");
+ * - `not-a-key`: anything else that does not start with `KeapAK-`, the prefix of every Personal
+ *   Access Token and Service Account Key (Keap developer docs, developer.infusionsoft.com/pat-and-sak;
+ *   src/signin/pasteCheck recognises them by it too). OAuth tokens are never judged by pattern
+ *   (keap-oauth.md); an API key is, because Keap documents its prefix and a value without it would
+ *   only spend a request of the account's quota to be refused.
  */
-export type ApiKeyValueProblem = 'empty' | 'white-space' | 'header';
+export type ApiKeyValueProblem =
+  | 'empty'
+  | 'white-space'
+  | 'bearer-token'
+  | 'basic-auth'
+  | 'token-response'
+  | 'access-token'
+  | 'refresh-token'
+  | 'client-secret'
+  | 'client-id'
+  | 'legacy-api-key'
+  | 'not-a-key';
 
-export function apiKeyValueProblem(value: string): ApiKeyValueProblem | undefined {
-  const v = value.trim();
-  if (!v) return 'empty';
-  if (/^(x-keap-api-key\s*:|authorization\s*:|bearer\s)/i.test(v)) return 'header';
-  if (/\s/.test(v)) return 'white-space';
-  return undefined;
+/**
+ * The wrapper taken off a pasted key, so the box can say so: `header` (`X-Keap-API-Key: …`),
+ * `bearer` (`Authorization: Bearer KeapAK-…`: Keap takes the key in X-Keap-API-Key only), `env-line`
+ * (`KEAP_API_KEY=…`, `export …=…`), `quotes`.
+ */
+export type ApiKeyUnwrap = 'header' | 'bearer' | 'env-line' | 'quotes';
+
+/** What a pasted value gives: the key alone (and what was taken off it), or why it is refused. */
+export type ApiKeyValue = { readonly ok: true; readonly key: string; readonly unwrapped?: ApiKeyUnwrap } | { readonly ok: false; readonly problem: ApiKeyValueProblem };
+
+/** The client IDs, client secrets and tokens VS Code holds, to name them when pasted as a key (the shape of src/signin/pasteCheck's KnownValues). */
+export interface KnownCredentials {
+  readonly clientIds: readonly string[];
+  readonly clientSecrets: readonly string[];
+  readonly accessTokens: readonly string[];
+  readonly refreshTokens: readonly string[];
+}
+
+const NO_KNOWN: KnownCredentials = { clientIds: [], clientSecrets: [], accessTokens: [], refreshTokens: [] };
+/** Keap's Personal Access Tokens and Service Account Keys start with this (Keap's PAT/SAK docs). */
+const API_KEY_PREFIX = /^keapak-\S/i;
+
+/**
+ * Reads a value typed or pasted as a Keap API key. One wrapper of each kind is taken off when what
+ * it wraps is a `KeapAK-…` key (a header line, a Bearer value, a `.env` line, quotes); a value VS
+ * Code holds as another credential is named as that ({@link KnownCredentials}); everything else
+ * without the `KeapAK-` prefix is refused ({@link ApiKeyValueProblem}). Pure; never throws.
+ */
+export function readApiKeyValue(value: string, known: KnownCredentials = NO_KNOWN): ApiKeyValue {
+  const fail = (problem: ApiKeyValueProblem): ApiKeyValue => ({ ok: false, problem });
+  let v = value.trim();
+  if (!v) return fail('empty');
+  if (/^\{[\s\S]*"(access_token|refresh_token)"\s*:/.test(v)) return fail('token-response');
+  let unwrapped: ApiKeyUnwrap | undefined;
+  let bearer = false;
+  const unquote = () => {
+    const q = /^(["'`])(.*)\1$/s.exec(v);
+    if (q) {
+      v = q[2].trim();
+      unwrapped ??= 'quotes';
+    }
+  };
+  const env = /^(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*=\s*(\S.*)$/s.exec(v);
+  if (env) {
+    v = env[1].trim();
+    unwrapped = 'env-line';
+  }
+  unquote();
+  const header = /^x-keap-api-key\s*:\s*(.*)$/is.exec(v);
+  if (header) {
+    v = header[1].trim();
+    unwrapped = 'header';
+  }
+  const auth = /^(?:authorization\s*:\s*)?(bearer|basic)\s+(\S.*)$/is.exec(v);
+  if (auth) {
+    if (auth[1].toLowerCase() === 'basic') return fail('basic-auth');
+    v = auth[2].trim();
+    unwrapped = 'bearer';
+    bearer = true;
+  }
+  unquote();
+  if (!v) return fail('empty');
+  if (/\s/.test(v)) return fail('white-space');
+  // The most sensitive first: a value that is both (never in practice) is named for what it risks.
+  const is = (list: readonly string[]) => list.some(k => k && k === v);
+  if (is(known.clientSecrets)) return fail('client-secret');
+  if (is(known.refreshTokens)) return fail('refresh-token');
+  if (is(known.accessTokens)) return fail('access-token');
+  if (is(known.clientIds)) return fail('client-id');
+  if (API_KEY_PREFIX.test(v)) return { ok: true, key: v, ...(unwrapped ? { unwrapped } : {}) };
+  if (bearer) return fail('bearer-token');
+  if (/^[0-9a-f]{32}$/i.test(v)) return fail('legacy-api-key');
+  return fail('not-a-key');
+}
+
+/** {@link readApiKeyValue}'s problem, or undefined when the value gives a key. */
+export function apiKeyValueProblem(value: string, known?: KnownCredentials): ApiKeyValueProblem | undefined {
+  const r = readApiKeyValue(value, known);
+  return r.ok ? undefined : r.problem;
 }
 
 /**
@@ -173,6 +268,20 @@ export async function checkApiKey(key: string, o: { url: string; timeoutMs: numb
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Add API Key's one way to Keap: reads `value` ({@link readApiKeyValue}) and, only when it gives a
+ * key, checks that key ({@link checkApiKey}). A refused value sends nothing. Never rejects.
+ */
+export async function checkPastedApiKey(
+  value: string,
+  known: KnownCredentials,
+  o: { url: string; timeoutMs: number; fetch?: FetchLike; clock?: () => number },
+): Promise<{ readonly ok: false; readonly problem: ApiKeyValueProblem } | { readonly ok: true; readonly key: string; readonly unwrapped?: ApiKeyUnwrap; readonly check: ApiKeyCheck }> {
+  const read = readApiKeyValue(value, known);
+  if (!read.ok) return read;
+  return { ...read, check: await checkApiKey(read.key, o) };
 }
 
 /** The business name and email of Keap's account profile answer; never throws (an unreadable body gives `{}`). */

@@ -1,5 +1,6 @@
 import vscode = require('vscode');
 import { l10n } from 'vscode';
+import { outsideText } from '../outsideText';
 import { accountKey } from '../session/accounts';
 import { accessTokenCountdown } from '../session/countdown';
 import { TokenSet } from '../session/tokenSet';
@@ -42,8 +43,8 @@ export function accountItem(set: TokenSet, activeKey: string | undefined, now = 
         : l10n.t('expires in {0}', countdown.text);
   return {
     key,
-    label: `${key === activeKey ? '$(pass-filled)' : '$(account)'} ${l10n.t('Keap app {0}', set.appName ?? '?')}`,
-    description: [set.user?.email ?? set.user?.name, key === activeKey ? l10n.t('active') : undefined].filter(Boolean).join(' · '),
+    label: `${key === activeKey ? '$(pass-filled)' : '$(account)'} ${l10n.t('Keap app {0}', outsideText(set.appName ?? '?', 'label', 60))}`,
+    description: [outsideText(set.user?.email ?? set.user?.name, 'label', 80), key === activeKey ? l10n.t('active') : undefined].filter(Boolean).join(' · '),
     detail: l10n.t('Client ID {0} · access token {1}', set.clientId, when),
   };
 }

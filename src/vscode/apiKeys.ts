@@ -1,20 +1,25 @@
 import { randomBytes } from 'crypto';
 import vscode = require('vscode');
 import { l10n } from 'vscode';
+import { outsideText } from '../outsideText';
 import {
   accountProfileUrl,
   API_KEY_LIMITS,
   ApiKeyCheck,
   ApiKeyEntry,
-  apiKeyValueProblem,
   ApiKeyKind,
+  ApiKeyUnwrap,
+  ApiKeyValueProblem,
   checkApiKey,
+  checkPastedApiKey,
   envVariableNameProblem,
   KeapEnvironment,
   keyQuotaOrLimits,
+  KnownCredentials,
   labelProblem,
   MAX_API_KEYS,
   parseApiKeyIndex,
+  readApiKeyValue,
   suggestEnvironment,
 } from '../keap/apiKeys';
 import type { Core } from './core';
@@ -70,7 +75,7 @@ export class ApiKeys implements vscode.TreeDataProvider<ApiKeyNode>, vscode.Disp
   private readonly disposables: vscode.Disposable[] = [this.emitter];
 
   constructor(
-    private readonly core: Pick<Core, 'context' | 'log' | 'settings' | 'secrets' | 'now' | 'confirmHandOut'>,
+    private readonly core: Pick<Core, 'context' | 'log' | 'settings' | 'secrets' | 'now' | 'confirmHandOut' | 'model' | 'credentials'>,
     private readonly envWriter: () => Promise<EnvWriter>,
     readonly guard: ProductionGuard,
   ) {
@@ -125,7 +130,7 @@ export class ApiKeys implements vscode.TreeDataProvider<ApiKeyNode>, vscode.Disp
     if (typeof named === 'string') return list.find(e => e.id === named) ?? list.find(e => e.label.toLowerCase() === named.trim().toLowerCase());
     if (list.length <= 1) return list[0];
     const pick = await vscode.window.showQuickPick(
-      list.map(e => ({ label: `$(key) ${e.label}`, description: [kindLabel(e.kind), environmentLabel(e.environment), e.profile?.name].filter(Boolean).join(' · '), entry: e })),
+      list.map(e => ({ label: `$(key) ${e.label}`, description: [kindLabel(e.kind), environmentLabel(e.environment), e.profile?.name && outsideText(e.profile.name, 'label', 60)].filter(Boolean).join(' · '), entry: e })),
       { placeHolder },
     );
     return pick?.entry;
@@ -175,31 +180,34 @@ export class ApiKeys implements vscode.TreeDataProvider<ApiKeyNode>, vscode.Disp
         )
       )?.keyKind;
     if (kind !== 'pat' && kind !== 'sak') return undefined;
-    const valueWords = (p: ReturnType<typeof apiKeyValueProblem>) =>
-      p === 'empty'
-        ? l10n.t('The key is empty.')
-        : p === 'header'
-          ? l10n.t('Paste only the key, without the header name.')
-          : p === 'white-space'
-            ? l10n.t('The key contains white space; paste one key only.')
-            : undefined;
+    const known = await this.knownCredentials();
     const key = (
       args.key ??
       (await vscode.window.showInputBox({
         title: l10n.t('Add Keap API key (3/3): the key'),
         prompt: l10n.t('Kept in VS Code\'s SecretStorage; sent only as X-Keap-API-Key to the Keap REST API of your settings.'),
+        placeHolder: 'KeapAK-…', // l10n-ignore: the key's documented prefix, the same in every language
         password: true,
         ignoreFocusOut: true,
-        validateInput: v => valueWords(apiKeyValueProblem(v)),
+        validateInput: v => {
+          const read = readApiKeyValue(v, known);
+          if (!read.ok) return apiKeyValueWords(read.problem);
+          return read.unwrapped ? { message: unwrapWords(read.unwrapped), severity: vscode.InputBoxValidationSeverity.Info } : undefined;
+        },
       })) ??
       ''
     ).trim();
     if (!key && args.key === undefined) return undefined;
-    const badKey = valueWords(apiKeyValueProblem(key));
-    if (badKey) return void vscode.window.showErrorMessage(badKey);
-    log.addSecret(key);
+    // Whatever was pasted may be a secret of some kind: masked in the log from here on.
+    if (key) log.addSecret(key);
 
-    const check = await this.check(key, label);
+    const checked = await this.progress(label, () => checkPastedApiKey(key, known, { url: accountProfileUrl(this.core.settings.endpoints()), timeoutMs: this.core.settings.requestTimeoutMs() }));
+    if (!checked.ok) {
+      log.warn(`API key "${label}" not stored: the value looks like ${checked.problem}; nothing was sent to Keap`);
+      return void vscode.window.showErrorMessage(l10n.t('API key "{0}" was not stored; nothing was sent to Keap. {1}', label, apiKeyValueWords(checked.problem)));
+    }
+    log.addSecret(checked.key);
+    const check = checked.check;
     if (check.outcome === 'refused' || check.outcome === 'not-sent') {
       const why = check.outcome === 'refused' ? l10n.t('Keap refused it ({0}): it is revoked, mistyped, or not a Personal Access Token or Service Account Key.', check.status ?? '?') : check.reason ?? '';
       log.warn(`API key "${label}" not stored: ${check.outcome} ${check.status ?? ''}`);
@@ -221,7 +229,7 @@ export class ApiKeys implements vscode.TreeDataProvider<ApiKeyNode>, vscode.Disp
       ...(check.profile ? { profile: check.profile } : {}),
     };
     // The secret first: a listed key without its secret would be a row that cannot work.
-    await this.core.secrets.store(API_KEY_SECRET_PREFIX + entry.id, key);
+    await this.core.secrets.store(API_KEY_SECRET_PREFIX + entry.id, checked.key);
     this.runs.set(entry.id, { check, at: this.core.now() });
     await this.saveList([...this.list(), entry]);
     log.info(`API key "${label}" (${kind}) added${check.outcome === 'ok' ? `; Keap account ${check.profile?.name ?? '?'}` : ', unchecked'}`);
@@ -255,9 +263,23 @@ export class ApiKeys implements vscode.TreeDataProvider<ApiKeyNode>, vscode.Disp
 
   private async check(key: string, label: string): Promise<ApiKeyCheck> {
     const url = accountProfileUrl(this.core.settings.endpoints());
-    return vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: l10n.t('Checking API key "{0}" with Keap…', label) }, () =>
-      checkApiKey(key, { url, timeoutMs: this.core.settings.requestTimeoutMs() }),
-    );
+    return this.progress(label, () => checkApiKey(key, { url, timeoutMs: this.core.settings.requestTimeoutMs() }));
+  }
+
+  private progress<T>(label: string, task: () => Promise<T>): Promise<T> {
+    return Promise.resolve(vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: l10n.t('Checking API key "{0}" with Keap…', label) }, task));
+  }
+
+  /** The client IDs, client secrets and tokens this extension holds, to name them when pasted as a key. */
+  private async knownCredentials(): Promise<KnownCredentials> {
+    const accounts = this.core.model.accounts;
+    const clientIds = [...new Set([this.core.settings.clientId(), ...accounts.map(a => a.clientId)].filter(Boolean))];
+    const clientSecrets: string[] = [];
+    for (const id of clientIds) {
+      const c = await this.core.credentials(id).catch(() => undefined);
+      if (c?.clientSecret) clientSecrets.push(c.clientSecret);
+    }
+    return { clientIds, clientSecrets, accessTokens: accounts.map(a => a.accessToken), refreshTokens: accounts.map(a => a.refreshToken) };
   }
 
   /** Test Token on a key: status, time, the quota headers; shown in a notification and a row under the key. Resolves to what Keap said. */
@@ -395,7 +417,7 @@ export class ApiKeys implements vscode.TreeDataProvider<ApiKeyNode>, vscode.Disp
     // A row that gains its test row is a new element to VS Code, which keeps the collapsible state of an id it has shown.
     item.id = `apiKey/${entry.id}${this.runs.has(entry.id) ? '/tested' : ''}`;
     const env = environmentLabel(entry.environment);
-    item.description = [kindLabel(entry.kind), entry.kind === 'sak' ? l10n.t('admin access to all data') : undefined, env, entry.profile?.name].filter(Boolean).join(' · ');
+    item.description = [kindLabel(entry.kind), entry.kind === 'sak' ? l10n.t('admin access to all data') : undefined, env, entry.profile?.name && outsideText(entry.profile.name, 'label', 60)].filter(Boolean).join(' · ');
     item.iconPath = environmentIcon(entry.environment) ?? new vscode.ThemeIcon(entry.kind === 'sak' ? 'shield' : 'key', entry.kind === 'sak' ? new vscode.ThemeColor('list.warningForeground') : undefined);
     item.tooltip = [
       `${entry.label} — ${kindLabel(entry.kind)}`,
@@ -453,4 +475,48 @@ function describeCheck(c: ApiKeyCheck): string[] {
     );
   }
   return lines;
+}
+
+/** What a value refused as an API key looks like, and where it belongs instead (issue 20, case K15). */
+export function apiKeyValueWords(p: ApiKeyValueProblem): string {
+  const importTokens = l10n.t('For an OAuth token pair use Infusionsoft: Import Tokens….');
+  const clientCredentials = l10n.t('Client IDs and secrets belong in Infusionsoft: Set Client Credentials.');
+  switch (p) {
+    case 'empty':
+      return l10n.t('The key is empty.');
+    case 'white-space':
+      return l10n.t('The key contains white space; paste one key only.');
+    case 'bearer-token':
+      return `${l10n.t('That is an OAuth access token (Bearer), not an API key.')} ${importTokens}`;
+    case 'token-response':
+      return `${l10n.t('That is a token response (JSON), not an API key.')} ${importTokens}`;
+    case 'access-token':
+      return `${l10n.t('That is an access token of a Keap app VS Code is signed in to, not an API key.')} ${importTokens}`;
+    case 'refresh-token':
+      return `${l10n.t('That is a refresh token of a Keap app VS Code is signed in to, not an API key.')} ${importTokens}`;
+    case 'basic-auth':
+      return `${l10n.t('That is an Authorization: Basic header (a client ID and secret), not an API key.')} ${clientCredentials}`;
+    case 'client-secret':
+      return `${l10n.t('That is the client secret of your OAuth app, not an API key.')} ${clientCredentials}`;
+    case 'client-id':
+      return `${l10n.t('That is the client ID of your OAuth app, not an API key.')} ${clientCredentials}`;
+    case 'legacy-api-key':
+      return l10n.t('That looks like a legacy Infusionsoft API key, which Keap retired. Create a Personal Access Token or Service Account Key in Keap (Settings → API Settings).');
+    case 'not-a-key':
+      return `${l10n.t('That is not a Keap API key: Personal Access Tokens and Service Account Keys start with KeapAK-.')} ${importTokens} ${clientCredentials}`;
+  }
+}
+
+/** What was taken off a pasted key, said in the box before it is accepted. */
+function unwrapWords(u: ApiKeyUnwrap): string {
+  switch (u) {
+    case 'header':
+      return l10n.t('Only the key is kept: the header name X-Keap-API-Key is left out.');
+    case 'bearer':
+      return l10n.t('Only the key is kept. Keap takes API keys in the X-Keap-API-Key header, not as Authorization: Bearer.');
+    case 'env-line':
+      return l10n.t('Only the key is kept: the variable name is left out.');
+    case 'quotes':
+      return l10n.t('Only the key is kept: the quotes are left out.');
+  }
 }

@@ -102,7 +102,7 @@ export class TokenStatusBar implements vscode.Disposable {
     }
     if (this.model.staleView) {
       const reload = l10n.t('reload window');
-      this.item.text = `$(warning) ${set ? l10n.t('Keap {0} · {1}', set.appName ?? l10n.t('app'), reload) : l10n.t('Keap: {0}', reload)}`;
+      this.item.text = `$(warning) ${set ? l10n.t('Keap {0} · {1}', set.appName ? outsideText(set.appName, 'label', 60) : l10n.t('app'), reload) : l10n.t('Keap: {0}', reload)}`;
       this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
       this.item.tooltip = l10n.t('Another window changed the Keap sign-ins and this window has not caught up (code-server keeps SecretStorage per browser tab). Click to reload this window.');
       this.item.command = 'workbench.action.reloadWindow';
@@ -189,7 +189,7 @@ export class TokenStatusBar implements vscode.Disposable {
       if (needsUser) this.item.backgroundColor ??= warning;
       md.appendMarkdown(said(l10n.t('Needs attention: {0}', troubled.map(t => `${t.a.appName ?? t.a.clientId} (${t.why})`).join(', '))) + '\n\n');
     }
-    this.item.text = `${icon} ${l10n.t('Keap {0} · {1}', app, shown)}${troubled.length > 0 ? ' $(warning)' : ''}`;
+    this.item.text = `${icon} ${l10n.t('Keap {0} · {1}', outsideText(app, 'label', 60), shown)}${troubled.length > 0 ? ' $(warning)' : ''}`;
     // The user's production mark: its own icon and colour, so a production token is never mistaken for a sandbox one.
     const env = this.sources.environment?.(key);
     if (env) {

@@ -69,7 +69,7 @@ export class TokenTests implements TokenTestRows, vscode.Disposable {
       const health = this.refreshers.healthOf(key);
       throw new Error(healthExplanation(health) ?? l10n.t('no new token'));
     };
-    const test = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: l10n.t('Testing the Keap token of {0}…', app) }, () =>
+    const test = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: l10n.t('Testing the Keap token of {0}…', outsideText(app, 'label', 60)) }, () =>
       testAccessToken(set.accessToken, { check, refresh }),
     );
     const run = { test, at: this.now(), believedLeftMs };

@@ -110,7 +110,7 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
     switch (node.kind) {
       case 'account': {
         const active = this.model.accounts.length > 1 && this.model.activeKey === node.account;
-        const item = new vscode.TreeItem(l10n.t('Keap app {0}', set.appName ?? '?'), vscode.TreeItemCollapsibleState.Expanded);
+        const item = new vscode.TreeItem(l10n.t('Keap app {0}', outsideText(set.appName ?? '?', 'label', 60)), vscode.TreeItemCollapsibleState.Expanded);
         item.id = id;
         // Keap's words (userinfo, an error's description) as one plain masked line (src/outsideText, case S8).
         const who = outsideText([set.user?.name, set.user?.email].filter(Boolean).join(' · '), 'plain');

@@ -4,12 +4,14 @@ import {
   API_KEY_LIMITS,
   apiKeyValueProblem,
   checkApiKey,
+  checkPastedApiKey,
   envVariableNameProblem,
   keyQuotaOrLimits,
   labelProblem,
   MAX_API_KEYS,
   parseAccountProfile,
   parseApiKeyIndex,
+  readApiKeyValue,
   suggestEnvironment,
 } from '../../src/keap/apiKeys';
 import { parseAllowed, parseBindings, parseEnvironmentMarks, productionWriteDecision } from '../../src/session/environmentGuard';
@@ -50,14 +52,60 @@ describe('API keys (PAT/SAK): the core', () => {
     assert.equal(labelProblem('ci 2', [{ label: 'ci' }]), undefined);
   });
 
-  it('a pasted key: empty, two values, or the whole header line are refused; any single token is accepted (no pattern required)', () => {
-    assert.equal(apiKeyValueProblem(''), 'empty');
-    assert.equal(apiKeyValueProblem('abc def'), 'white-space');
-    assert.equal(apiKeyValueProblem('X-Keap-API-Key: KeapAK-1'), 'header');
-    assert.equal(apiKeyValueProblem('Authorization: Bearer abc'), 'header');
-    assert.equal(apiKeyValueProblem('Bearer abc'), 'header');
-    assert.equal(apiKeyValueProblem('  KeapAK-0123  '), undefined);
-    assert.equal(apiKeyValueProblem('anything-else_without.spaces'), undefined);
+  const KNOWN = { clientIds: ['client-id-123'], clientSecrets: ['s3cr3t-value'], accessTokens: ['at-held-by-vscode'], refreshTokens: ['rt-held-by-vscode'] };
+  const KEY = 'KeapAK-5dc860633b018e8de6df08eefc3f549d521ca66e84411f714e';
+
+  it('a pasted key: every shape that is not a Keap API key is refused and named for what it looks like (K15)', () => {
+    const cases: Array<[string, string]> = [
+      ['', 'empty'],
+      ['   ', 'empty'],
+      ['X-Keap-API-Key:', 'empty'],
+      [`${KEY} ${KEY}`, 'white-space'],
+      [`KEAP_API_KEY=${KEY}\nKEAP_CLIENT_ID=x`, 'white-space'],
+      ['Authorization: Bearer abcDEF123', 'bearer-token'],
+      ['Bearer abcDEF123', 'bearer-token'],
+      ['bearer "abcDEF123"', 'bearer-token'],
+      ['Authorization: Basic Y2xpZW50OnNlY3JldA==', 'basic-auth'],
+      ['{"access_token":"a","refresh_token":"r","expires_in":86400}', 'token-response'],
+      ['s3cr3t-value', 'client-secret'],
+      ['KEAP_CLIENT_SECRET="s3cr3t-value"', 'client-secret'],
+      ['X-Keap-API-Key: s3cr3t-value', 'client-secret'],
+      ['rt-held-by-vscode', 'refresh-token'],
+      ['at-held-by-vscode', 'access-token'],
+      ['Bearer at-held-by-vscode', 'access-token'],
+      ['client-id-123', 'client-id'],
+      ['0123456789abcdef0123456789ABCDEF', 'legacy-api-key'],
+      ['anything-else_without.spaces', 'not-a-key'],
+      ['X-Keap-API-Key: not-a-keap-key', 'not-a-key'],
+      ['KeapAK-', 'not-a-key'],
+    ];
+    for (const [value, problem] of cases) {
+      assert.deepEqual(readApiKeyValue(value, KNOWN), { ok: false, problem }, JSON.stringify(value));
+      assert.equal(apiKeyValueProblem(value, KNOWN), problem, JSON.stringify(value));
+    }
+    // Without what VS Code holds, an unknown secret is still refused: it has no KeapAK- prefix.
+    assert.equal(apiKeyValueProblem('s3cr3t-value'), 'not-a-key');
+  });
+
+  it('a pasted key: a header line, a Bearer value, a .env line or quotes around a KeapAK- key give the key alone', () => {
+    const cases: Array<[string, string | undefined]> = [
+      [`  ${KEY}  `, undefined],
+      ['keapak-lowercase0001', undefined],
+      [`X-Keap-API-Key: ${KEY}`, 'header'],
+      [`x-keap-api-key:${KEY}`, 'header'],
+      [`Authorization: Bearer ${KEY}`, 'bearer'],
+      [`Bearer ${KEY}`, 'bearer'],
+      [`KEAP_API_KEY=${KEY}`, 'env-line'],
+      [`export KEAP_API_KEY="${KEY}"`, 'env-line'],
+      [`'${KEY}'`, 'quotes'],
+      [`X-Keap-API-Key: "${KEY}"`, 'header'],
+    ];
+    for (const [value, unwrapped] of cases) {
+      const r = readApiKeyValue(value, KNOWN);
+      assert.ok(r.ok, JSON.stringify(value));
+      assert.equal(r.key, value.includes('lowercase') ? 'keapak-lowercase0001' : KEY, JSON.stringify(value));
+      assert.equal(r.unwrapped, unwrapped, JSON.stringify(value));
+    }
   });
 
   it('variable names must be shell and .env names', () => {
@@ -114,6 +162,22 @@ describe('API keys against the fake Keap server (X-Keap-API-Key)', () => {
     const [req] = fake.requests;
     assert.equal(req.headers['x-keap-api-key'], DEMO_API_KEY.key);
     assert.equal(req.headers.authorization, undefined, 'never as a Bearer token');
+  });
+
+  it('Add API Key sends nothing for a value refused at entry, and only the key part of a wrapped key', async () => {
+    const known = { clientIds: ['client-id-123'], clientSecrets: ['s3cr3t-value'], accessTokens: ['at-held-by-vscode'], refreshTokens: [] };
+    for (const value of ['', 'Bearer abc', 'Authorization: Basic eDp5', '{"access_token":"a"}', 's3cr3t-value', 'at-held-by-vscode', 'client-id-123', '0123456789abcdef0123456789abcdef', 'not-a-key', 'KeapAK-a KeapAK-b']) {
+      const r = await checkPastedApiKey(value, known, { url: url(), timeoutMs: 5000 });
+      assert.equal(r.ok, false, value);
+    }
+    assert.equal(fake.requests.length, 0, 'no request for a refused value');
+    const r = await checkPastedApiKey(`X-Keap-API-Key: ${DEMO_API_KEY.key}`, known, { url: url(), timeoutMs: 5000 });
+    assert.ok(r.ok);
+    assert.equal(r.key, DEMO_API_KEY.key);
+    assert.equal(r.unwrapped, 'header');
+    assert.equal(r.check.outcome, 'ok');
+    assert.equal(fake.requests.length, 1);
+    assert.equal(fake.requests[0].headers['x-keap-api-key'], DEMO_API_KEY.key, 'the key alone travels, not the header line');
   });
 
   it('an unknown key: refused (401), with nothing of the key in the reason', async () => {

@@ -189,3 +189,17 @@ describe('issue 17.2: words from outside are text, never markup (S8)', () => {
     });
   });
 });
+
+describe('outside text as a label (QuickPick, progress title, tree item, status bar): no theme icon forms', () => {
+  it('every $( is escaped as VS Code\'s escapeIcons does, an escaped one is kept, and the text is one bounded line', () => {
+    assert.equal(outsideText('$(pass-filled) production', 'label'), '\\$(pass-filled) production');
+    assert.equal(outsideText('a $(zap) b $(flame~spin)', 'label'), 'a \\$(zap) b \\$(flame~spin)');
+    assert.equal(outsideText('already \\$(zap)', 'label'), 'already \\$(zap)');
+    assert.equal(outsideText('Ab Co\n$(warning) signed out', 'label'), 'Ab Co \\$(warning) signed out');
+    assert.equal(outsideText('x'.repeat(100), 'label', 60), 'x'.repeat(60) + '…');
+    assert.equal(outsideText('price $5 (USD)', 'label'), 'price $5 (USD)');
+    assert.equal(outsideText(undefined, 'label'), '');
+    // No unescaped icon syntax is left in the hostile sample.
+    assert.ok(!/(^|[^\\])\$\(/.test(outsideText(HOSTILE, 'label', 1000)));
+  });
+});
