@@ -203,7 +203,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
   // issue 18: the IPC server keap-token asks runs while the user's setting is on and the workspace is trusted; the command builds it too.
   const tokenHelper = lazy<TokenHelper>(async () => {
     const { TokenHelper } = await import('./vscode/tokenHelper').catch(failed('the token helper'));
-    const helper = new TokenHelper(core);
+    const helper = new TokenHelper(core, async () => (await keapCredentials()).guard);
     context.subscriptions.push(helper);
     return helper;
   });
