@@ -195,7 +195,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
   // New terminals get the token only with infusionsoft.terminal.exportTokens on: the export is built when it is on.
   const terminalExport = lazy(async () => {
     const { TerminalTokenExport } = await import('./vscode/terminalEnv').catch(failed('the terminal export'));
-    const exporter = new TerminalTokenExport(context.environmentVariableCollection, model, log);
+    const exporter = new TerminalTokenExport(context.environmentVariableCollection, model, log, context.globalState, async () => (await keapCredentials()).guard);
     context.subscriptions.push(exporter);
     return exporter;
   });
