@@ -35,3 +35,14 @@ export function terminalExportPlan(
   }
   return { all: false, exportTo, ask };
 }
+
+/**
+ * Which API key new terminals of a folder get (issue 20, opt-in `infusionsoft.apiKey.exportToTerminals`):
+ * the key the folder is bound to (`boundTo`, a credential id `apiKey:<id>`), else the only key, else
+ * none (`undefined`: several keys and no binding, or no key; the caller logs one line). Pure.
+ * @param keyIds ids of the stored API keys (src/keap/apiKeys), in the order added.
+ */
+export function apiKeyForTerminal(keyIds: readonly string[], boundTo: string | undefined): string | undefined {
+  if (boundTo?.startsWith('apiKey:') && keyIds.includes(boundTo.slice('apiKey:'.length))) return boundTo.slice('apiKey:'.length);
+  return keyIds.length === 1 ? keyIds[0] : undefined;
+}

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { terminalExportPlan } from '../../src/session/terminalExport';
+import { apiKeyForTerminal, terminalExportPlan } from '../../src/session/terminalExport';
 
 describe('terminal export of a production app: which folders (issue 20)', () => {
   const prod = { id: 'app:c|ab', environment: 'production' as const };
@@ -19,5 +19,17 @@ describe('terminal export of a production app: which folders (issue 20)', () => 
     assert.deepEqual(terminalExportPlan(prod, folders, new Set()), { all: false, exportTo: ['file:///bound', 'file:///allowed'], ask: ['file:///other', 'file:///none'] });
     assert.deepEqual(terminalExportPlan(prod, folders, new Set(['file:///other', 'file:///none'])), { all: false, exportTo: ['file:///bound', 'file:///allowed'], ask: [] });
     assert.deepEqual(terminalExportPlan(prod, [], new Set()), { all: false, exportTo: [], ask: [] });
+  });
+});
+
+describe('terminal export of an API key: which key (issue 20)', () => {
+  it('the key the folder is bound to, else the only key, else none', () => {
+    assert.equal(apiKeyForTerminal(['a', 'b'], 'apiKey:b'), 'b');
+    assert.equal(apiKeyForTerminal(['a'], undefined), 'a');
+    assert.equal(apiKeyForTerminal(['a'], 'app:c|ab'), 'a', 'bound to an app: the only key still');
+    assert.equal(apiKeyForTerminal(['a', 'b'], 'app:c|ab'), undefined);
+    assert.equal(apiKeyForTerminal(['a', 'b'], undefined), undefined);
+    assert.equal(apiKeyForTerminal(['a', 'b'], 'apiKey:gone'), undefined);
+    assert.equal(apiKeyForTerminal([], undefined), undefined);
   });
 });
