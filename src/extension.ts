@@ -1,6 +1,7 @@
 import * as os from 'os';
 import * as path from 'path';
-import * as vscode from 'vscode';
+import vscode = require('vscode');
+import { l10n } from 'vscode';
 import { HandOutConsent } from './handOutConsent';
 import { KeapClock } from './keap/keapClock';
 import { argumentUse } from './commandArguments';
@@ -160,10 +161,10 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
   const handOut = new HandOutConsent(
     () => argumentsGuarded,
     async label => {
-      const allow = vscode.l10n.t('Allow in This Window');
+      const allow = l10n.t('Allow in This Window');
       const picked = await vscode.window.showWarningMessage(
-        vscode.l10n.t('Hand the credential of {0} to what asked for it?', label),
-        { modal: true, detail: vscode.l10n.t('A launch configuration or task (${command:…}) asked, or another extension ran the command: VS Code cannot tell which. Allow it if you just started a launch or a task. Asked once per window.') },
+        l10n.t('Hand the credential of {0} to what asked for it?', label),
+        { modal: true, detail: l10n.t('A launch configuration or task (${command:…}) asked, or another extension ran the command: VS Code cannot tell which. Allow it if you just started a launch or a task. Asked once per window.') },
         allow,
       );
       return picked === allow;
@@ -257,7 +258,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     tree,
     { dispose: () => clockWatch.dispose() },
     authProvider,
-    vscode.authentication.registerAuthenticationProvider('infusionsoft', vscode.l10n.t('Keap'), authProvider, { supportsMultipleAccounts: true }),
+    vscode.authentication.registerAuthenticationProvider('infusionsoft', l10n.t('Keap'), authProvider, { supportsMultipleAccounts: true }),
     syncEnv,
     handledCallbacks,
     // `target` (tests, other extensions): an absolute .env path; `account`: which account (else asked when several).
@@ -269,7 +270,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     vscode.commands.registerCommand('infusionsoft.addAccount', async () => (await signIn()).signIn()),
     treeView,
     model.onDidChange(() => {
-      treeView.message = model.staleView ? vscode.l10n.t('Another window changed the Keap sign-ins; this window has not caught up. Reload the window (Developer: Reload Window) to see them.') : undefined;
+      treeView.message = model.staleView ? l10n.t('Another window changed the Keap sign-ins; this window has not caught up. Reload the window (Developer: Reload Window) to see them.') : undefined;
     }),
     vscode.commands.registerCommand('infusionsoft.copyAccessToken', async (arg?: unknown) => (await commands()).copy('access', arg)),
     vscode.commands.registerCommand('infusionsoft.copyRefreshToken', async (arg?: unknown) => (await commands()).copy('refresh', arg)),

@@ -1,4 +1,5 @@
-import * as vscode from 'vscode';
+import vscode = require('vscode');
+import { l10n } from 'vscode';
 import { argumentUse } from '../commandArguments';
 import { outsideText } from '../outsideText';
 import { accountKey, StaleViewError } from '../session/accounts';
@@ -31,13 +32,13 @@ export class AccountCommands {
     const { model } = this.core;
     const key = await resolveAccount(model, arg, false);
     const set = key === undefined ? undefined : model.get(key);
-    if (!set) return void vscode.window.showWarningMessage(vscode.l10n.t('Not signed in to Keap.'));
+    if (!set) return void vscode.window.showWarningMessage(l10n.t('Not signed in to Keap.'));
     if (which === 'refresh' && argumentUse('copyRefreshToken', this.core.argumentsGuarded()) === 'confirm') {
       // Any extension can run this command and read the clipboard after it (issue 17.7): the user says yes first.
-      const copy = vscode.l10n.t('Copy Refresh Token');
+      const copy = l10n.t('Copy Refresh Token');
       const ok = await vscode.window.showWarningMessage(
-        vscode.l10n.t('Copy the refresh token of Keap app {0} to the clipboard?', outsideText(set.appName ?? set.clientId, 'message')),
-        { modal: true, detail: vscode.l10n.t('It works once: whatever uses it gets a new pair from Keap, and VS Code must then sign in again. Anything that can read the clipboard can read it.') },
+        l10n.t('Copy the refresh token of Keap app {0} to the clipboard?', outsideText(set.appName ?? set.clientId, 'message')),
+        { modal: true, detail: l10n.t('It works once: whatever uses it gets a new pair from Keap, and VS Code must then sign in again. Anything that can read the clipboard can read it.') },
         copy,
       );
       if (ok !== copy) return;
@@ -46,8 +47,8 @@ export class AccountCommands {
     const app = set.appName ?? set.clientId;
     void vscode.window.showInformationMessage(
       which === 'access'
-        ? vscode.l10n.t('Access token of Keap app {0} copied to the clipboard.', app)
-        : vscode.l10n.t('Refresh token of Keap app {0} copied. It works once: whatever uses it must store the new one Keap returns, and VS Code will then need to sign in to {0} again.', app),
+        ? l10n.t('Access token of Keap app {0} copied to the clipboard.', app)
+        : l10n.t('Refresh token of Keap app {0} copied. It works once: whatever uses it must store the new one Keap returns, and VS Code will then need to sign in to {0} again.', app),
     );
   }
 
@@ -62,15 +63,15 @@ export class AccountCommands {
       const picked =
         arg === 'all' || (arg && typeof arg === 'object' && (arg as { all?: unknown }).all === true)
           ? ALL_ACCOUNTS
-          : await resolveAccount(model, arg, { placeHolder: vscode.l10n.t('Sign out of which Keap app?'), allLabel: `$(sign-out) ${vscode.l10n.t('All Keap Apps')}` });
+          : await resolveAccount(model, arg, { placeHolder: l10n.t('Sign out of which Keap app?'), allLabel: `$(sign-out) ${l10n.t('All Keap Apps')}` });
       let keys = picked === ALL_ACCOUNTS ? model.accounts.map(accountKey) : picked === undefined ? [] : [picked];
       if (arg === undefined && keys.length === 1 && model.accounts.length === 1) {
         // From the palette or the view's title with one app: nothing was picked, so confirm (several apps: the pick is the confirmation).
-        const signOutLabel = vscode.l10n.t('Sign Out');
+        const signOutLabel = l10n.t('Sign Out');
         const app = model.get(keys[0])?.appName ?? keys[0];
         const ok = await vscode.window.showWarningMessage(
-          vscode.l10n.t('Sign out of Keap app {0}?', app),
-          { modal: true, detail: vscode.l10n.t('VS Code forgets its tokens; signing in again needs the browser. Keap itself keeps the app authorized.') },
+          l10n.t('Sign out of Keap app {0}?', app),
+          { modal: true, detail: l10n.t('VS Code forgets its tokens; signing in again needs the browser. Keap itself keeps the app authorized.') },
           signOutLabel,
         );
         if (ok !== signOutLabel) keys = [];
@@ -90,7 +91,7 @@ export class AccountCommands {
       const envFiles = options?.envFiles === 'remove' || options?.envFiles === 'keep' ? options.envFiles : undefined;
       if (keys.length > 0) await (await this.envWriter()).afterSignOut(keys, envFiles);
     } catch (e) {
-      if (e instanceof StaleViewError) offerReload(vscode.l10n.t('Another window changed the Keap sign-ins and this window has not caught up. Reload it, then sign out.'));
+      if (e instanceof StaleViewError) offerReload(l10n.t('Another window changed the Keap sign-ins and this window has not caught up. Reload it, then sign out.'));
       else void vscode.window.showErrorMessage(outsideText((e as Error).message, 'message', 1000));
     }
   }
@@ -99,14 +100,14 @@ export class AccountCommands {
   async insertIntoEnv(arg?: unknown, account?: unknown): Promise<vscode.Uri | undefined> {
     const { model } = this.core;
     const target = typeof arg === 'string' ? arg : undefined;
-    const key = await resolveAccount(model, isSessionNode(arg) ? arg : account, { placeHolder: vscode.l10n.t('Insert the token of which Keap app?') });
+    const key = await resolveAccount(model, isSessionNode(arg) ? arg : account, { placeHolder: l10n.t('Insert the token of which Keap app?') });
     if (key === undefined && model.accounts.length > 1) return undefined;
     if (target !== undefined && argumentUse('insertIntoEnv.target', this.core.argumentsGuarded()) === 'confirm') {
       // A file path came with the command, as another extension would pass it (issue 17.7): the user names the file's fate.
-      const write = vscode.l10n.t('Write Tokens');
+      const write = l10n.t('Write Tokens');
       const ok = await vscode.window.showWarningMessage(
-        vscode.l10n.t('Write the Keap tokens into {0}?', outsideText(target, 'message', 300)),
-        { modal: true, detail: vscode.l10n.t('This command was run with a file path (as another extension or a task does), not from the Keap view.') },
+        l10n.t('Write the Keap tokens into {0}?', outsideText(target, 'message', 300)),
+        { modal: true, detail: l10n.t('This command was run with a file path (as another extension or a task does), not from the Keap view.') },
         write,
       );
       if (ok !== write) return undefined;
@@ -116,7 +117,7 @@ export class AccountCommands {
     const mayWrite = credentials && key !== undefined ? async (folder: vscode.WorkspaceFolder) => {
       const c = await credentials();
       const app = c.app(key);
-      return !app || c.guard.mayWrite(folder, app, vscode.l10n.t('its .env'));
+      return !app || c.guard.mayWrite(folder, app, l10n.t('its .env'));
     } : undefined;
     return (await this.envWriter()).insert(key === undefined ? undefined : model.get(key), target, mayWrite);
   }
@@ -135,7 +136,7 @@ export class AccountCommands {
   /** Test Token, from the palette (the active app) or an app's row; resolves to what Keap answered. */
   async testToken(arg?: unknown): Promise<TokenTest | undefined> {
     const key = await resolveAccount(this.core.model, arg, false);
-    if (key === undefined) return void vscode.window.showWarningMessage(vscode.l10n.t('Not signed in to Keap.'));
+    if (key === undefined) return void vscode.window.showWarningMessage(l10n.t('Not signed in to Keap.'));
     return (await this.tokenTests()).run(key);
   }
 }

@@ -1,4 +1,5 @@
-import * as vscode from 'vscode';
+import vscode = require('vscode');
+import { l10n } from 'vscode';
 import { accountKey } from '../session/accounts';
 import { accessTokenCountdown } from '../session/countdown';
 import { TokenSet } from '../session/tokenSet';
@@ -33,17 +34,17 @@ export function accountItem(set: TokenSet, activeKey: string | undefined, now = 
   const key = accountKey(set);
   const countdown = accessTokenCountdown(set, now);
   const when = set.refreshTokenRejectedAt
-    ? vscode.l10n.t('sign in again')
+    ? l10n.t('sign in again')
     : countdown.kind === 'unknown'
-      ? vscode.l10n.t('expiry unknown')
+      ? l10n.t('expiry unknown')
       : countdown.kind === 'expired'
-        ? vscode.l10n.t('expired')
-        : vscode.l10n.t('expires in {0}', countdown.text);
+        ? l10n.t('expired')
+        : l10n.t('expires in {0}', countdown.text);
   return {
     key,
-    label: `${key === activeKey ? '$(pass-filled)' : '$(account)'} ${vscode.l10n.t('Keap app {0}', set.appName ?? '?')}`,
-    description: [set.user?.email ?? set.user?.name, key === activeKey ? vscode.l10n.t('active') : undefined].filter(Boolean).join(' · '),
-    detail: vscode.l10n.t('Client ID {0} · access token {1}', set.clientId, when),
+    label: `${key === activeKey ? '$(pass-filled)' : '$(account)'} ${l10n.t('Keap app {0}', set.appName ?? '?')}`,
+    description: [set.user?.email ?? set.user?.name, key === activeKey ? l10n.t('active') : undefined].filter(Boolean).join(' · '),
+    detail: l10n.t('Client ID {0} · access token {1}', set.clientId, when),
   };
 }
 
@@ -57,9 +58,9 @@ export async function switchAccount(model: SessionModel, arg: unknown): Promise<
   if (arg !== undefined) {
     key = await resolveAccount(model, arg, false);
   } else {
-    const add = { key: '', label: `$(add) ${vscode.l10n.t('Sign In to Another Keap App…')}`, alwaysShow: true };
+    const add = { key: '', label: `$(add) ${l10n.t('Sign In to Another Keap App…')}`, alwaysShow: true };
     const items: Array<vscode.QuickPickItem & { key: string }> = [...model.accounts.map(s => accountItem(s, model.activeKey)), { key: '', label: '', kind: vscode.QuickPickItemKind.Separator }, add];
-    const pick = await vscode.window.showQuickPick(items, { placeHolder: vscode.l10n.t('Which Keap app should this window use?'), matchOnDescription: true, matchOnDetail: true });
+    const pick = await vscode.window.showQuickPick(items, { placeHolder: l10n.t('Which Keap app should this window use?'), matchOnDescription: true, matchOnDetail: true });
     if (pick === add) {
       await vscode.commands.executeCommand('infusionsoft.addAccount');
       return model.activeKey;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'crypto';
-import * as vscode from 'vscode';
+import vscode = require('vscode');
+import { l10n } from 'vscode';
 import {
   accountProfileUrl,
   API_KEY_LIMITS,
@@ -53,7 +54,7 @@ interface KeyTestRun {
 
 /** "Personal Access Token" / "Service Account Key". */
 export function kindLabel(kind: ApiKeyKind): string {
-  return kind === 'sak' ? vscode.l10n.t('Service Account Key') : vscode.l10n.t('Personal Access Token');
+  return kind === 'sak' ? l10n.t('Service Account Key') : l10n.t('Personal Access Token');
 }
 
 /**
@@ -138,22 +139,22 @@ export class ApiKeys implements vscode.TreeDataProvider<ApiKeyNode>, vscode.Disp
   async add(args: AddApiKeyArgs = {}): Promise<ApiKeyEntry | undefined> {
     const { log } = this.core;
     const list = this.list();
-    if (list.length >= MAX_API_KEYS) return void vscode.window.showErrorMessage(vscode.l10n.t('{0} API keys are stored already; remove one first.', MAX_API_KEYS));
+    if (list.length >= MAX_API_KEYS) return void vscode.window.showErrorMessage(l10n.t('{0} API keys are stored already; remove one first.', MAX_API_KEYS));
     const labelWords = (p: ReturnType<typeof labelProblem>) =>
       p === 'empty'
-        ? vscode.l10n.t('Give the key a name.')
+        ? l10n.t('Give the key a name.')
         : p === 'too-long'
-          ? vscode.l10n.t('The name is too long.')
+          ? l10n.t('The name is too long.')
           : p === 'control-characters'
-            ? vscode.l10n.t('The name contains control characters.')
+            ? l10n.t('The name contains control characters.')
             : p === 'taken'
-              ? vscode.l10n.t('Another API key has this name.')
+              ? l10n.t('Another API key has this name.')
               : undefined;
     const label = (
       args.label ??
       (await vscode.window.showInputBox({
-        title: vscode.l10n.t('Add Keap API key (1/3): name'),
-        prompt: vscode.l10n.t('A name for this key, such as the integration or account it is for.'),
+        title: l10n.t('Add Keap API key (1/3): name'),
+        prompt: l10n.t('A name for this key, such as the integration or account it is for.'),
         ignoreFocusOut: true,
         validateInput: v => labelWords(labelProblem(v, list)),
       })) ??
@@ -167,26 +168,26 @@ export class ApiKeys implements vscode.TreeDataProvider<ApiKeyNode>, vscode.Disp
       (
         await vscode.window.showQuickPick(
           [
-            { label: kindLabel('pat'), detail: vscode.l10n.t('Acts as the Keap user who created it.'), keyKind: 'pat' as const },
-            { label: kindLabel('sak'), detail: vscode.l10n.t('Acts for the account: admin access to all of its data.'), keyKind: 'sak' as const },
+            { label: kindLabel('pat'), detail: l10n.t('Acts as the Keap user who created it.'), keyKind: 'pat' as const },
+            { label: kindLabel('sak'), detail: l10n.t('Acts for the account: admin access to all of its data.'), keyKind: 'sak' as const },
           ],
-          { title: vscode.l10n.t('Add Keap API key (2/3): which kind is it?'), placeHolder: vscode.l10n.t('Keap shows the kind where the key was created (Settings → API Settings).'), ignoreFocusOut: true },
+          { title: l10n.t('Add Keap API key (2/3): which kind is it?'), placeHolder: l10n.t('Keap shows the kind where the key was created (Settings → API Settings).'), ignoreFocusOut: true },
         )
       )?.keyKind;
     if (kind !== 'pat' && kind !== 'sak') return undefined;
     const valueWords = (p: ReturnType<typeof apiKeyValueProblem>) =>
       p === 'empty'
-        ? vscode.l10n.t('The key is empty.')
+        ? l10n.t('The key is empty.')
         : p === 'header'
-          ? vscode.l10n.t('Paste only the key, without the header name.')
+          ? l10n.t('Paste only the key, without the header name.')
           : p === 'white-space'
-            ? vscode.l10n.t('The key contains white space; paste one key only.')
+            ? l10n.t('The key contains white space; paste one key only.')
             : undefined;
     const key = (
       args.key ??
       (await vscode.window.showInputBox({
-        title: vscode.l10n.t('Add Keap API key (3/3): the key'),
-        prompt: vscode.l10n.t('Kept in VS Code\'s SecretStorage; sent only as X-Keap-API-Key to the Keap REST API of your settings.'),
+        title: l10n.t('Add Keap API key (3/3): the key'),
+        prompt: l10n.t('Kept in VS Code\'s SecretStorage; sent only as X-Keap-API-Key to the Keap REST API of your settings.'),
         password: true,
         ignoreFocusOut: true,
         validateInput: v => valueWords(apiKeyValueProblem(v)),
@@ -200,16 +201,16 @@ export class ApiKeys implements vscode.TreeDataProvider<ApiKeyNode>, vscode.Disp
 
     const check = await this.check(key, label);
     if (check.outcome === 'refused' || check.outcome === 'not-sent') {
-      const why = check.outcome === 'refused' ? vscode.l10n.t('Keap refused it ({0}): it is revoked, mistyped, or not a Personal Access Token or Service Account Key.', check.status ?? '?') : check.reason ?? '';
+      const why = check.outcome === 'refused' ? l10n.t('Keap refused it ({0}): it is revoked, mistyped, or not a Personal Access Token or Service Account Key.', check.status ?? '?') : check.reason ?? '';
       log.warn(`API key "${label}" not stored: ${check.outcome} ${check.status ?? ''}`);
-      return void vscode.window.showErrorMessage(vscode.l10n.t('API key "{0}" was not stored. {1}', label, why));
+      return void vscode.window.showErrorMessage(l10n.t('API key "{0}" was not stored. {1}', label, why));
     }
     if (check.outcome !== 'ok') {
-      const save = vscode.l10n.t('Save Unchecked');
+      const save = l10n.t('Save Unchecked');
       const saveIt =
         args.saveUnchecked ??
-        (args.key === undefined && (await vscode.window.showWarningMessage(vscode.l10n.t('Keap could not check API key "{0}": {1} Save it unchecked?', label, check.reason ?? ''), save, vscode.l10n.t('Cancel'))) === save);
-      if (!saveIt) return void vscode.window.showWarningMessage(vscode.l10n.t('API key "{0}" was not stored: Keap could not check it ({1}).', label, check.reason ?? ''));
+        (args.key === undefined && (await vscode.window.showWarningMessage(l10n.t('Keap could not check API key "{0}": {1} Save it unchecked?', label, check.reason ?? ''), save, l10n.t('Cancel'))) === save);
+      if (!saveIt) return void vscode.window.showWarningMessage(l10n.t('API key "{0}" was not stored: Keap could not check it ({1}).', label, check.reason ?? ''));
     }
     const entry: ApiKeyEntry = {
       id: randomBytes(8).toString('hex'),
@@ -224,13 +225,13 @@ export class ApiKeys implements vscode.TreeDataProvider<ApiKeyNode>, vscode.Disp
     this.runs.set(entry.id, { check, at: this.core.now() });
     await this.saveList([...this.list(), entry]);
     log.info(`API key "${label}" (${kind}) added${check.outcome === 'ok' ? `; Keap account ${check.profile?.name ?? '?'}` : ', unchecked'}`);
-    const account = check.profile?.name ? vscode.l10n.t('Keap account {0} ({1})', check.profile.name, check.profile.email ?? '?') : vscode.l10n.t('an account Keap did not name');
+    const account = check.profile?.name ? l10n.t('Keap account {0} ({1})', check.profile.name, check.profile.email ?? '?') : l10n.t('an account Keap did not name');
     if (kind === 'sak') {
       void vscode.window.showWarningMessage(
-        vscode.l10n.t('Service Account Key "{0}" added for {1}. It carries admin access to all of the account\'s data: keep it out of shared files and repositories, and prefer a Personal Access Token or a sandbox account for development.', label, account),
+        l10n.t('Service Account Key "{0}" added for {1}. It carries admin access to all of the account\'s data: keep it out of shared files and repositories, and prefer a Personal Access Token or a sandbox account for development.', label, account),
       );
     } else {
-      void vscode.window.showInformationMessage(vscode.l10n.t('Personal Access Token "{0}" added for {1}.', label, account));
+      void vscode.window.showInformationMessage(l10n.t('Personal Access Token "{0}" added for {1}.', label, account));
     }
     if (!entry.environment && args.key === undefined) void this.offerMark(entry, check);
     return entry;
@@ -240,13 +241,13 @@ export class ApiKeys implements vscode.TreeDataProvider<ApiKeyNode>, vscode.Disp
   private async offerMark(entry: ApiKeyEntry, check: ApiKeyCheck): Promise<void> {
     if (check.outcome !== 'ok') return;
     const suggested = suggestEnvironment(check.profile);
-    const production = vscode.l10n.t('Production');
-    const sandbox = vscode.l10n.t('Sandbox');
+    const production = l10n.t('Production');
+    const sandbox = l10n.t('Sandbox');
     const buttons = suggested === 'sandbox' ? [sandbox, production] : [production, sandbox];
     const answer = await vscode.window.showInformationMessage(
       suggested === 'sandbox'
-        ? vscode.l10n.t('Is API key "{0}" for a sandbox account? Its account profile suggests so. Production credentials are marked and VS Code asks before writing them into a folder bound to something else.', entry.label)
-        : vscode.l10n.t('Is API key "{0}" for production or a sandbox account? Production credentials are marked and VS Code asks before writing them into a folder bound to something else.', entry.label),
+        ? l10n.t('Is API key "{0}" for a sandbox account? Its account profile suggests so. Production credentials are marked and VS Code asks before writing them into a folder bound to something else.', entry.label)
+        : l10n.t('Is API key "{0}" for production or a sandbox account? Production credentials are marked and VS Code asks before writing them into a folder bound to something else.', entry.label),
       ...buttons,
     );
     if (answer) await this.mark(entry.id, answer === production ? 'production' : 'sandbox');
@@ -254,24 +255,24 @@ export class ApiKeys implements vscode.TreeDataProvider<ApiKeyNode>, vscode.Disp
 
   private async check(key: string, label: string): Promise<ApiKeyCheck> {
     const url = accountProfileUrl(this.core.settings.endpoints());
-    return vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: vscode.l10n.t('Checking API key "{0}" with Keap…', label) }, () =>
+    return vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: l10n.t('Checking API key "{0}" with Keap…', label) }, () =>
       checkApiKey(key, { url, timeoutMs: this.core.settings.requestTimeoutMs() }),
     );
   }
 
   /** Test Token on a key: status, time, the quota headers; shown in a notification and a row under the key. Resolves to what Keap said. */
   async test(arg?: unknown): Promise<ApiKeyCheck | undefined> {
-    const entry = await this.resolve(arg, vscode.l10n.t('Test which API key?'));
-    if (!entry) return void vscode.window.showWarningMessage(vscode.l10n.t('No Keap API key is stored. Add one with Infusionsoft: Add API Key….'));
+    const entry = await this.resolve(arg, l10n.t('Test which API key?'));
+    if (!entry) return void vscode.window.showWarningMessage(l10n.t('No Keap API key is stored. Add one with Infusionsoft: Add API Key….'));
     const key = await this.secret(entry.id);
-    if (!key) return void vscode.window.showErrorMessage(vscode.l10n.t('The secret of API key "{0}" is missing from SecretStorage; remove the key and add it again.', entry.label));
+    if (!key) return void vscode.window.showErrorMessage(l10n.t('The secret of API key "{0}" is missing from SecretStorage; remove the key and add it again.', entry.label));
     const check = await this.check(key, entry.label);
     this.runs.set(entry.id, { check, at: this.core.now() });
     if (check.outcome === 'ok' && check.profile) await this.saveList(this.list().map(e => (e.id === entry.id ? { ...e, profile: check.profile } : e)));
     else this.emitter.fire(undefined);
     const lines = describeCheck(check);
     this.core.log.info(`Test Token of API key "${entry.label}": ${lines.join(' ')}`);
-    const text = vscode.l10n.t('API key "{0}": {1}', entry.label, lines.join(' '));
+    const text = l10n.t('API key "{0}": {1}', entry.label, lines.join(' '));
     void (check.outcome === 'ok' ? vscode.window.showInformationMessage(text) : vscode.window.showWarningMessage(text));
     if (check.outcome === 'ok' && !entry.environment) void this.offerMark(entry, check);
     return check;
@@ -279,14 +280,14 @@ export class ApiKeys implements vscode.TreeDataProvider<ApiKeyNode>, vscode.Disp
 
   /** Copies a key to the clipboard. */
   async copy(arg?: unknown): Promise<boolean> {
-    const entry = await this.resolve(arg, vscode.l10n.t('Copy which API key?'));
+    const entry = await this.resolve(arg, l10n.t('Copy which API key?'));
     const key = entry && (await this.secret(entry.id));
     if (!entry || !key) return false;
     await vscode.env.clipboard.writeText(key);
     void vscode.window.showInformationMessage(
       entry.kind === 'sak'
-        ? vscode.l10n.t('Service Account Key "{0}" copied to the clipboard. It opens all of the account\'s data: paste it only where it is needed.', entry.label)
-        : vscode.l10n.t('Personal Access Token "{0}" copied to the clipboard.', entry.label),
+        ? l10n.t('Service Account Key "{0}" copied to the clipboard. It opens all of the account\'s data: paste it only where it is needed.', entry.label)
+        : l10n.t('Personal Access Token "{0}" copied to the clipboard.', entry.label),
     );
     return true;
   }
@@ -296,17 +297,17 @@ export class ApiKeys implements vscode.TreeDataProvider<ApiKeyNode>, vscode.Disp
    * (the input's `args`) names it by label or id; with several keys and no name, a quick pick.
    */
   async value(arg?: unknown): Promise<string | undefined> {
-    const entry = await this.resolve(arg, vscode.l10n.t('Which Keap API key?'));
+    const entry = await this.resolve(arg, l10n.t('Which Keap API key?'));
     if (!entry) {
-      if (arg !== undefined) void vscode.window.showErrorMessage(vscode.l10n.t('No Keap API key named {0}.', JSON.stringify(arg).slice(0, 80)));
+      if (arg !== undefined) void vscode.window.showErrorMessage(l10n.t('No Keap API key named {0}.', JSON.stringify(arg).slice(0, 80)));
       return undefined;
     }
     // A production key resolved for a folder bound to something else or to nothing: asked first (once per folder).
     const folders = vscode.workspace.workspaceFolders ?? [];
     const active = vscode.window.activeTextEditor?.document.uri;
     const folder = folders.length === 1 ? folders[0] : active ? vscode.workspace.getWorkspaceFolder(active) : undefined;
-    if (folder && !(await this.guard.mayWrite(folder, this.credential(entry), vscode.l10n.t('a launch configuration or task')))) return undefined;
-    if (!(await this.core.confirmHandOut(`api-key:${entry.id}`, vscode.l10n.t('API key {0}', entry.label)))) return undefined;
+    if (folder && !(await this.guard.mayWrite(folder, this.credential(entry), l10n.t('a launch configuration or task')))) return undefined;
+    if (!(await this.core.confirmHandOut(`api-key:${entry.id}`, l10n.t('API key {0}', entry.label)))) return undefined;
     return this.secret(entry.id);
   }
 
@@ -316,7 +317,7 @@ export class ApiKeys implements vscode.TreeDataProvider<ApiKeyNode>, vscode.Disp
    * absolute path inside a workspace folder (tests). Resolves to the file written.
    */
   async insertIntoEnv(arg?: unknown, target?: unknown): Promise<vscode.Uri | undefined> {
-    const entry = await this.resolve(arg, vscode.l10n.t('Insert which API key?'));
+    const entry = await this.resolve(arg, l10n.t('Insert which API key?'));
     if (!entry) return undefined;
     const key = await this.secret(entry.id);
     if (!key) return undefined;
@@ -326,17 +327,17 @@ export class ApiKeys implements vscode.TreeDataProvider<ApiKeyNode>, vscode.Disp
     const values: Array<[string, string]> = [['KEAP_API_KEY', key]];
     return writer.insertValues(
       values,
-      vscode.l10n.t('API key "{0}"', entry.label),
+      l10n.t('API key "{0}"', entry.label),
       file,
       async folder => {
         const configured = vscode.workspace.getConfiguration('infusionsoft.apiKey', folder.uri).get<string>('envVariable', 'KEAP_API_KEY').trim() || 'KEAP_API_KEY';
         const problem = envVariableNameProblem(configured);
         if (problem) {
-          void vscode.window.showErrorMessage(vscode.l10n.t('The setting infusionsoft.apiKey.envVariable ({0}) {1}; nothing was written.', configured.slice(0, 60), problem));
+          void vscode.window.showErrorMessage(l10n.t('The setting infusionsoft.apiKey.envVariable ({0}) {1}; nothing was written.', configured.slice(0, 60), problem));
           return false;
         }
         values[0][0] = configured;
-        return this.guard.mayWrite(folder, this.credential(entry), vscode.l10n.t('its .env'));
+        return this.guard.mayWrite(folder, this.credential(entry), l10n.t('its .env'));
       },
     ).then(uri => uri, e => {
       void vscode.window.showErrorMessage((e as Error).message);
@@ -346,12 +347,12 @@ export class ApiKeys implements vscode.TreeDataProvider<ApiKeyNode>, vscode.Disp
 
   /** The key as the production guard sees it. */
   credential(entry: ApiKeyEntry): { id: string; label: string; environment?: KeapEnvironment } {
-    return { id: apiKeyCredentialId(entry.id), label: vscode.l10n.t('API key "{0}"', entry.label), environment: entry.environment };
+    return { id: apiKeyCredentialId(entry.id), label: l10n.t('API key "{0}"', entry.label), environment: entry.environment };
   }
 
   /** Marks a key production or sandbox (undefined: unmarked). */
   async mark(arg: unknown, env: KeapEnvironment | undefined): Promise<boolean> {
-    const entry = await this.resolve(arg, vscode.l10n.t('Mark which API key?'));
+    const entry = await this.resolve(arg, l10n.t('Mark which API key?'));
     if (!entry) return false;
     await this.saveList(this.list().map(e => (e.id === entry.id ? { ...e, environment: env } : e)));
     this.core.log.info(`API key "${entry.label}" marked ${env ?? 'unmarked'}`);
@@ -360,14 +361,14 @@ export class ApiKeys implements vscode.TreeDataProvider<ApiKeyNode>, vscode.Disp
 
   /** Remove API Key: forgets the key here (Keap keeps it valid until it is revoked there). `confirm: false` skips the question (tests). */
   async remove(arg?: unknown, options?: { confirm?: boolean }): Promise<boolean> {
-    const entry = await this.resolve(arg, vscode.l10n.t('Remove which API key?'));
+    const entry = await this.resolve(arg, l10n.t('Remove which API key?'));
     if (!entry) return false;
     if (options?.confirm !== false) {
-      const remove = vscode.l10n.t('Remove');
+      const remove = l10n.t('Remove');
       const answer = await vscode.window.showWarningMessage(
-        vscode.l10n.t('Remove API key "{0}" from VS Code? Keap keeps accepting it until you revoke it in Keap (Settings → API Settings).', entry.label),
+        l10n.t('Remove API key "{0}" from VS Code? Keap keeps accepting it until you revoke it in Keap (Settings → API Settings).', entry.label),
         remove,
-        vscode.l10n.t('Cancel'),
+        l10n.t('Cancel'),
       );
       if (answer !== remove) return false;
     }
@@ -388,38 +389,38 @@ export class ApiKeys implements vscode.TreeDataProvider<ApiKeyNode>, vscode.Disp
 
   getTreeItem(node: ApiKeyNode): vscode.TreeItem {
     const entry = this.get(node.apiKey);
-    if (!entry) return new vscode.TreeItem(vscode.l10n.t('Removed'));
+    if (!entry) return new vscode.TreeItem(l10n.t('Removed'));
     if (node.row === 'test') return this.testItem(entry, this.runs.get(entry.id)!);
     const item = new vscode.TreeItem(entry.label, this.runs.has(entry.id) ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
     // A row that gains its test row is a new element to VS Code, which keeps the collapsible state of an id it has shown.
     item.id = `apiKey/${entry.id}${this.runs.has(entry.id) ? '/tested' : ''}`;
     const env = environmentLabel(entry.environment);
-    item.description = [kindLabel(entry.kind), entry.kind === 'sak' ? vscode.l10n.t('admin access to all data') : undefined, env, entry.profile?.name].filter(Boolean).join(' · ');
+    item.description = [kindLabel(entry.kind), entry.kind === 'sak' ? l10n.t('admin access to all data') : undefined, env, entry.profile?.name].filter(Boolean).join(' · ');
     item.iconPath = environmentIcon(entry.environment) ?? new vscode.ThemeIcon(entry.kind === 'sak' ? 'shield' : 'key', entry.kind === 'sak' ? new vscode.ThemeColor('list.warningForeground') : undefined);
     item.tooltip = [
       `${entry.label} — ${kindLabel(entry.kind)}`,
-      entry.kind === 'sak' ? vscode.l10n.t('A Service Account Key carries admin access to all of the account\'s data.') : vscode.l10n.t('A Personal Access Token acts as the Keap user who created it.'),
-      entry.profile?.name ? vscode.l10n.t('Keap account: {0} ({1})', entry.profile.name, entry.profile.email ?? '?') : undefined,
-      env ? vscode.l10n.t('Marked {0}.', env) : vscode.l10n.t('Not marked production or sandbox.'),
-      vscode.l10n.t('Sent as the X-Keap-API-Key header. Keap\'s limits per key: {0} a second, {1} a minute, {2} a day.', API_KEY_LIMITS.perSecond, API_KEY_LIMITS.perMinute, API_KEY_LIMITS.perDay.toLocaleString()),
+      entry.kind === 'sak' ? l10n.t('A Service Account Key carries admin access to all of the account\'s data.') : l10n.t('A Personal Access Token acts as the Keap user who created it.'),
+      entry.profile?.name ? l10n.t('Keap account: {0} ({1})', entry.profile.name, entry.profile.email ?? '?') : undefined,
+      env ? l10n.t('Marked {0}.', env) : l10n.t('Not marked production or sandbox.'),
+      l10n.t('Sent as the X-Keap-API-Key header. Keap\'s limits per key: {0} a second, {1} a minute, {2} a day.', API_KEY_LIMITS.perSecond, API_KEY_LIMITS.perMinute, API_KEY_LIMITS.perDay.toLocaleString()),
     ]
       .filter(Boolean)
       .join('\n');
     // apiKey.<pat|sak>.<production|sandbox|unmarked>: menus offer the other mark.
     item.contextValue = `apiKey.${entry.kind}.${entry.environment ?? 'unmarked'}`;
-    item.accessibilityInformation = { label: [vscode.l10n.t('API key {0}', entry.label), kindLabel(entry.kind), env].filter(Boolean).join(', ') };
+    item.accessibilityInformation = { label: [l10n.t('API key {0}', entry.label), kindLabel(entry.kind), env].filter(Boolean).join(', ') };
     return item;
   }
 
   private testItem(entry: ApiKeyEntry, run: KeyTestRun): vscode.TreeItem {
-    const item = new vscode.TreeItem(vscode.l10n.t('Key test'));
+    const item = new vscode.TreeItem(l10n.t('Key test'));
     item.id = `apiKey/${entry.id}/test`;
     const day = run.check.quota.find(b => b.available !== undefined);
-    item.description = summary(run.check) + (day ? ` · ${vscode.l10n.t('{0} left per {1}', day.available!.toLocaleString(), day.timeUnit)}` : '');
+    item.description = summary(run.check) + (day ? ` · ${l10n.t('{0} left per {1}', day.available!.toLocaleString(), day.timeUnit)}` : '');
     item.tooltip = [new Date(run.at).toLocaleTimeString(), ...describeCheck(run.check)].join('\n');
     item.iconPath = new vscode.ThemeIcon(run.check.outcome === 'ok' ? 'pulse' : 'warning', run.check.outcome === 'ok' ? undefined : new vscode.ThemeColor('list.warningForeground'));
     item.contextValue = 'apiKeyTest';
-    item.accessibilityInformation = { label: vscode.l10n.t('Key test: {0}', item.description) };
+    item.accessibilityInformation = { label: l10n.t('Key test: {0}', item.description) };
     return item;
   }
 
@@ -430,25 +431,25 @@ export class ApiKeys implements vscode.TreeDataProvider<ApiKeyNode>, vscode.Disp
 
 /** `200 · 42 ms`, `401 · 40 ms`, `no answer`. */
 function summary(c: ApiKeyCheck): string {
-  return c.status === undefined ? vscode.l10n.t('no answer') : `${c.status} · ${c.elapsedMs} ms`;
+  return c.status === undefined ? l10n.t('no answer') : `${c.status} · ${c.elapsedMs} ms`;
 }
 
 /** What Keap answered, the account, and each quota bucket (Keap's headers, or Keap's stated key limits): one sentence each. */
 function describeCheck(c: ApiKeyCheck): string[] {
   const lines = [`${summary(c)}.`];
-  if (c.outcome === 'ok' && c.profile?.name) lines.push(vscode.l10n.t('Keap account: {0} ({1}).', c.profile.name, c.profile.email ?? '?'));
-  if (c.outcome === 'refused') lines.push(vscode.l10n.t('Keap refused the key: it is revoked, mistyped, or not a Personal Access Token or Service Account Key.'));
+  if (c.outcome === 'ok' && c.profile?.name) lines.push(l10n.t('Keap account: {0} ({1}).', c.profile.name, c.profile.email ?? '?'));
+  if (c.outcome === 'refused') lines.push(l10n.t('Keap refused the key: it is revoked, mistyped, or not a Personal Access Token or Service Account Key.'));
   else if (c.reason) lines.push(c.reason);
   for (const b of keyQuotaOrLimits(c)) {
     if (b.available === undefined) {
-      if (b.limit !== undefined) lines.push(vscode.l10n.t('Limit {0} calls per {1}.', b.limit.toLocaleString(), b.timeUnit));
+      if (b.limit !== undefined) lines.push(l10n.t('Limit {0} calls per {1}.', b.limit.toLocaleString(), b.timeUnit));
       continue;
     }
-    const left = b.limit === undefined ? b.available.toLocaleString() : vscode.l10n.t('{0} of {1}', b.available.toLocaleString(), b.limit.toLocaleString());
+    const left = b.limit === undefined ? b.available.toLocaleString() : l10n.t('{0} of {1}', b.available.toLocaleString(), b.limit.toLocaleString());
     lines.push(
       b.resetsAt === undefined
-        ? vscode.l10n.t('{0} calls left per {1}.', left, b.timeUnit)
-        : vscode.l10n.t('{0} calls left per {1}, until {2}.', left, b.timeUnit, new Date(b.resetsAt).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' })),
+        ? l10n.t('{0} calls left per {1}.', left, b.timeUnit)
+        : l10n.t('{0} calls left per {1}, until {2}.', left, b.timeUnit, new Date(b.resetsAt).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' })),
     );
   }
   return lines;

@@ -1,4 +1,5 @@
-import * as vscode from 'vscode';
+import vscode = require('vscode');
+import { l10n } from 'vscode';
 import { accountKey } from '../session/accounts';
 import { decideRefresh } from '../session/policy';
 import { TokenSet } from '../session/tokenSet';
@@ -23,7 +24,7 @@ interface SessionOptions {
  */
 export function accountLabel(set: Pick<TokenSet, 'clientId' | 'appName'>): string {
   const client = set.clientId.length > 16 ? `${set.clientId.slice(0, 8)}…` : set.clientId;
-  return set.appName ? vscode.l10n.t('Keap app {0} · client {1}', set.appName, client) : vscode.l10n.t('Keap client {0}', client);
+  return set.appName ? l10n.t('Keap app {0} · client {1}', set.appName, client) : l10n.t('Keap client {0}', client);
 }
 
 /** Keap's only scope (keap-oauth.md: `scope=full` is the only value). */
@@ -100,11 +101,11 @@ export class KeapAuthenticationProvider implements vscode.AuthenticationProvider
   /** Runs Sign In; with `options.account`, under that account's client ID (Keap's page still lets the user pick the app). */
   async createSession(scopes: readonly string[], options?: SessionOptions): Promise<vscode.AuthenticationSession> {
     const unknown = scopes.filter(s => !(KEAP_SCOPES as readonly string[]).includes(s));
-    if (unknown.length) throw new Error(vscode.l10n.t('Keap has only the scope "full"; asked for {0}.', unknown.join(', ')));
+    if (unknown.length) throw new Error(l10n.t('Keap has only the scope "full"; asked for {0}.', unknown.join(', ')));
     const clientId = options?.account?.id.split('|')[0];
     const key = await this.signIn(clientId || undefined);
     const set = key === undefined ? undefined : this.model.get(key) ?? (await this.model.reload(), this.model.get(key));
-    if (!set) throw new Error(vscode.l10n.t('Sign-in to Keap did not complete.'));
+    if (!set) throw new Error(l10n.t('Sign-in to Keap did not complete.'));
     return this.toSession(set);
   }
 

@@ -1,4 +1,5 @@
-import * as vscode from 'vscode';
+import vscode = require('vscode');
+import { l10n } from 'vscode';
 import { KeapError } from '../keap/errors';
 import { Logger } from '../log';
 import { outsideText } from '../outsideText';
@@ -118,22 +119,22 @@ export class AutoRefresher implements vscode.Disposable {
     const r = await this.scheduler.refreshNow();
     if (r?.kind === 'superseded') {
       void vscode.window.showWarningMessage(
-        vscode.l10n.t('Keap app {0}: another window refreshed the token but could not store the new one yet (the keyring refused). Try again in a few minutes; if that window was closed, sign in again.', this.label),
+        l10n.t('Keap app {0}: another window refreshed the token but could not store the new one yet (the keyring refused). Try again in a few minutes; if that window was closed, sign in again.', this.label),
       );
     }
     // Keap refused the refresh token: the refresher marked the stored set; show it before answering.
     if (!r && this.health.kind === 'paused' && this.health.pause.cause === 'dead-refresh-token') await this.model.reload();
-    if (r?.kind === 'refreshed' && !r.unsaved) vscode.window.setStatusBarMessage(`$(check) ${vscode.l10n.t('Keap app {0}: token refreshed', this.label)}`, 4000);
+    if (r?.kind === 'refreshed' && !r.unsaved) vscode.window.setStatusBarMessage(`$(check) ${l10n.t('Keap app {0}: token refreshed', this.label)}`, 4000);
     return r;
   }
 
   private onHealth(h: RefreshHealth): void {
     if (h.kind === 'unsaved' && this.lastHealthKind !== 'unsaved') void this.tellUnsaved(h.message);
-    if (h.kind === 'ok' && this.lastHealthKind === 'unsaved') vscode.window.setStatusBarMessage(`$(check) ${vscode.l10n.t('Keap app {0}: the new tokens are stored', this.label)}`, 6000);
+    if (h.kind === 'ok' && this.lastHealthKind === 'unsaved') vscode.window.setStatusBarMessage(`$(check) ${l10n.t('Keap app {0}: the new tokens are stored', this.label)}`, 6000);
     // A pause the user was told about has ended: say so, so the earlier message no longer stands alone.
     if (h.kind !== 'paused' && this.toldPause && this.lastHealthKind === 'paused') {
       this.toldPause = undefined;
-      void vscode.window.showInformationMessage(vscode.l10n.t('Keap app {0}: automatic refresh has resumed.', this.label));
+      void vscode.window.showInformationMessage(l10n.t('Keap app {0}: automatic refresh has resumed.', this.label));
     }
     this.lastHealthKind = h.kind;
     this.emitter.fire(h);
@@ -163,10 +164,10 @@ export class AutoRefresher implements vscode.Disposable {
     }
     this.toldExpiry = expiresAt;
     this.log.warn(`the access token of Keap app ${this.label} expired while automatic refresh keeps failing (${h.message})`);
-    const refresh = vscode.l10n.t('Refresh Token');
+    const refresh = l10n.t('Refresh Token');
     void vscode.window
       .showWarningMessage(
-        vscode.l10n.t('Keap app {0}: the access token expired {1} and automatic refresh keeps failing ({2}). The next automatic try is {3}.', this.label, when(expiresAt, this.now()), h.message, when(h.nextAt, this.now())),
+        l10n.t('Keap app {0}: the access token expired {1} and automatic refresh keeps failing ({2}). The next automatic try is {3}.', this.label, when(expiresAt, this.now()), h.message, when(h.nextAt, this.now())),
         refresh,
       )
       .then(c => {
@@ -180,12 +181,12 @@ export class AutoRefresher implements vscode.Disposable {
   private async tellUnsaved(reason: string): Promise<void> {
     // A keyring error already gives the advice (src/vscode/secrets keyringError): say it once.
     if (/password-store/.test(reason)) {
-      void vscode.window.showWarningMessage(outsideText(vscode.l10n.t('Keap app {0}: the refreshed tokens could not be stored. VS Code keeps using them from memory and stores them as soon as the keyring accepts them. {1}', this.label, reason), 'message', 1000));
+      void vscode.window.showWarningMessage(outsideText(l10n.t('Keap app {0}: the refreshed tokens could not be stored. VS Code keeps using them from memory and stores them as soon as the keyring accepts them. {1}', this.label, reason), 'message', 1000));
       return;
     }
     void vscode.window.showWarningMessage(
       outsideText(
-        vscode.l10n.t(
+        l10n.t(
           'Keap app {0}: the refreshed tokens could not be stored ({1}). VS Code keeps using them from memory and stores them again shortly. On Linux, install and unlock gnome-keyring (or another Secret Service), or set VS Code\'s "password-store" option.',
           this.label,
           reason,
@@ -205,12 +206,12 @@ export class AutoRefresher implements vscode.Disposable {
       void vscode.window.showWarningMessage(
         outsideText(
           h.kind === 'retrying'
-            ? vscode.l10n.t('Keap app {0}: {1} Your tokens are kept; the next automatic refresh is {2}.', this.label, message, when(h.nextAt, this.now()))
+            ? l10n.t('Keap app {0}: {1} Your tokens are kept; the next automatic refresh is {2}.', this.label, message, when(h.nextAt, this.now()))
             : h.kind === 'ok' && h.lastFailure
               ? h.lastFailure.nextAt === undefined
-                ? vscode.l10n.t('Keap app {0}: {1} The access token is still valid; nothing changed.', this.label, message)
-                : vscode.l10n.t('Keap app {0}: {1} The access token is still valid; the next automatic refresh is {2}.', this.label, message, when(h.lastFailure.nextAt, this.now()))
-              : vscode.l10n.t('Keap app {0}: {1} Your tokens are kept.', this.label, message),
+                ? l10n.t('Keap app {0}: {1} The access token is still valid; nothing changed.', this.label, message)
+                : l10n.t('Keap app {0}: {1} The access token is still valid; the next automatic refresh is {2}.', this.label, message, when(h.lastFailure.nextAt, this.now()))
+              : l10n.t('Keap app {0}: {1} Your tokens are kept.', this.label, message),
           'message',
           1000,
         ),
@@ -227,14 +228,14 @@ export class AutoRefresher implements vscode.Disposable {
     if (!manual && h.kind === 'paused' && this.toldPause === h.pause) return;
     if (h.kind === 'paused') this.toldPause = h.pause;
     this.log.error(`refresh of Keap app ${this.label} failed: ${message}`);
-    void this.offer(vscode.l10n.t('{0} Automatic refresh is paused until you act.', message), outcome.kind === 'refusal' ? outcome.resume : 'check-settings');
+    void this.offer(l10n.t('{0} Automatic refresh is paused until you act.', message), outcome.kind === 'refusal' ? outcome.resume : 'check-settings');
   }
 
   /** Shows an error with the button that resumes refresh. */
   private async offer(message: string, resume: ResumeAction): Promise<void> {
     const set = this.model.get(this.key);
     const action = resumeCommand(resume, set);
-    const picked = await vscode.window.showErrorMessage(outsideText(vscode.l10n.t('Keap app {0}: {1}', this.label, message), 'message', 1000), action.title);
+    const picked = await vscode.window.showErrorMessage(outsideText(l10n.t('Keap app {0}: {1}', this.label, message), 'message', 1000), action.title);
     if (picked === action.title) void vscode.commands.executeCommand(action.command, ...(action.arguments ?? []));
   }
 
@@ -250,12 +251,12 @@ export function resumeCommand(resume: ResumeAction, set: TokenSet | undefined): 
   const args = set ? [{ clientId: set.clientId, appName: set.appName }] : [];
   switch (resume) {
     case 'sign-in':
-      return { command: 'infusionsoft.signIn', title: vscode.l10n.t('Sign In Again'), arguments: args };
+      return { command: 'infusionsoft.signIn', title: l10n.t('Sign In Again'), arguments: args };
     case 'set-client-credentials':
-      return { command: 'infusionsoft.setClientCredentials', title: vscode.l10n.t('Set Client Credentials'), arguments: args };
+      return { command: 'infusionsoft.setClientCredentials', title: l10n.t('Set Client Credentials'), arguments: args };
     case 'unlock-keyring':
     case 'check-settings':
-      return { command: 'infusionsoft.refreshToken', title: vscode.l10n.t('Refresh Token'), arguments: set ? [accountKey(set)] : [] };
+      return { command: 'infusionsoft.refreshToken', title: l10n.t('Refresh Token'), arguments: set ? [accountKey(set)] : [] };
   }
 }
 
@@ -263,13 +264,13 @@ export function resumeCommand(resume: ResumeAction, set: TokenSet | undefined): 
 export function pauseExplanation(pause: RefreshPause): string {
   switch (pause.resume) {
     case 'sign-in':
-      return vscode.l10n.t('Automatic refresh is paused: {0} Sign in again to resume.', pause.message);
+      return l10n.t('Automatic refresh is paused: {0} Sign in again to resume.', pause.message);
     case 'set-client-credentials':
-      return vscode.l10n.t('Automatic refresh is paused: {0} Set the client credentials again to resume.', pause.message);
+      return l10n.t('Automatic refresh is paused: {0} Set the client credentials again to resume.', pause.message);
     case 'unlock-keyring':
-      return vscode.l10n.t('Automatic refresh is paused: {0} Unlock the system keyring, then run Refresh Token.', pause.message);
+      return l10n.t('Automatic refresh is paused: {0} Unlock the system keyring, then run Refresh Token.', pause.message);
     case 'check-settings':
-      return vscode.l10n.t('Automatic refresh is paused: {0} Check the infusionsoft settings, then run Refresh Token.', pause.message);
+      return l10n.t('Automatic refresh is paused: {0} Check the infusionsoft settings, then run Refresh Token.', pause.message);
   }
 }
 
@@ -342,8 +343,8 @@ export class AutoRefreshers implements vscode.Disposable {
     if (!off) return undefined;
     const by = formatDuration(Math.round(Math.abs(off) / 60_000) * 60_000);
     return off > 0
-      ? vscode.l10n.t("Your clock is {0} behind Keap's; a refresh goes out when either clock says the token is due.", by)
-      : vscode.l10n.t("Your clock is {0} ahead of Keap's; a refresh goes out when either clock says the token is due.", by);
+      ? l10n.t("Your clock is {0} behind Keap's; a refresh goes out when either clock says the token is due.", by)
+      : l10n.t("Your clock is {0} ahead of Keap's; a refresh goes out when either clock says the token is due.", by);
   }
 
   /** A SecretStorage call worked: every account's kept tokens are stored now (case K11; bounded per account by STORE_NUDGE_MIN_MS). */
@@ -383,52 +384,52 @@ export function healthExplanation(health: RefreshHealth, now: number = Date.now(
       const f = health.lastFailure;
       if (!f) return undefined;
       return f.nextAt === undefined
-        ? vscode.l10n.t('Refresh Token failed {0} ({1}); the access token is still valid.', when(f.at, now), f.message)
-        : vscode.l10n.t('Refresh Token failed {0} ({1}); the access token is still valid; the next automatic refresh is {2}.', when(f.at, now), f.message, when(f.nextAt, now));
+        ? l10n.t('Refresh Token failed {0} ({1}); the access token is still valid.', when(f.at, now), f.message)
+        : l10n.t('Refresh Token failed {0} ({1}); the access token is still valid; the next automatic refresh is {2}.', when(f.at, now), f.message, when(f.nextAt, now));
     }
     case 'retrying':
       return health.reason === 'budget'
-        ? vscode.l10n.t('{0} token requests in 24 hours: automatic refresh waits until {1}.', 100, when(health.nextAt, now))
-        : vscode.l10n.t('Refresh failed ({0}); tokens kept; the next automatic refresh is {1}.', health.message, when(health.nextAt, now));
+        ? l10n.t('{0} token requests in 24 hours: automatic refresh waits until {1}.', 100, when(health.nextAt, now))
+        : l10n.t('Refresh failed ({0}); tokens kept; the next automatic refresh is {1}.', health.message, when(health.nextAt, now));
     case 'paused':
       return pauseExplanation(health.pause);
     case 'unsaved':
       // A keyring error already carries the advice (src/vscode/secrets keyringError): say it once.
       if (/password-store/.test(health.message)) {
-        return vscode.l10n.t('Keap issued new tokens but they could not be stored. This window uses them from memory and stores them again {0}, or as soon as the keyring accepts them. {1}', when(health.nextAt, now), health.message);
+        return l10n.t('Keap issued new tokens but they could not be stored. This window uses them from memory and stores them again {0}, or as soon as the keyring accepts them. {1}', when(health.nextAt, now), health.message);
       }
-      return vscode.l10n.t('Keap issued new tokens but they could not be stored ({0}). This window uses them from memory and stores them again {1}, or as soon as the keyring accepts them. Unlock the system keyring (gnome-keyring), or set VS Code\'s "password-store" option.', health.message, when(health.nextAt, now));
+      return l10n.t('Keap issued new tokens but they could not be stored ({0}). This window uses them from memory and stores them again {1}, or as soon as the keyring accepts them. Unlock the system keyring (gnome-keyring), or set VS Code\'s "password-store" option.', health.message, when(health.nextAt, now));
     case 'stale-view':
-      return vscode.l10n.t('Another window refreshed the token. Reload this window (Developer: Reload Window) to use the new one.');
+      return l10n.t('Another window refreshed the token. Reload this window (Developer: Reload Window) to use the new one.');
     case 'superseded':
-      return vscode.l10n.t('Another window refreshed the token and has not stored the new one yet; this window waits for it.');
+      return l10n.t('Another window refreshed the token and has not stored the new one yet; this window waits for it.');
   }
 }
 
 /** Words for what is wrong with an account's refresh, or undefined when nothing is. */
 export function troubleOf(set: TokenSet, health: RefreshHealth, now: number = Date.now()): string | undefined {
-  if (set.refreshTokenRejectedAt !== undefined) return vscode.l10n.t('sign in again');
+  if (set.refreshTokenRejectedAt !== undefined) return l10n.t('sign in again');
   switch (health.kind) {
     case 'paused':
       switch (health.pause.resume) {
         case 'sign-in':
-          return vscode.l10n.t('sign in again');
+          return l10n.t('sign in again');
         case 'set-client-credentials':
-          return vscode.l10n.t('refresh paused: client credentials rejected');
+          return l10n.t('refresh paused: client credentials rejected');
         case 'unlock-keyring':
-          return vscode.l10n.t('refresh paused: keyring unavailable');
+          return l10n.t('refresh paused: keyring unavailable');
         case 'check-settings':
-          return vscode.l10n.t('refresh paused: Keap refused');
+          return l10n.t('refresh paused: Keap refused');
       }
       break;
     case 'retrying':
-      return vscode.l10n.t('refresh failing, next try {0}', when(health.nextAt, now));
+      return l10n.t('refresh failing, next try {0}', when(health.nextAt, now));
     case 'unsaved':
-      return vscode.l10n.t('new tokens not stored yet');
+      return l10n.t('new tokens not stored yet');
     case 'stale-view':
-      return vscode.l10n.t('reload window');
+      return l10n.t('reload window');
     case 'superseded':
-      return vscode.l10n.t('refreshed in another window');
+      return l10n.t('refreshed in another window');
     default:
       return undefined;
   }

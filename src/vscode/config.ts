@@ -1,4 +1,5 @@
-import * as vscode from 'vscode';
+import vscode = require('vscode');
+import { l10n } from 'vscode';
 import { customEndpointHost, KeapEndpoints } from '../keap/endpoints';
 import { TokenSet } from '../session/tokenSet';
 import { RefreshPolicy } from '../session/policy';
@@ -131,5 +132,5 @@ export class Settings {
 export function customEndpointNote(set: TokenSet | undefined, endpoints: KeapEndpoints): string | undefined {
   const hosts = [set?.tokenUrl ?? endpoints.tokenUrl, endpoints.authorizeUrl, endpoints.apiBaseUrl].map(customEndpointHost).filter((h): h is string => !!h);
   const unique = [...new Set(hosts)];
-  return unique.length > 0 ? vscode.l10n.t('custom Keap endpoint: {0}', unique.join(', ')) : undefined;
+  return unique.length > 0 ? l10n.t('custom Keap endpoint: {0}', unique.join(', ')) : undefined;
 }

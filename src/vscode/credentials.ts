@@ -1,4 +1,5 @@
-import * as vscode from 'vscode';
+import vscode = require('vscode');
+import { l10n } from 'vscode';
 import { outsideText } from '../outsideText';
 import { recognizeOtherCredential } from '../signin/pasteCheck';
 import { Settings } from './config';
@@ -12,33 +13,33 @@ import { Secrets } from './secrets';
 export function otherCredentialProblem(value: string, box: 'client-id' | 'client-secret'): string | undefined {
   const kind = recognizeOtherCredential(value);
   if (!kind) return undefined;
-  const field = box === 'client-id' ? vscode.l10n.t('client ID') : vscode.l10n.t('client secret');
+  const field = box === 'client-id' ? l10n.t('client ID') : l10n.t('client secret');
   switch (kind) {
     case 'keap-api-key':
     case 'keap-api-key-header':
-      return vscode.l10n.t(
+      return l10n.t(
         'This looks like a Keap Personal Access Token or Service Account Key (KeapAK-…), not an OAuth {0}. Such a key goes in the X-Keap-API-Key header of your own requests (for example KEAP_API_KEY in .env) and needs no sign-in. For the {0}, copy the app\'s "Key" and "Secret" from keys.developer.keap.com.',
         field,
       );
     case 'legacy-api-key':
-      return vscode.l10n.t(
+      return l10n.t(
         'This looks like a legacy Keap API key (32 hexadecimal characters), not an OAuth {0}; Keap retired legacy keys. For the {0}, copy the app\'s "Key" and "Secret" from keys.developer.keap.com.',
         field,
       );
     case 'authorization-header':
     case 'token-response':
-      return vscode.l10n.t('This looks like a token or an Authorization header, not an OAuth {0}. Copy the app\'s "Key" and "Secret" from keys.developer.keap.com.', field);
+      return l10n.t('This looks like a token or an Authorization header, not an OAuth {0}. Copy the app\'s "Key" and "Secret" from keys.developer.keap.com.', field);
   }
 }
 
 /** Trims and checks a client ID / client secret pair; returns an English problem or undefined. */
 export function credentialsProblem(clientId: string, clientSecret: string): string | undefined {
-  if (!clientId.trim()) return vscode.l10n.t('The client ID is empty.');
-  if (!clientSecret.trim()) return vscode.l10n.t('The client secret is empty.');
+  if (!clientId.trim()) return l10n.t('The client ID is empty.');
+  if (!clientSecret.trim()) return l10n.t('The client secret is empty.');
   const other = otherCredentialProblem(clientId, 'client-id') ?? otherCredentialProblem(clientSecret, 'client-secret');
   if (other) return other;
-  if (clientId.trim() === clientSecret.trim()) return vscode.l10n.t('The client secret is the same as the client ID; copy the "Secret", not the "Key".');
-  if (/\s/.test(clientId.trim())) return vscode.l10n.t('The client ID contains white space.');
+  if (clientId.trim() === clientSecret.trim()) return l10n.t('The client secret is the same as the client ID; copy the "Secret", not the "Key".');
+  if (/\s/.test(clientId.trim())) return l10n.t('The client ID contains white space.');
   return undefined;
 }
 
@@ -55,12 +56,12 @@ export async function setClientCredentials(
   const clientId = (
     args?.clientId ??
     (await vscode.window.showInputBox({
-      title: vscode.l10n.t('Keap app client ID (1/2)'),
-      prompt: vscode.l10n.t('The "Key" of your app at keys.developer.keap.com'),
+      title: l10n.t('Keap app client ID (1/2)'),
+      prompt: l10n.t('The "Key" of your app at keys.developer.keap.com'),
       value: args?.prefillClientId ?? settings.clientId(),
       ignoreFocusOut: true,
       validateInput: v =>
-        !v.trim() ? vscode.l10n.t('The client ID is empty.') : (otherCredentialProblem(v, 'client-id') ?? (/\s/.test(v.trim()) ? vscode.l10n.t('The client ID contains white space.') : undefined)),
+        !v.trim() ? l10n.t('The client ID is empty.') : (otherCredentialProblem(v, 'client-id') ?? (/\s/.test(v.trim()) ? l10n.t('The client ID contains white space.') : undefined)),
     })) ??
     ''
   ).trim();
@@ -74,11 +75,11 @@ export async function setClientCredentials(
     args?.clientSecret ??
     (await vscode.window.showInputBox({
       // Step 2 of 2 only when step 1 (the client ID) was asked too.
-      title: args?.clientId ? vscode.l10n.t('Keap app client secret') : vscode.l10n.t('Keap app client secret (2/2)'),
-      prompt: vscode.l10n.t('The "Secret" of your app; it is kept in VS Code\'s SecretStorage, never in settings.'),
+      title: args?.clientId ? l10n.t('Keap app client secret') : l10n.t('Keap app client secret (2/2)'),
+      prompt: l10n.t('The "Secret" of your app; it is kept in VS Code\'s SecretStorage, never in settings.'),
       password: true,
       ignoreFocusOut: true,
-      validateInput: v => (v.trim() ? credentialsProblem(clientId, v) : vscode.l10n.t('The client secret is empty.')),
+      validateInput: v => (v.trim() ? credentialsProblem(clientId, v) : l10n.t('The client secret is empty.')),
     })) ??
     ''
   ).trim();
@@ -97,8 +98,8 @@ export async function setClientCredentials(
   await settings.setClientId(clientId);
   if (!args?.clientSecret && !args?.quiet) {
     // Typed by hand: confirm, and offer the obvious next step.
-    const signIn = vscode.l10n.t('Sign In');
-    void vscode.window.showInformationMessage(vscode.l10n.t('Client credentials saved for client ID {0} (the secret in SecretStorage).', clientId), signIn).then(c => {
+    const signIn = l10n.t('Sign In');
+    void vscode.window.showInformationMessage(l10n.t('Client credentials saved for client ID {0} (the secret in SecretStorage).', clientId), signIn).then(c => {
       if (c === signIn) void vscode.commands.executeCommand('infusionsoft.signIn', { clientId });
     });
   }

@@ -1,4 +1,5 @@
-import * as vscode from 'vscode';
+import vscode = require('vscode');
+import { l10n } from 'vscode';
 import type { KeapEnvironment } from '../keap/apiKeys';
 import { accountKey } from '../session/accounts';
 import { ApiKeys, kindLabel } from './apiKeys';
@@ -42,7 +43,7 @@ export class Credentials implements vscode.Disposable {
   /** A signed-in app as a credential (undefined when not signed in). */
   app(key: string): GuardedCredential | undefined {
     const set = this.core.model.get(key);
-    return set && { id: appCredentialId(key), label: vscode.l10n.t('Keap app {0}', set.appName ?? set.clientId), environment: this.guard.appEnvironment(key) };
+    return set && { id: appCredentialId(key), label: l10n.t('Keap app {0}', set.appName ?? set.clientId), environment: this.guard.appEnvironment(key) };
   }
 
   /**
@@ -56,7 +57,7 @@ export class Credentials implements vscode.Disposable {
     else if (arg && typeof arg === 'object' && typeof (arg as { apiKey?: unknown }).apiKey === 'string') {
       const entry = await this.apiKeys.resolve((arg as { apiKey: string }).apiKey, '');
       id = entry && apiKeyCredentialId(entry.id);
-    } else id = (await this.pick(env ? vscode.l10n.t('Mark which credential {0}?', environmentLabel(env) ?? '') : vscode.l10n.t('Clear the mark of which credential?')))?.id;
+    } else id = (await this.pick(env ? l10n.t('Mark which credential {0}?', environmentLabel(env) ?? '') : l10n.t('Clear the mark of which credential?')))?.id;
     if (!id) return false;
     if (id.startsWith('app:')) {
       if (!this.core.model.get(id.slice(4))) return false;
@@ -80,8 +81,8 @@ export class Credentials implements vscode.Disposable {
       description: [environmentLabel(c.environment), c.id.startsWith('apiKey:') ? kindLabel(this.apiKeys.get(c.id.slice(7))?.kind ?? 'pat') : undefined].filter(Boolean).join(' · '),
       c,
     }));
-    if (withNothing) items.push({ label: `$(circle-slash) ${vscode.l10n.t('Nothing')}`, c: { id: undefined } });
-    if (items.length === 0) return void vscode.window.showWarningMessage(vscode.l10n.t('No Keap app is signed in and no API key is stored.'));
+    if (withNothing) items.push({ label: `$(circle-slash) ${l10n.t('Nothing')}`, c: { id: undefined } });
+    if (items.length === 0) return void vscode.window.showWarningMessage(l10n.t('No Keap app is signed in and no API key is stored.'));
     return (await vscode.window.showQuickPick(items, { placeHolder }))?.c;
   }
 
@@ -97,21 +98,21 @@ export class Credentials implements vscode.Disposable {
       ? folders.find(f => f.uri.toString() === given || f.uri.fsPath === given)
       : folders.length <= 1
         ? folders[0]
-        : await vscode.window.showWorkspaceFolderPick({ placeHolder: vscode.l10n.t('Bind which folder?') });
+        : await vscode.window.showWorkspaceFolderPick({ placeHolder: l10n.t('Bind which folder?') });
     if (!folder) {
-      if (folders.length === 0) void vscode.window.showWarningMessage(vscode.l10n.t('Open a folder first; a binding belongs to a workspace folder.'));
+      if (folders.length === 0) void vscode.window.showWarningMessage(l10n.t('Open a folder first; a binding belongs to a workspace folder.'));
       return undefined;
     }
     let id: string | null | undefined;
     if (args && 'credential' in args) id = typeof args.credential === 'string' && this.describe(args.credential) ? args.credential : args.credential === null ? null : undefined;
     else {
-      const picked = await this.pick(vscode.l10n.t('Bind the folder {0} to which Keap credential?', folder.name), true);
+      const picked = await this.pick(l10n.t('Bind the folder {0} to which Keap credential?', folder.name), true);
       id = picked === undefined ? undefined : (picked.id ?? null);
     }
     if (id === undefined) return undefined;
     await this.guard.bind(folder.uri, id ?? undefined);
     void vscode.window.showInformationMessage(
-      id ? vscode.l10n.t('The folder {0} is bound to {1}.', folder.name, this.describe(id) ?? id) : vscode.l10n.t('The folder {0} is bound to no Keap credential.', folder.name),
+      id ? l10n.t('The folder {0} is bound to {1}.', folder.name, this.describe(id) ?? id) : l10n.t('The folder {0} is bound to no Keap credential.', folder.name),
     );
     return id;
   }

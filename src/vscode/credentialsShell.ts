@@ -1,4 +1,4 @@
-import * as vscode from 'vscode';
+import vscode = require('vscode');
 import type { ApiKeyNode } from './apiKeys';
 import type { Core } from './core';
 import type { Credentials } from './credentialsFeature';

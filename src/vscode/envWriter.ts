@@ -1,5 +1,6 @@
 import * as path from 'path';
-import * as vscode from 'vscode';
+import vscode = require('vscode');
+import { l10n } from 'vscode';
 import { outsideText } from '../outsideText';
 import { EnvKeyError, EnvValueError, listEnvKeys, removeEnvKeys, upsertEnv } from '../dotenv/envFile';
 import { AppRotation, appRotations, EnvFileRecord } from '../dotenv/appRotation';
@@ -67,7 +68,7 @@ export class EnvWriter {
    */
   async insert(set: TokenSet | undefined, target?: string, mayWrite?: (folder: vscode.WorkspaceFolder) => Promise<boolean>): Promise<vscode.Uri | undefined> {
     if (!set) {
-      void vscode.window.showWarningMessage(vscode.l10n.t('Sign in to Keap before inserting the token into .env.'));
+      void vscode.window.showWarningMessage(l10n.t('Sign in to Keap before inserting the token into .env.'));
       return undefined;
     }
     const folders = vscode.workspace.workspaceFolders ?? [];
@@ -75,15 +76,15 @@ export class EnvWriter {
     if (target) {
       folder = folders.find(f => f.uri.scheme === 'file' && isInsideFolder(f.uri.fsPath, path.resolve(target)));
       if (!folder) {
-        void vscode.window.showErrorMessage(vscode.l10n.t('{0} is outside every workspace folder; nothing was written.', target));
+        void vscode.window.showErrorMessage(l10n.t('{0} is outside every workspace folder; nothing was written.', target));
         return undefined;
       }
     } else {
       if (folders.length === 0) {
-        void vscode.window.showWarningMessage(vscode.l10n.t('Open a folder first; the .env file goes into a workspace folder.'));
+        void vscode.window.showWarningMessage(l10n.t('Open a folder first; the .env file goes into a workspace folder.'));
         return undefined;
       }
-      folder = folders.length === 1 ? folders[0] : await vscode.window.showWorkspaceFolderPick({ placeHolder: vscode.l10n.t('Which folder\'s .env?') });
+      folder = folders.length === 1 ? folders[0] : await vscode.window.showWorkspaceFolderPick({ placeHolder: l10n.t('Which folder\'s .env?') });
       if (!folder) return undefined;
     }
     // The production guard (src/vscode/environments): asked with the folder before anything is written.
@@ -91,7 +92,7 @@ export class EnvWriter {
     const s = envSettings(folder.uri);
     const badNames = namesRefusal(s.names);
     if (badNames) {
-      void vscode.window.showErrorMessage(vscode.l10n.t('{0} Nothing was written.', badNames));
+      void vscode.window.showErrorMessage(l10n.t('{0} Nothing was written.', badNames));
       return undefined;
     }
     const located = await this.locate(folder, target ?? s.file, target ? undefined : `the setting ${FILE_SETTING}`);
@@ -115,11 +116,11 @@ export class EnvWriter {
     void vscode.window.showInformationMessage(
       windows
         ? s.keepInSync
-          ? vscode.l10n.t('Keap app {0}: {1} written to {2}, with the Windows permissions of its folder. VS Code rewrites them after every refresh.', app, names, where)
-          : vscode.l10n.t('Keap app {0}: {1} written to {2}, with the Windows permissions of its folder.', app, names, where)
+          ? l10n.t('Keap app {0}: {1} written to {2}, with the Windows permissions of its folder. VS Code rewrites them after every refresh.', app, names, where)
+          : l10n.t('Keap app {0}: {1} written to {2}, with the Windows permissions of its folder.', app, names, where)
         : s.keepInSync
-          ? vscode.l10n.t('Keap app {0}: {1} written to {2} (readable by you only). VS Code rewrites them after every refresh.', app, names, where)
-          : vscode.l10n.t('Keap app {0}: {1} written to {2} (readable by you only).', app, names, where),
+          ? l10n.t('Keap app {0}: {1} written to {2} (readable by you only). VS Code rewrites them after every refresh.', app, names, where)
+          : l10n.t('Keap app {0}: {1} written to {2} (readable by you only).', app, names, where),
     );
     return located.uri;
   }
@@ -137,10 +138,10 @@ export class EnvWriter {
       ? folders.find(f => f.uri.scheme === 'file' && isInsideFolder(f.uri.fsPath, path.resolve(target)))
       : folders.length <= 1
         ? folders[0]
-        : await vscode.window.showWorkspaceFolderPick({ placeHolder: vscode.l10n.t('Which folder\'s .env?') });
+        : await vscode.window.showWorkspaceFolderPick({ placeHolder: l10n.t('Which folder\'s .env?') });
     if (!folder) {
-      if (target) void vscode.window.showErrorMessage(vscode.l10n.t('{0} is outside every workspace folder; nothing was written.', target));
-      else if (folders.length === 0) void vscode.window.showWarningMessage(vscode.l10n.t('Open a folder first; the .env file goes into a workspace folder.'));
+      if (target) void vscode.window.showErrorMessage(l10n.t('{0} is outside every workspace folder; nothing was written.', target));
+      else if (folders.length === 0) void vscode.window.showWarningMessage(l10n.t('Open a folder first; the .env file goes into a workspace folder.'));
       return undefined;
     }
     if (mayWrite && !(await mayWrite(folder))) return undefined;
@@ -148,7 +149,7 @@ export class EnvWriter {
     if (!located) return undefined;
     if (located.real !== undefined && !(await this.confirmGitSafety(located))) return undefined;
     if (!(await this.write(located, values))) return undefined;
-    void vscode.window.showInformationMessage(vscode.l10n.t('{0}: {1} written to {2} (readable by you only).', what, values.map(([k]) => k).join(', '), vscode.workspace.asRelativePath(located.uri)));
+    void vscode.window.showInformationMessage(l10n.t('{0}: {1} written to {2} (readable by you only).', what, values.map(([k]) => k).join(', '), vscode.workspace.asRelativePath(located.uri)));
     return located.uri;
   }
 
@@ -211,13 +212,13 @@ export class EnvWriter {
     const name = vscode.workspace.asRelativePath(target.uri);
     switch (status) {
       case 'tracked':
-        return vscode.l10n.t('git now tracks {0} (after a pull, a checkout or an add?), so a token written there is one commit from being published.', name);
+        return l10n.t('git now tracks {0} (after a pull, a checkout or an add?), so a token written there is one commit from being published.', name);
       case 'not-ignored':
-        return vscode.l10n.t('git no longer ignores {0} (after a pull or a checkout?), so the next "git add" would take the token with it.', name);
+        return l10n.t('git no longer ignores {0} (after a pull or a checkout?), so the next "git add" would take the token with it.', name);
       case 'untrusted':
-        return vscode.l10n.t('this workspace is in Restricted Mode, where VS Code runs no git to check that git still ignores {0}.', name);
+        return l10n.t('this workspace is in Restricted Mode, where VS Code runs no git to check that git still ignores {0}.', name);
       default:
-        return vscode.l10n.t('git could not tell whether it still ignores {0} (run "git status" in that folder to see why).', name);
+        return l10n.t('git could not tell whether it still ignores {0} (run "git status" in that folder to see why).', name);
     }
   }
 
@@ -231,9 +232,9 @@ export class EnvWriter {
     const name = vscode.workspace.asRelativePath(uri);
     await this.workspaceState.update(SYNCED_FILES_KEY, this.files().map(r => (r.uri === f.uri ? { ...r, stopped: { reason: why } } : r)));
     this.log.warn(`stopped keeping ${name} in sync: ${why}`);
-    const again = vscode.l10n.t('Insert Token Again');
+    const again = l10n.t('Insert Token Again');
     void vscode.window
-      .showWarningMessage(vscode.l10n.t('VS Code stopped writing Keap tokens to {0}: {1} Nothing was written. Fix that, then insert the token again to resume.', name, why), again)
+      .showWarningMessage(l10n.t('VS Code stopped writing Keap tokens to {0}: {1} Nothing was written. Fix that, then insert the token again to resume.', name, why), again)
       .then(choice => (choice === again ? this.insert(this.current(account), uri.scheme === 'file' ? uri.fsPath : undefined) : undefined))
       .then(undefined, e => this.log.warn(`resuming ${name} failed: ${(e as Error).message}`));
   }
@@ -277,7 +278,7 @@ export class EnvWriter {
           names: s.names,
           reread: readNow,
           write: async (next, refreshToken) => {
-            if (this.dirtyEditorOf(located)) throw new Error(vscode.l10n.t('it has unsaved changes in an editor; save or revert them first'));
+            if (this.dirtyEditorOf(located)) throw new Error(l10n.t('it has unsaved changes in an editor; save or revert them first'));
             await this.writeText(located, next);
             const files = this.files().map(f => (f.uri === r.uri && f.refresh ? { ...f, refresh: { ...f.refresh, written: fingerprint(refreshToken) } } : f));
             await this.workspaceState.update(SYNCED_FILES_KEY, files);
@@ -323,20 +324,20 @@ export class EnvWriter {
     const found = await this.writtenFor(accounts);
     if (found.length === 0 || choice === 'keep') return [];
     if (choice === 'remove') return this.removeWritten(found);
-    const remove = vscode.l10n.t('Remove from .env Files');
+    const remove = l10n.t('Remove from .env Files');
     // Files holding the same variables share one entry: "a/.env, b/.env (KEAP_ACCESS_TOKEN, …)".
     const groups = new Map<string, string[]>();
     for (const f of found) groups.set(f.keys.join(', '), [...(groups.get(f.keys.join(', ')) ?? []), vscode.workspace.asRelativePath(f.target.uri)]);
     const list = [...groups].map(([keys, files]) => `${files.join(', ')} (${keys})`).join('; ');
     void vscode.window
       .showInformationMessage(
-        vscode.l10n.t(
+        l10n.t(
           'Signed out of Keap app {0}. The tokens VS Code wrote are still in {1}. Remove these variables? Nothing else in the files changes.',
           accounts.map(a => a.split('|')[1] || a).join(', '),
           list,
         ),
         remove,
-        vscode.l10n.t('Keep'),
+        l10n.t('Keep'),
       )
       .then(answer => (answer === remove ? this.removeWritten(found) : undefined))
       .then(undefined, e => this.log.warn(`removing the signed-out tokens from .env failed: ${(e as Error).message}`));
@@ -348,7 +349,7 @@ export class EnvWriter {
     for (const { target, keys } of found) {
       const name = vscode.workspace.asRelativePath(target.uri);
       try {
-        if (this.dirtyEditorOf(target)) throw new Error(vscode.l10n.t('it has unsaved changes in an editor; save or revert them first'));
+        if (this.dirtyEditorOf(target)) throw new Error(l10n.t('it has unsaved changes in an editor; save or revert them first'));
         const text = await this.read(target);
         if (text === undefined) continue;
         await this.writeText(target, removeEnvKeys(text, keys).text);
@@ -356,10 +357,10 @@ export class EnvWriter {
         this.log.info(`removed ${keys.join(', ')} from ${name}`);
         changed.push(target.uri);
       } catch (e) {
-        void vscode.window.showErrorMessage(e instanceof EnvEncodingError ? encodingMessage(name, e.finding) : outsideText(vscode.l10n.t('{0} was not changed: {1}', name, (e as Error).message), 'message', 1000));
+        void vscode.window.showErrorMessage(e instanceof EnvEncodingError ? encodingMessage(name, e.finding) : outsideText(l10n.t('{0} was not changed: {1}', name, (e as Error).message), 'message', 1000));
       }
     }
-    if (changed.length > 0) void vscode.window.showInformationMessage(vscode.l10n.t('Removed the Keap tokens from {0}.', changed.map(u => vscode.workspace.asRelativePath(u)).join(', ')));
+    if (changed.length > 0) void vscode.window.showInformationMessage(l10n.t('Removed the Keap tokens from {0}.', changed.map(u => vscode.workspace.asRelativePath(u)).join(', ')));
     return changed;
   }
 
@@ -424,28 +425,28 @@ export class EnvWriter {
     const status = await gitFileStatus(target.real ?? target.uri.fsPath, { trusted: this.trusted() });
     if (isSafeGitStatus(status)) return { accepted: undefined };
     const name = vscode.workspace.asRelativePath(target.uri);
-    const write = vscode.l10n.t('Write Anyway');
-    const cancel = vscode.l10n.t('Cancel');
+    const write = l10n.t('Write Anyway');
+    const cancel = l10n.t('Cancel');
     let choice: string | undefined;
     if (status === 'tracked') {
       choice = await vscode.window.showWarningMessage(
-        vscode.l10n.t('{0} is tracked by git: a token written there is one commit away from being published. Write it anyway?', name),
+        l10n.t('{0} is tracked by git: a token written there is one commit away from being published. Write it anyway?', name),
         write,
         cancel,
       );
     } else if (status === 'not-ignored') {
-      const add = vscode.l10n.t('Add to .gitignore');
-      choice = await vscode.window.showWarningMessage(vscode.l10n.t('git does not ignore {0}; the next "git add" would take your Keap token with it.', name), add, write, cancel);
+      const add = l10n.t('Add to .gitignore');
+      choice = await vscode.window.showWarningMessage(l10n.t('git does not ignore {0}; the next "git add" would take your Keap token with it.', name), add, write, cancel);
       if (choice === add) return (await this.addToGitignore(target.uri)) ? { accepted: undefined } : undefined;
     } else if (status === 'untrusted') {
       // Restricted Mode: git would obey the folder's own configuration (core.fsmonitor runs a command), so it is not run.
       choice = await vscode.window.showWarningMessage(
-        vscode.l10n.t('VS Code could not ask git whether it ignores {0}: this workspace is in Restricted Mode, where VS Code runs no git (a folder\'s git configuration can run commands). Write the token anyway?', name),
+        l10n.t('VS Code could not ask git whether it ignores {0}: this workspace is in Restricted Mode, where VS Code runs no git (a folder\'s git configuration can run commands). Write the token anyway?', name),
         write,
         cancel,
       );
     } else {
-      choice = await vscode.window.showWarningMessage(vscode.l10n.t('git could not tell whether it ignores {0} (run "git status" in that folder to see why). Write the token anyway?', name), write, cancel);
+      choice = await vscode.window.showWarningMessage(l10n.t('git could not tell whether it ignores {0} (run "git status" in that folder to see why). Write the token anyway?', name), write, cancel);
     }
     return choice === write ? { accepted: status } : undefined;
   }
@@ -500,13 +501,13 @@ export class EnvWriter {
   private async write(target: Target, values: Array<[string, string]>, quiet = false, f?: EnvFileRecord, account?: string): Promise<boolean> {
     const name = vscode.workspace.asRelativePath(target.uri);
     const refuse = (why: string) => {
-      const msg = vscode.l10n.t('{0} was not changed: {1}', name, why);
+      const msg = l10n.t('{0} was not changed: {1}', name, why);
       this.log.warn(msg);
       if (!quiet) void vscode.window.showErrorMessage(outsideText(msg, 'message', 1000));
       return false;
     };
     // Its unsaved text would clash with the new bytes on disk; the user's edits win.
-    if (this.dirtyEditorOf(target)) return refuse(vscode.l10n.t('it has unsaved changes in an editor; save or revert them first'));
+    if (this.dirtyEditorOf(target)) return refuse(l10n.t('it has unsaved changes in an editor; save or revert them first'));
     try {
       await this.writeText(target, upsertEnv((await this.read(target)) ?? '', values).text);
     } catch (e) {
@@ -527,28 +528,28 @@ export class EnvWriter {
 function encodingName(f: EnvEncodingFinding): string {
   switch (f.kind) {
     case 'utf-16le':
-      return vscode.l10n.t('UTF-16 LE with a byte order mark (as Windows PowerShell saves it)');
+      return l10n.t('UTF-16 LE with a byte order mark (as Windows PowerShell saves it)');
     case 'utf-16be':
-      return vscode.l10n.t('UTF-16 BE with a byte order mark');
+      return l10n.t('UTF-16 BE with a byte order mark');
     case 'utf-32le':
-      return vscode.l10n.t('UTF-32 LE with a byte order mark');
+      return l10n.t('UTF-32 LE with a byte order mark');
     case 'utf-32be':
-      return vscode.l10n.t('UTF-32 BE with a byte order mark');
+      return l10n.t('UTF-32 BE with a byte order mark');
     case 'nul':
-      return vscode.l10n.t('UTF-16 without a byte order mark, or not text (a NUL byte on line {0})', f.line);
+      return l10n.t('UTF-16 without a byte order mark, or not text (a NUL byte on line {0})', f.line);
     case 'not-utf-8':
-      return vscode.l10n.t('an 8-bit encoding such as Windows-1252 (the byte 0x{0} on line {1} is not UTF-8)', f.byte.toString(16).toUpperCase().padStart(2, '0'), f.line);
+      return l10n.t('an 8-bit encoding such as Windows-1252 (the byte 0x{0} on line {1} is not UTF-8)', f.byte.toString(16).toUpperCase().padStart(2, '0'), f.line);
   }
 }
 
 /** Why a sync of a file that is not UTF-8 stopped (a clause for {@link EnvWriter.stopSync}'s message). */
 function encodingWords(f: EnvEncodingFinding): string {
-  return vscode.l10n.t('it is saved as {0}, not UTF-8, and VS Code rewrites only UTF-8 files. Convert it (click the encoding in the status bar, then "Save with Encoding" → UTF-8).', encodingName(f));
+  return l10n.t('it is saved as {0}, not UTF-8, and VS Code rewrites only UTF-8 files. Convert it (click the encoding in the status bar, then "Save with Encoding" → UTF-8).', encodingName(f));
 }
 
 /** Insert Token's refusal of a file that is not UTF-8: which encoding, how to convert, nothing written. */
 function encodingMessage(name: string, f: EnvEncodingFinding): string {
-  return vscode.l10n.t('{0} was not changed: it is saved as {1}, not UTF-8, and VS Code rewrites only UTF-8 files. Convert it to UTF-8 (in VS Code: click the encoding in the status bar, then "Save with Encoding" → UTF-8) and insert the token again.', name, encodingName(f));
+  return l10n.t('{0} was not changed: it is saved as {1}, not UTF-8, and VS Code rewrites only UTF-8 files. Convert it to UTF-8 (in VS Code: click the encoding in the status bar, then "Save with Encoding" → UTF-8) and insert the token again.', name, encodingName(f));
 }
 
 /** Insert Token's and keep-in-sync's refusal of the variable names the settings give, or undefined (issue 17.7). */
@@ -557,9 +558,9 @@ function namesRefusal(names: EnvVariableNames): string | undefined {
   if (refused.length === 0) return undefined;
   const why = (r: VariableNameRefusal) =>
     r.kind === 'public-prefix'
-      ? vscode.l10n.t('starts with {0}, which front-end builds publish to the browser', r.prefix)
-      : vscode.l10n.t('is not a name a shell can assign (letters, digits and _ only, not starting with a digit)');
-  return vscode.l10n.t(
+      ? l10n.t('starts with {0}, which front-end builds publish to the browser', r.prefix)
+      : l10n.t('is not a name a shell can assign (letters, digits and _ only, not starting with a digit)');
+  return l10n.t(
     'The .env variable names in the settings infusionsoft.env.variables / infusionsoft.env.preset are refused: {0}. Choose other names.',
     refused.map(r => `${JSON.stringify(shownName(r.name))} ${why(r.why)}`).join('; '),
   );

@@ -1,4 +1,5 @@
-import * as vscode from 'vscode';
+import vscode = require('vscode');
+import { l10n } from 'vscode';
 import type { KeapEnvironment } from '../keap/apiKeys';
 import { Logger } from '../log';
 import { ENVIRONMENT_MARKS_KEY, FolderState, parseAllowed, parseBindings, parseEnvironmentMarks, productionWriteDecision } from '../session/environmentGuard';
@@ -27,7 +28,7 @@ export function apiKeyCredentialId(id: string): string {
 
 /** "Production" / "Sandbox" for people. */
 export function environmentLabel(env: KeapEnvironment | undefined): string | undefined {
-  return env === 'production' ? vscode.l10n.t('production') : env === 'sandbox' ? vscode.l10n.t('sandbox') : undefined;
+  return env === 'production' ? l10n.t('production') : env === 'sandbox' ? l10n.t('sandbox') : undefined;
 }
 
 /** The icon of a credential marked production (a distinct icon and colour) or sandbox; undefined when unmarked. */
@@ -96,11 +97,11 @@ export class ProductionGuard {
   async mayHandOut(folder: vscode.WorkspaceFolder | undefined, credential: GuardedCredential, where: string): Promise<boolean> {
     if (folder) return this.mayWrite(folder, credential, where);
     if (productionWriteDecision(credential, { allowed: [] }) === 'write') return true;
-    const once = vscode.l10n.t('Allow Once');
+    const once = l10n.t('Allow Once');
     const answer = await vscode.window.showWarningMessage(
-      vscode.l10n.t('{0} is a production credential, and no workspace folder is bound to it. Hand it to {1} anyway?', credential.label, where),
+      l10n.t('{0} is a production credential, and no workspace folder is bound to it. Hand it to {1} anyway?', credential.label, where),
       once,
-      vscode.l10n.t('Cancel'),
+      l10n.t('Cancel'),
     );
     if (answer === once) return true;
     this.log.info(`${credential.id} not handed to ${where}: production credential, no folder, not confirmed`);
@@ -109,13 +110,13 @@ export class ProductionGuard {
 
   private async ask(folder: vscode.WorkspaceFolder, state: FolderState, credential: GuardedCredential, where: string): Promise<boolean> {
     if (productionWriteDecision(credential, state) === 'write') return true;
-    const allow = vscode.l10n.t('Allow for This Folder');
-    const bind = vscode.l10n.t('Bind Folder to {0}', credential.label);
+    const allow = l10n.t('Allow for This Folder');
+    const bind = l10n.t('Bind Folder to {0}', credential.label);
     const other = state.boundTo ? this.describe(state.boundTo) ?? state.boundTo : undefined;
     const question = other
-      ? vscode.l10n.t('{0} is a production credential, and the folder {1} is bound to {2}. Write it into {3} anyway?', credential.label, folder.name, other, where)
-      : vscode.l10n.t('{0} is a production credential, and the folder {1} is bound to none. Write it into {2} anyway?', credential.label, folder.name, where);
-    const answer = await vscode.window.showWarningMessage(question, allow, bind, vscode.l10n.t('Cancel'));
+      ? l10n.t('{0} is a production credential, and the folder {1} is bound to {2}. Write it into {3} anyway?', credential.label, folder.name, other, where)
+      : l10n.t('{0} is a production credential, and the folder {1} is bound to none. Write it into {2} anyway?', credential.label, folder.name, where);
+    const answer = await vscode.window.showWarningMessage(question, allow, bind, l10n.t('Cancel'));
     if (answer === bind) {
       await this.bind(folder.uri, credential.id);
       return true;

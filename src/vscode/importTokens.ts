@@ -1,5 +1,6 @@
 import * as path from 'path';
-import * as vscode from 'vscode';
+import vscode = require('vscode');
+import { l10n } from 'vscode';
 import { readEnvText } from '../dotenv/envLocation';
 import { isInsideFolder } from '../dotenv/envPath';
 import { ENV_PRESETS } from '../dotenv/variables';
@@ -37,28 +38,28 @@ export type ImportResult =
 
 /** The words of each refusal of the text itself (src/session/importParse). */
 function refusalWords(r: ImportRefusal, which?: 'access' | 'refresh'): string {
-  const box = which === 'refresh' ? vscode.l10n.t('the refresh token') : vscode.l10n.t('the access token');
+  const box = which === 'refresh' ? l10n.t('the refresh token') : l10n.t('the access token');
   switch (r) {
     case 'empty':
-      return vscode.l10n.t('Nothing was given.');
+      return l10n.t('Nothing was given.');
     case 'not-json':
-      return vscode.l10n.t('The text starts like JSON but is not valid JSON.');
+      return l10n.t('The text starts like JSON but is not valid JSON.');
     case 'no-pair':
-      return vscode.l10n.t('No access_token and refresh_token (JSON) or KEAP_ACCESS_TOKEN and KEAP_REFRESH_TOKEN (.env) were found in it.');
+      return l10n.t('No access_token and refresh_token (JSON) or KEAP_ACCESS_TOKEN and KEAP_REFRESH_TOKEN (.env) were found in it.');
     case 'no-access-token':
-      return vscode.l10n.t('The access token is missing.');
+      return l10n.t('The access token is missing.');
     case 'no-refresh-token':
-      return vscode.l10n.t('The refresh token is missing: without it VS Code cannot keep the pair alive. Sign In gets a new pair instead.');
+      return l10n.t('The refresh token is missing: without it VS Code cannot keep the pair alive. Sign In gets a new pair instead.');
     case 'white-space':
-      return vscode.l10n.t('{0} contains white space; paste one token per box.', box);
+      return l10n.t('{0} contains white space; paste one token per box.', box);
     case 'same-token':
-      return vscode.l10n.t('The access token and the refresh token are the same text.');
+      return l10n.t('The access token and the refresh token are the same text.');
     case 'api-key':
-      return vscode.l10n.t('This is a Keap API key (Personal Access Token or Service Account Key), not an OAuth token: use Infusionsoft: Add API Key… for it.');
+      return l10n.t('This is a Keap API key (Personal Access Token or Service Account Key), not an OAuth token: use Infusionsoft: Add API Key… for it.');
     case 'client-secret':
-      return vscode.l10n.t('That is the client secret of the app, not a token.');
+      return l10n.t('That is the client secret of the app, not a token.');
     case 'client-id':
-      return vscode.l10n.t('That is the client ID of the app, not a token.');
+      return l10n.t('That is the client ID of the app, not a token.');
   }
 }
 
@@ -84,7 +85,7 @@ export class TokenImport {
     const { log, settings, now } = this.core;
     const refuse = (reason: string): ImportResult => {
       log.warn(`Import Tokens: nothing stored: ${reason}`);
-      void vscode.window.showErrorMessage(vscode.l10n.t('Import Tokens: nothing was stored. {0}', reason));
+      void vscode.window.showErrorMessage(l10n.t('Import Tokens: nothing was stored. {0}', reason));
       return { kind: 'refused', reason };
     };
 
@@ -110,13 +111,13 @@ export class TokenImport {
     const wrongBox = clientRefusal(pair, { clientId, clientSecret });
     if (wrongBox) return refuse(refusalWords(wrongBox));
     if (this.core.model.accounts.some(s => s.refreshToken === pair.refreshToken || s.accessToken === pair.accessToken)) {
-      return refuse(vscode.l10n.t('VS Code already holds this pair (Keap app {0}).', this.core.model.accounts.find(s => s.refreshToken === pair.refreshToken || s.accessToken === pair.accessToken)?.appName ?? '?'));
+      return refuse(l10n.t('VS Code already holds this pair (Keap app {0}).', this.core.model.accounts.find(s => s.refreshToken === pair.refreshToken || s.accessToken === pair.accessToken)?.appName ?? '?'));
     }
 
     // 3. Bound to the token endpoint configured now; both endpoints checked before anything is sent.
     const endpoints = settings.endpoints();
     const problem = endpointProblem(endpoints.tokenUrl) ?? endpointProblem(endpoints.apiBaseUrl);
-    if (problem) return refuse(vscode.l10n.t('A Keap endpoint in your settings {0}.', problem));
+    if (problem) return refuse(l10n.t('A Keap endpoint in your settings {0}.', problem));
     const scope = pair.scope ?? '';
     let candidate: TokenSet = {
       accessToken: pair.accessToken,
@@ -140,23 +141,23 @@ export class TokenImport {
         log.info(`Import Tokens: Keap accepted the access token (${urlForWords(userInfoUrl(endpoints))})`);
       } catch (e) {
         if (e instanceof KeapError && e.kind === 'invalid-access-token') accessRefused = true;
-        else return refuse(vscode.l10n.t('Keap could not check the access token: {0}', (e as Error).message));
+        else return refuse(l10n.t('Keap could not check the access token: {0}', (e as Error).message));
       }
     }
 
     // 5. One refresh: needed when the access token is expired or refused, else the user's choice.
     const mustRefresh = expired || accessRefused;
-    const elsewhere = source.envFile ? vscode.workspace.asRelativePath(source.envFile) : vscode.l10n.t('the place you copied it from');
+    const elsewhere = source.envFile ? vscode.workspace.asRelativePath(source.envFile) : l10n.t('the place you copied it from');
     let refresh = mustRefresh;
     if (!mustRefresh) {
       if (args.refresh !== undefined) refresh = args.refresh;
       else {
-        const now_ = vscode.l10n.t('Refresh Now');
-        const keep = vscode.l10n.t('Import Without Refreshing');
+        const now_ = l10n.t('Refresh Now');
+        const keep = l10n.t('Import Without Refreshing');
         const answer = await vscode.window.showInformationMessage(
           candidate.appName
-            ? vscode.l10n.t('Keap accepted the access token. Refresh once now to prove the refresh token? From now on VS Code refreshes this pair; the copy in {0} stops working after the first refresh.', elsewhere)
-            : vscode.l10n.t('Keap accepted the access token. Refresh once now to prove the refresh token and learn which Keap app it opens (the pair does not say)? From now on VS Code refreshes this pair; the copy in {0} stops working after the first refresh.', elsewhere),
+            ? l10n.t('Keap accepted the access token. Refresh once now to prove the refresh token? From now on VS Code refreshes this pair; the copy in {0} stops working after the first refresh.', elsewhere)
+            : l10n.t('Keap accepted the access token. Refresh once now to prove the refresh token and learn which Keap app it opens (the pair does not say)? From now on VS Code refreshes this pair; the copy in {0} stops working after the first refresh.', elsewhere),
           now_,
           keep,
         );
@@ -183,10 +184,10 @@ export class TokenImport {
     // 6. Said plainly; and the .env it came from can follow VS Code's refreshes.
     let envFile: string | undefined;
     const said = refresh
-      ? vscode.l10n.t('Keap app {0} imported and refreshed once. VS Code now refreshes this pair; the copy in {1} no longer works.', app, elsewhere)
-      : vscode.l10n.t('Keap app {0} imported. VS Code now refreshes this pair; the copy in {1} stops working after its first refresh.', app, elsewhere);
+      ? l10n.t('Keap app {0} imported and refreshed once. VS Code now refreshes this pair; the copy in {1} no longer works.', app, elsewhere)
+      : l10n.t('Keap app {0} imported. VS Code now refreshes this pair; the copy in {1} stops working after its first refresh.', app, elsewhere);
     if (source.envFile) {
-      const follow = vscode.l10n.t('Write Back to {0}', vscode.workspace.asRelativePath(source.envFile));
+      const follow = l10n.t('Write Back to {0}', vscode.workspace.asRelativePath(source.envFile));
       const writeBack = args.writeBack ?? (await vscode.window.showWarningMessage(said, follow)) === follow;
       if (writeBack) {
         const uri = await (await this.envWriter()).insert(this.core.model.get(key) ?? stored, source.envFile);
@@ -201,20 +202,20 @@ export class TokenImport {
   /** One refresh of the pair through the account's lock and ledger (src/session/importRefresh), in words. */
   private async refreshOnce(candidate: TokenSet): Promise<{ kind: 'refreshed'; set: TokenSet } | { kind: 'refused'; reason: string }> {
     const { model, tokenClient, credentials, now, log, refreshLock } = this.core;
-    const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: vscode.l10n.t('Refreshing the imported Keap tokens…') }, () =>
+    const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: l10n.t('Refreshing the imported Keap tokens…') }, () =>
       refreshImportedPair(candidate, { tokenClient, credentials, now, log, lock: refreshLock, ledger: this.ledgerFor(accountKey(candidate)) }, set => model.storeFor(accountKey(set)).write(set)),
     );
     switch (r.kind) {
       case 'refreshed':
         return r;
       case 'dead':
-        return { kind: 'refused', reason: vscode.l10n.t('Keap does not accept this refresh token for client ID {0}: it was used or rotated already, has expired, or belongs to another client ID.', candidate.clientId) };
+        return { kind: 'refused', reason: l10n.t('Keap does not accept this refresh token for client ID {0}: it was used or rotated already, has expired, or belongs to another client ID.', candidate.clientId) };
       case 'bad-client':
-        return { kind: 'refused', reason: vscode.l10n.t('Keap rejected the client ID or client secret of {0}; check them with Set Client Credentials.', candidate.clientId) };
+        return { kind: 'refused', reason: l10n.t('Keap rejected the client ID or client secret of {0}; check them with Set Client Credentials.', candidate.clientId) };
       case 'unsaved':
-        return { kind: 'refused', reason: vscode.l10n.t('Keap refreshed the pair but VS Code could not store it ({0}); the pair you gave no longer works. Sign in instead.', r.error.message) };
+        return { kind: 'refused', reason: l10n.t('Keap refreshed the pair but VS Code could not store it ({0}); the pair you gave no longer works. Sign in instead.', r.error.message) };
       case 'failed':
-        return { kind: 'refused', reason: vscode.l10n.t('The refresh failed: {0}', r.error.message) };
+        return { kind: 'refused', reason: l10n.t('The refresh failed: {0}', r.error.message) };
     }
   }
 
@@ -226,24 +227,24 @@ export class TokenImport {
     if (args.accessToken !== undefined || args.refreshToken !== undefined) return { parse: pairFromFields(args.accessToken, args.refreshToken) };
     const folders = vscode.workspace.workspaceFolders ?? [];
     const choices = [
-      { label: `$(clippy) ${vscode.l10n.t('From the Clipboard')}`, detail: vscode.l10n.t('A token endpoint answer, Postman or token file JSON (access_token, refresh_token, expires_in), or .env lines'), id: 'clipboard' as const },
-      { label: `$(edit) ${vscode.l10n.t('Type Both Tokens')}`, detail: vscode.l10n.t('The access token and the refresh token, one box each'), id: 'boxes' as const },
-      ...(folders.length ? [{ label: `$(file) ${vscode.l10n.t('From a .env File in the Workspace')}`, detail: vscode.l10n.t('KEAP_ACCESS_TOKEN and KEAP_REFRESH_TOKEN (or the INFUSIONSOFT_ names); the file can then follow VS Code\'s refreshes'), id: 'env' as const }] : []),
+      { label: `$(clippy) ${l10n.t('From the Clipboard')}`, detail: l10n.t('A token endpoint answer, Postman or token file JSON (access_token, refresh_token, expires_in), or .env lines'), id: 'clipboard' as const },
+      { label: `$(edit) ${l10n.t('Type Both Tokens')}`, detail: l10n.t('The access token and the refresh token, one box each'), id: 'boxes' as const },
+      ...(folders.length ? [{ label: `$(file) ${l10n.t('From a .env File in the Workspace')}`, detail: l10n.t('KEAP_ACCESS_TOKEN and KEAP_REFRESH_TOKEN (or the INFUSIONSOFT_ names); the file can then follow VS Code\'s refreshes'), id: 'env' as const }] : []),
     ];
-    const pick = await vscode.window.showQuickPick(choices, { title: vscode.l10n.t('Import Keap tokens'), placeHolder: vscode.l10n.t('Where is the token pair?'), ignoreFocusOut: true });
+    const pick = await vscode.window.showQuickPick(choices, { title: l10n.t('Import Keap tokens'), placeHolder: l10n.t('Where is the token pair?'), ignoreFocusOut: true });
     if (!pick) return undefined;
     if (pick.id === 'clipboard') return { parse: parseImportText(await vscode.env.clipboard.readText(), now) };
     if (pick.id === 'boxes') {
-      const access = await vscode.window.showInputBox({ title: vscode.l10n.t('Import Keap tokens (1/2): access token'), password: true, ignoreFocusOut: true });
+      const access = await vscode.window.showInputBox({ title: l10n.t('Import Keap tokens (1/2): access token'), password: true, ignoreFocusOut: true });
       if (access === undefined) return undefined;
-      const refresh = await vscode.window.showInputBox({ title: vscode.l10n.t('Import Keap tokens (2/2): refresh token'), password: true, ignoreFocusOut: true });
+      const refresh = await vscode.window.showInputBox({ title: l10n.t('Import Keap tokens (2/2): refresh token'), password: true, ignoreFocusOut: true });
       if (refresh === undefined) return undefined;
       return { parse: pairFromFields(access, refresh) };
     }
     const files = await vscode.workspace.findFiles('**/.env*', '**/node_modules/**', 50);
     const file = await vscode.window.showQuickPick(
       files.filter(f => f.scheme === 'file').map(f => ({ label: vscode.workspace.asRelativePath(f), uri: f })),
-      { placeHolder: vscode.l10n.t('Which .env file holds the pair?') },
+      { placeHolder: l10n.t('Which .env file holds the pair?') },
     );
     return file ? this.fromEnvFile(file.uri.fsPath) : undefined;
   }

@@ -1,4 +1,4 @@
-import * as vscode from 'vscode';
+import vscode = require('vscode');
 import { Logger } from '../log';
 import { PROCESS_SECRETS, SecretMask } from '../secretMask';
 

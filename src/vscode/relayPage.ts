@@ -1,4 +1,5 @@
-import * as vscode from 'vscode';
+import vscode = require('vscode');
+import { l10n } from 'vscode';
 import { RELAY_HOSTS_FILE } from '../signin/relayState';
 
 /** The relay page's files in the extension (built into dist/relay by scripts/bundle.js). */
@@ -35,8 +36,8 @@ export async function saveRelayPage(extensionUri: vscode.Uri, target?: unknown):
 
 async function pickFolder(): Promise<vscode.Uri | undefined> {
   const picked = await vscode.window.showOpenDialog({
-    title: vscode.l10n.t('Infusionsoft: Save Relay Page'),
-    openLabel: vscode.l10n.t('Save Relay Page Here'),
+    title: l10n.t('Infusionsoft: Save Relay Page'),
+    openLabel: l10n.t('Save Relay Page Here'),
     canSelectFolders: true,
     canSelectFiles: false,
     canSelectMany: false,
@@ -54,10 +55,10 @@ async function exists(uri: vscode.Uri): Promise<boolean> {
 }
 
 async function showNextSteps(folder: vscode.Uri): Promise<void> {
-  const settings = vscode.l10n.t('Set Redirect URI');
-  const docs = vscode.l10n.t('How to Publish');
+  const settings = l10n.t('Set Redirect URI');
+  const docs = l10n.t('How to Publish');
   const choice = await vscode.window.showInformationMessage(
-    vscode.l10n.t(
+    l10n.t(
       'Relay page saved to {0}. Next: 1. publish this folder on an HTTPS static host (GitHub Pages: push it to a repository, then Settings → Pages → Deploy from a branch); 2. for browser-based VS Code (code-server, vscode.dev, Codespaces), list its host in {1}; 3. set infusionsoft.redirectUri to the page\'s address, e.g. https://you.github.io/keap-relay/.',
       folder.scheme === 'file' ? folder.fsPath : folder.toString(true),
       RELAY_HOSTS_FILE,

@@ -1,4 +1,5 @@
-import * as vscode from 'vscode';
+import vscode = require('vscode');
+import { l10n } from 'vscode';
 import { PendingSignIn } from '../signin/pending';
 import { PendingStore, SignInOutcome } from '../signin/signInService';
 import { KeyValueSecrets } from '../session/accounts';
@@ -17,7 +18,7 @@ export const SECRET_KEYS = {
 export function keyringError(e: unknown): KeyringError {
   const reason = (e as Error)?.message ?? String(e);
   return new KeyringError(
-    vscode.l10n.t(
+    l10n.t(
       'VS Code could not use the system keyring ({0}). On Linux, install and unlock gnome-keyring (or another Secret Service), or set VS Code\'s "password-store" option; tokens are never written to plain files instead.',
       reason,
     ),

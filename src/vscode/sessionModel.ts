@@ -1,5 +1,6 @@
 import { randomBytes } from 'crypto';
-import * as vscode from 'vscode';
+import vscode = require('vscode');
+import { l10n } from 'vscode';
 import { outsideText } from '../outsideText';
 import { Logger } from '../log';
 import { accountFileId, accountKey, AccountStore, ACCOUNT_SECRET_KEYS } from '../session/accounts';
@@ -348,7 +349,7 @@ function sameSet(a: TokenSet | undefined, b: TokenSet | undefined): boolean {
 
 /** A warning with a Reload Window button, for actions refused because this window's view is behind. */
 export function offerReload(message: string): void {
-  const reload = vscode.l10n.t('Reload Window');
+  const reload = l10n.t('Reload Window');
   void vscode.window.showWarningMessage(outsideText(message, 'message', 1000), reload).then(c => {
     if (c === reload) void vscode.commands.executeCommand('workbench.action.reloadWindow');
   });

@@ -1,4 +1,5 @@
-import * as vscode from 'vscode';
+import vscode = require('vscode');
+import { l10n } from 'vscode';
 import { buildAuthorizeUrl } from '../keap/authorize';
 import { accountKey } from '../session/accounts';
 import { endpointProblem } from '../keap/endpoints';
@@ -117,7 +118,7 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
       case 'unknown-state':
         // Only the user's own paste earns words; a page that opens the URI or the loopback address earns a log line (S2, S3).
         if (source === 'paste') {
-          void vscode.window.showWarningMessage(vscode.l10n.t('This Keap sign-in answer does not belong to a sign-in started in VS Code (unknown or expired state); it was ignored.'));
+          void vscode.window.showWarningMessage(l10n.t('This Keap sign-in answer does not belong to a sign-in started in VS Code (unknown or expired state); it was ignored.'));
         }
         break;
       case 'no-state':
@@ -125,13 +126,13 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
       case 'rejected-code':
         this.toldStillWaiting = this.active !== undefined;
         void vscode.window.showWarningMessage(
-          vscode.l10n.t('Keap did not accept that code. Paste the whole address the browser landed on; the sign-in is still waiting.'),
+          l10n.t('Keap did not accept that code. Paste the whole address the browser landed on; the sign-in is still waiting.'),
         );
         break;
       case 'duplicate':
         // A second delivery of the same answer (K8) is normal for the URI handler; a pasted one is a mistake worth saying.
         if (source === 'paste') {
-          void vscode.window.showWarningMessage(vscode.l10n.t('This Keap sign-in answer was already used. Paste the address the browser landed on for the sign-in that is waiting now.'));
+          void vscode.window.showWarningMessage(l10n.t('This Keap sign-in answer was already used. Paste the address the browser landed on for the sign-in that is waiting now.'));
         }
         break;
     }
@@ -152,8 +153,8 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
         {
           // A value another extension passed only fills the box (issue 17.7): the user confirms it.
           value: prefillOnly ? value : undefined,
-          title: vscode.l10n.t('Infusionsoft: Paste Callback URL'),
-          prompt: vscode.l10n.t('Paste the whole address the browser landed on after you clicked Allow (or just the code).'),
+          title: l10n.t('Infusionsoft: Paste Callback URL'),
+          prompt: l10n.t('Paste the whole address the browser landed on after you clicked Allow (or just the code).'),
           placeHolder: 'https://…?code=…&state=…', // l10n-ignore: an address pattern, the same in every language
           ignoreFocusOut: true,
           validateInput: v => {
@@ -218,20 +219,20 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
   async signInAccount(options?: { clientId?: string; appName?: string; ifSignedIn?: IfSignedIn }): Promise<string | undefined> {
     if (this.model.staleView) {
       // Adding an account from a view that is behind would rewrite the list without the others' changes.
-      offerReload(vscode.l10n.t('Another window changed the Keap sign-ins and this window has not caught up. Reload it, then sign in.'));
+      offerReload(l10n.t('Another window changed the Keap sign-ins and this window has not caught up. Reload it, then sign in.'));
       return undefined;
     }
     if (this.active) {
       const choice = await vscode.window.showInformationMessage(
-        vscode.l10n.t('A Keap sign-in is already waiting for the browser.'),
-        vscode.l10n.t('Paste URL…'),
-        vscode.l10n.t('Start Over'),
+        l10n.t('A Keap sign-in is already waiting for the browser.'),
+        l10n.t('Paste URL…'),
+        l10n.t('Start Over'),
       );
-      if (choice === vscode.l10n.t('Paste URL…')) {
+      if (choice === l10n.t('Paste URL…')) {
         const r = await this.paste();
         return r?.kind === 'signed-in' ? accountKey(r.tokenSet) : undefined;
       }
-      if (choice !== vscode.l10n.t('Start Over')) return undefined;
+      if (choice !== l10n.t('Start Over')) return undefined;
       const previous = this.active;
       previous?.cancel();
       await previous?.finished;
@@ -239,7 +240,7 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
     const endpoints = this.settings.endpoints();
     const problem = endpointProblem(endpoints.authorizeUrl) ?? endpointProblem(endpoints.tokenUrl);
     if (problem) {
-      void vscode.window.showErrorMessage(vscode.l10n.t('The Keap authorize or token URL setting {0}.', problem));
+      void vscode.window.showErrorMessage(l10n.t('The Keap authorize or token URL setting {0}.', problem));
       return undefined;
     }
     let clientId = options?.clientId?.trim() || this.settings.clientId();
@@ -266,7 +267,7 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
     if (flow.id === 'relay') {
       const problemRelay = endpointProblem(env.relayUrl!);
       if (problemRelay || new URL(env.relayUrl!).search) {
-        void vscode.window.showErrorMessage(vscode.l10n.t('The redirect URI setting {0}.', problemRelay ?? vscode.l10n.t('must not have a query string (Keap rejects it)')));
+        void vscode.window.showErrorMessage(l10n.t('The redirect URI setting {0}.', problemRelay ?? l10n.t('must not have a query string (Keap rejects it)')));
         return undefined;
       }
       redirectUri = env.relayUrl!;
@@ -285,7 +286,7 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
         if (e instanceof LoopbackPortBusyError) {
           // Case K16: said before the browser opens, so Keap's code never goes to the other program.
           void vscode.window.showWarningMessage(
-            vscode.l10n.t(
+            l10n.t(
               'Port {0} (the infusionsoft.loopbackPort setting) is in use on {1} by another program, so the browser could hand it the sign-in code. This sign-in uses pasting instead; set infusionsoft.loopbackPort to a free port, or to 0 for any free one.',
               e.port,
               e.address === '::1' ? '[::1]' : e.address,
@@ -317,11 +318,11 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
       // The callback may have landed in another window: read what it stored.
       if (!this.model.get(key)) await this.model.reload();
       await this.model.setActive(key);
-      void vscode.window.showInformationMessage(vscode.l10n.t('Signed in to Keap app {0}.', outcome.appName ?? ''));
+      void vscode.window.showInformationMessage(l10n.t('Signed in to Keap app {0}.', outcome.appName ?? ''));
       return key;
     }
     if (outcome.kind === 'bad-client-credentials' || outcome.kind === 'no-credentials') {
-      const reenter = vscode.l10n.t('Re-enter Credentials');
+      const reenter = l10n.t('Re-enter Credentials');
       void vscode.window.showErrorMessage(outsideText(outcome.message, 'message', 1000), reenter).then(c => {
         if (c === reenter) void vscode.commands.executeCommand('infusionsoft.setClientCredentials', { clientId });
       });
@@ -329,7 +330,7 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
       void vscode.window.showErrorMessage(outsideText(outcome.message, 'message', 1000));
     } else if (this.toldStillWaiting) {
       // An earlier message said the sign-in still waits; this one says it no longer does.
-      void vscode.window.showInformationMessage(vscode.l10n.t('The Keap sign-in was cancelled; it no longer waits for the browser.'));
+      void vscode.window.showInformationMessage(l10n.t('The Keap sign-in was cancelled; it no longer waits for the browser.'));
     }
     this.toldStillWaiting = false;
     return undefined;
@@ -343,10 +344,10 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
     const apps = this.model.accounts.filter(a => a.clientId === clientId && clientId);
     if (apps.length === 0 || ifSignedIn === 'proceed') return true;
     if (ifSignedIn === 'cancel') return false;
-    const again = vscode.l10n.t('Sign In Again');
+    const again = l10n.t('Sign In Again');
     const names = apps.map(a => a.appName ?? a.clientId).join(', ');
     const choice = await vscode.window.showInformationMessage(
-      vscode.l10n.t('Already signed in to Keap app {0}. Start another sign-in? Keap lets you pick the app again; signing in to the same app replaces its tokens.', names),
+      l10n.t('Already signed in to Keap app {0}. Start another sign-in? Keap lets you pick the app again; signing in to the same app replaces its tokens.', names),
       again,
     );
     return choice === again;
@@ -365,7 +366,7 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
     const cancelled = new Promise<{ ok: false; kind: 'cancelled'; message: string }>(resolve => {
       cancel = () => {
         this.log.info('sign-in cancelled (Cancel Sign-In or a new sign-in)');
-        resolve({ ok: false, kind: 'cancelled', message: vscode.l10n.t('Sign-in cancelled.') });
+        resolve({ ok: false, kind: 'cancelled', message: l10n.t('Sign-in cancelled.') });
       };
     });
     const ended = new vscode.CancellationTokenSource();
@@ -394,8 +395,8 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
             kind: 'expired',
             message:
               minutes === 1
-                ? vscode.l10n.t('No answer from Keap within 1 minute. Run Infusionsoft: Sign In again.')
-                : vscode.l10n.t('No answer from Keap within {0} minutes. Run Infusionsoft: Sign In again.', minutes),
+                ? l10n.t('No answer from Keap within 1 minute. Run Infusionsoft: Sign In again.')
+                : l10n.t('No answer from Keap within {0} minutes. Run Infusionsoft: Sign In again.', minutes),
             at: this.now(),
           });
         },
@@ -406,15 +407,15 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
 
     try {
       return await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Keap: waiting for you to approve access in the browser'), cancellable: true },
+        { location: vscode.ProgressLocation.Notification, title: l10n.t('Keap: waiting for you to approve access in the browser'), cancellable: true },
         (progress, token) => {
           // VS Code shows "title: message", so the message reads on from the title.
-          const back = vscode.l10n.t('if the browser does not come back, click "Keap: waiting for sign-in" in the status bar and paste the address it landed on.');
-          progress.report({ message: appName ? vscode.l10n.t('choose the Keap app {0} on Keap\'s page; {1}', appName, back) : back });
+          const back = l10n.t('if the browser does not come back, click "Keap: waiting for sign-in" in the status bar and paste the address it landed on.');
+          progress.report({ message: appName ? l10n.t('choose the Keap app {0} on Keap\'s page; {1}', appName, back) : back });
           const onCancel = new Promise<{ ok: false; kind: 'cancelled'; message: string }>(resolve =>
             token.onCancellationRequested(() => {
               this.log.info('sign-in cancelled from the progress notification');
-              resolve({ ok: false, kind: 'cancelled', message: vscode.l10n.t('Sign-in cancelled.') });
+              resolve({ ok: false, kind: 'cancelled', message: l10n.t('Sign-in cancelled.') });
             }),
           );
           return Promise.race([done, timeout, cancelled, onCancel]);
@@ -455,22 +456,22 @@ export class SignInController implements vscode.UriHandler, vscode.Disposable {
 
 /** Words for a pasted value that is recognisably not Keap's answer: what it looks like, and what to paste instead. */
 function foreignPasteMessage(kind: ForeignPasteKind): string {
-  const instead = vscode.l10n.t('Nothing was sent to Keap. Paste the address the browser landed on after you clicked Allow.');
+  const instead = l10n.t('Nothing was sent to Keap. Paste the address the browser landed on after you clicked Allow.');
   switch (kind) {
     case 'client-secret':
-      return `${vscode.l10n.t('That is your client secret, not Keap\'s answer.')} ${instead}`;
+      return `${l10n.t('That is your client secret, not Keap\'s answer.')} ${instead}`;
     case 'client-id':
-      return `${vscode.l10n.t('That is your client ID, not Keap\'s answer.')} ${instead}`;
+      return `${l10n.t('That is your client ID, not Keap\'s answer.')} ${instead}`;
     case 'access-token':
-      return `${vscode.l10n.t('That is an access token VS Code already holds, not Keap\'s answer.')} ${instead}`;
+      return `${l10n.t('That is an access token VS Code already holds, not Keap\'s answer.')} ${instead}`;
     case 'refresh-token':
-      return `${vscode.l10n.t('That is a refresh token VS Code already holds, not Keap\'s answer.')} ${instead}`;
+      return `${l10n.t('That is a refresh token VS Code already holds, not Keap\'s answer.')} ${instead}`;
     case 'keap-api-key':
-      return `${vscode.l10n.t('That looks like a Keap Personal Access Token or Service Account Key (KeapAK-…), not Keap\'s answer.')} ${instead}`;
+      return `${l10n.t('That looks like a Keap Personal Access Token or Service Account Key (KeapAK-…), not Keap\'s answer.')} ${instead}`;
     case 'authorization-header':
-      return `${vscode.l10n.t('That looks like an HTTP Authorization header (Bearer or Basic), not Keap\'s answer.')} ${instead}`;
+      return `${l10n.t('That looks like an HTTP Authorization header (Bearer or Basic), not Keap\'s answer.')} ${instead}`;
     case 'token-response':
-      return `${vscode.l10n.t('That looks like a token response (JSON), not Keap\'s answer to the sign-in.')} ${instead}`;
+      return `${l10n.t('That looks like a token response (JSON), not Keap\'s answer to the sign-in.')} ${instead}`;
   }
 }
 
@@ -479,11 +480,11 @@ function loopbackReply(r: AuthorizationResponse, res: CallbackResult): LoopbackR
   const settled = answeredSignIn(res);
   switch (res.kind) {
     case 'signed-in':
-      return { ok: true, settled, message: vscode.l10n.t('Signed in to Keap app {0}.', res.tokenSet.appName ?? '') };
+      return { ok: true, settled, message: l10n.t('Signed in to Keap app {0}.', res.tokenSet.appName ?? '') };
     case 'failed':
       return { ok: false, settled, message: res.outcome.message };
     case 'duplicate':
-      return { ok: false, settled, message: vscode.l10n.t('This sign-in answer was already used.') };
+      return { ok: false, settled, message: l10n.t('This sign-in answer was already used.') };
     case 'no-state':
       if (r.kind === 'error') {
         // Keap's real denial has an empty state (K7), and so does a forged one: show Keap's words here, end nothing in VS Code.
@@ -491,12 +492,12 @@ function loopbackReply(r: AuthorizationResponse, res: CallbackResult): LoopbackR
         return {
           ok: false,
           settled,
-          title: vscode.l10n.t('Keap did not grant access'),
-          message: `${keapSays(r.errorDescription ?? r.error)}.${hint} ${vscode.l10n.t('VS Code is still waiting: click Cancel on its notification, or run Infusionsoft: Paste Callback URL and paste this page\'s address to end the sign-in.')}`,
+          title: l10n.t('Keap did not grant access'),
+          message: `${keapSays(r.errorDescription ?? r.error)}.${hint} ${l10n.t('VS Code is still waiting: click Cancel on its notification, or run Infusionsoft: Paste Callback URL and paste this page\'s address to end the sign-in.')}`,
         };
       }
-      return { ok: false, settled, message: vscode.l10n.t('This answer has no state, so VS Code cannot tell that it belongs to your sign-in. If you started it, run Infusionsoft: Paste Callback URL in VS Code and paste this page\'s address.') };
+      return { ok: false, settled, message: l10n.t('This answer has no state, so VS Code cannot tell that it belongs to your sign-in. If you started it, run Infusionsoft: Paste Callback URL in VS Code and paste this page\'s address.') };
     default:
-      return { ok: false, settled, message: vscode.l10n.t('This answer does not belong to a sign-in that is waiting.') };
+      return { ok: false, settled, message: l10n.t('This answer does not belong to a sign-in that is waiting.') };
   }
 }

@@ -1,4 +1,5 @@
-import * as vscode from 'vscode';
+import vscode = require('vscode');
+import { l10n } from 'vscode';
 import { outsideText } from '../outsideText';
 import { accountKey } from '../session/accounts';
 import { accessTokenCountdown } from '../session/countdown';
@@ -44,7 +45,7 @@ export class TokenStatusBar implements vscode.Disposable {
 
   constructor(private readonly model: SessionModel, private readonly sources: StatusBarSources, private readonly now: () => number = Date.now) {
     this.item = vscode.window.createStatusBarItem('infusionsoft.status', vscode.StatusBarAlignment.Left, 50);
-    this.item.name = vscode.l10n.t('Keap access token');
+    this.item.name = l10n.t('Keap access token');
     this.disposables.push(
       this.item,
       model.onDidChange(() => this.render()),
@@ -93,37 +94,37 @@ export class TokenStatusBar implements vscode.Disposable {
     this.item.backgroundColor = undefined;
     this.item.color = undefined;
     if (this.signingIn) {
-      this.item.text = `$(sync~spin) ${vscode.l10n.t('Keap: waiting for sign-in…')}`;
-      this.item.tooltip = vscode.l10n.t('Approve access in the browser. Click to paste the URL the browser landed on.');
+      this.item.text = `$(sync~spin) ${l10n.t('Keap: waiting for sign-in…')}`;
+      this.item.tooltip = l10n.t('Approve access in the browser. Click to paste the URL the browser landed on.');
       this.item.command = 'infusionsoft.pasteCallbackUrl';
-      this.item.accessibilityInformation = { label: vscode.l10n.t('Keap sign-in in progress') };
+      this.item.accessibilityInformation = { label: l10n.t('Keap sign-in in progress') };
       return;
     }
     if (this.model.staleView) {
-      const reload = vscode.l10n.t('reload window');
-      this.item.text = `$(warning) ${set ? vscode.l10n.t('Keap {0} · {1}', set.appName ?? vscode.l10n.t('app'), reload) : vscode.l10n.t('Keap: {0}', reload)}`;
+      const reload = l10n.t('reload window');
+      this.item.text = `$(warning) ${set ? l10n.t('Keap {0} · {1}', set.appName ?? l10n.t('app'), reload) : l10n.t('Keap: {0}', reload)}`;
       this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
-      this.item.tooltip = vscode.l10n.t('Another window changed the Keap sign-ins and this window has not caught up (code-server keeps SecretStorage per browser tab). Click to reload this window.');
+      this.item.tooltip = l10n.t('Another window changed the Keap sign-ins and this window has not caught up (code-server keeps SecretStorage per browser tab). Click to reload this window.');
       this.item.command = 'workbench.action.reloadWindow';
-      this.item.accessibilityInformation = { label: vscode.l10n.t('Keap sign-ins changed in another window; reload this window') };
+      this.item.accessibilityInformation = { label: l10n.t('Keap sign-ins changed in another window; reload this window') };
       return;
     }
     if (!set && !this.model.isLoaded) {
       // Before the first read of SecretStorage: neutral, never "Sign in" (a restart with a stored session showed it for 1.5 s).
       const failed = this.model.loadError;
-      this.item.text = failed ? `$(warning) ${vscode.l10n.t('Keap: sign-ins not read')}` : `$(loading~spin) ${vscode.l10n.t('Keap')}`;
+      this.item.text = failed ? `$(warning) ${l10n.t('Keap: sign-ins not read')}` : `$(loading~spin) ${l10n.t('Keap')}`;
       this.item.tooltip = failed
-        ? vscode.l10n.t('The Keap sign-ins could not be read from SecretStorage ({0}). They are read again when this window regains focus. Click to show the log.', failed)
-        : vscode.l10n.t('Reading the Keap sign-ins…');
+        ? l10n.t('The Keap sign-ins could not be read from SecretStorage ({0}). They are read again when this window regains focus. Click to show the log.', failed)
+        : l10n.t('Reading the Keap sign-ins…');
       this.item.command = failed ? 'infusionsoft.showLog' : undefined;
-      this.item.accessibilityInformation = { label: failed ? vscode.l10n.t('Keap sign-ins could not be read') : vscode.l10n.t('Reading the Keap sign-ins') };
+      this.item.accessibilityInformation = { label: failed ? l10n.t('Keap sign-ins could not be read') : l10n.t('Reading the Keap sign-ins') };
       return;
     }
     if (!set) {
-      this.item.text = `$(account) ${vscode.l10n.t('Keap: Sign in')}`;
-      this.item.tooltip = vscode.l10n.t('Sign in to the Keap API');
+      this.item.text = `$(account) ${l10n.t('Keap: Sign in')}`;
+      this.item.tooltip = l10n.t('Sign in to the Keap API');
       this.item.command = 'infusionsoft.signIn';
-      this.item.accessibilityInformation = { label: vscode.l10n.t('Sign in to Keap') };
+      this.item.accessibilityInformation = { label: l10n.t('Sign in to Keap') };
       return;
     }
     this.renderSignedIn(set, this.model.activeKey ?? accountKey(set));
@@ -131,7 +132,7 @@ export class TokenStatusBar implements vscode.Disposable {
 
   private renderSignedIn(set: TokenSet, key: string): void {
     const now = this.now();
-    const app = set.appName ?? vscode.l10n.t('app');
+    const app = set.appName ?? l10n.t('app');
     const health = this.sources.health(key);
     const daysLeft = refreshTokenDaysLeft(set, now, this.sources.refreshTokenLifetimeMs());
     const warning = new vscode.ThemeColor('statusBarItem.warningBackground');
@@ -142,8 +143,8 @@ export class TokenStatusBar implements vscode.Disposable {
     let icon = '$(key)';
     // The same countdown as the tree's (src/session/countdown), so both agree to the minute.
     const countdown = accessTokenCountdown(set, now);
-    let shown = countdown.kind === 'left' ? countdown.text : countdown.kind === 'expired' ? vscode.l10n.t('expired') : vscode.l10n.t('expiry unknown');
-    this.item.command = { command: 'infusionsoft.refreshToken', title: vscode.l10n.t('Refresh Token') };
+    let shown = countdown.kind === 'left' ? countdown.text : countdown.kind === 'expired' ? l10n.t('expired') : l10n.t('expiry unknown');
+    this.item.command = { command: 'infusionsoft.refreshToken', title: l10n.t('Refresh Token') };
 
     // Holds Keap's words (the app name, the user's name, an error's description): never trusted, no
     // HTML, and every piece of outside text escaped by src/outsideText (case S8). Our own icons only.
@@ -151,7 +152,7 @@ export class TokenStatusBar implements vscode.Disposable {
     md.isTrusted = false;
     md.supportHtml = false;
     const said = (text: string | undefined) => outsideText(text, 'markdown', 1000);
-    md.appendMarkdown(`**${said(vscode.l10n.t('Keap app {0}', app))}**\n\n`);
+    md.appendMarkdown(`**${said(l10n.t('Keap app {0}', app))}**\n\n`);
     if (set.user?.name || set.user?.email) md.appendMarkdown(`${said([set.user.name, set.user.email].filter(Boolean).join(' · '))}\n\n`);
     const custom = this.sources.customEndpoint(set);
     if (custom) md.appendMarkdown(`$(globe) ${said(custom)}\n\n`);
@@ -159,13 +160,13 @@ export class TokenStatusBar implements vscode.Disposable {
     this.item.backgroundColor = colour;
     if (state.state === 'sign-in-again') {
       icon = '$(error)';
-      shown = vscode.l10n.t('Sign in again');
-      this.item.command = { command: 'infusionsoft.signIn', title: vscode.l10n.t('Sign In Again'), arguments: [{ clientId: set.clientId, appName: set.appName }] };
-      md.appendMarkdown(vscode.l10n.t('Keap no longer accepts the refresh token (used elsewhere, revoked or expired). Click to sign in again.') + '\n\n');
+      shown = l10n.t('Sign in again');
+      this.item.command = { command: 'infusionsoft.signIn', title: l10n.t('Sign In Again'), arguments: [{ clientId: set.clientId, appName: set.appName }] };
+      md.appendMarkdown(l10n.t('Keap no longer accepts the refresh token (used elsewhere, revoked or expired). Click to sign in again.') + '\n\n');
     } else if (health.kind === 'paused') {
       // Paused until the user acts: say why, and make the click the action that resumes it.
       icon = '$(debug-pause)';
-      shown = vscode.l10n.t('refresh paused');
+      shown = l10n.t('refresh paused');
       this.item.command = resumeCommand(health.pause.resume, set);
       md.appendMarkdown(said(pauseExplanation(health.pause)) + '\n\n');
     } else if (health.kind === 'stale-view') {
@@ -186,40 +187,40 @@ export class TokenStatusBar implements vscode.Disposable {
     if (troubled.length > 0) {
       const needsUser = troubled.some(t => tokenState(t.a, this.sources.health(accountKey(t.a)), now, { warnBelowMs: WARN_BELOW_MS, warnRefreshDays: WARN_REFRESH_DAYS, refreshDaysLeft: refreshTokenDaysLeft(t.a, now, this.sources.refreshTokenLifetimeMs()) }).attention !== 'none');
       if (needsUser) this.item.backgroundColor ??= warning;
-      md.appendMarkdown(said(vscode.l10n.t('Needs attention: {0}', troubled.map(t => `${t.a.appName ?? t.a.clientId} (${t.why})`).join(', '))) + '\n\n');
+      md.appendMarkdown(said(l10n.t('Needs attention: {0}', troubled.map(t => `${t.a.appName ?? t.a.clientId} (${t.why})`).join(', '))) + '\n\n');
     }
-    this.item.text = `${icon} ${vscode.l10n.t('Keap {0} · {1}', app, shown)}${troubled.length > 0 ? ' $(warning)' : ''}`;
+    this.item.text = `${icon} ${l10n.t('Keap {0} · {1}', app, shown)}${troubled.length > 0 ? ' $(warning)' : ''}`;
     // The user's production mark: its own icon and colour, so a production token is never mistaken for a sandbox one.
     const env = this.sources.environment?.(key);
     if (env) {
-      this.item.text += env === 'production' ? ` $(flame) ${vscode.l10n.t('production')}` : ` $(beaker) ${vscode.l10n.t('sandbox')}`;
+      this.item.text += env === 'production' ? ` $(flame) ${l10n.t('production')}` : ` $(beaker) ${l10n.t('sandbox')}`;
       if (env === 'production' && !this.item.backgroundColor) this.item.color = new vscode.ThemeColor('charts.red');
-      md.appendMarkdown((env === 'production' ? vscode.l10n.t('Marked production: VS Code asks before writing its token into a folder bound to something else.') : vscode.l10n.t('Marked sandbox.')) + '\n\n');
+      md.appendMarkdown((env === 'production' ? l10n.t('Marked production: VS Code asks before writing its token into a folder bound to something else.') : l10n.t('Marked sandbox.')) + '\n\n');
     }
     if (set.accessTokenExpiresAt !== undefined) {
       const at = when(set.accessTokenExpiresAt, now);
-      md.appendMarkdown((set.accessTokenExpiresAt > now ? vscode.l10n.t('Access token expires {0}', at) : vscode.l10n.t('Access token expired {0}', at)) + '\n\n');
+      md.appendMarkdown((set.accessTokenExpiresAt > now ? l10n.t('Access token expires {0}', at) : l10n.t('Access token expired {0}', at)) + '\n\n');
     } else {
-      md.appendMarkdown(vscode.l10n.t('Access token expiry unknown; it will be refreshed.') + '\n\n');
+      md.appendMarkdown(l10n.t('Access token expiry unknown; it will be refreshed.') + '\n\n');
     }
     const clock = this.sources.clockNote?.();
     if (clock) md.appendMarkdown(`$(watch) ${said(clock)}\n\n`);
-    md.appendMarkdown(vscode.l10n.t('Refresh token issued {0}: about {1} days left', when(set.refreshTokenIssuedAt, now), daysLeft) + '\n\n');
-    if (this.item.command && typeof this.item.command !== 'string' && this.item.command.command === 'infusionsoft.refreshToken') md.appendMarkdown(vscode.l10n.t('Click to refresh now.') + '\n\n');
+    md.appendMarkdown(l10n.t('Refresh token issued {0}: about {1} days left', when(set.refreshTokenIssuedAt, now), daysLeft) + '\n\n');
+    if (this.item.command && typeof this.item.command !== 'string' && this.item.command.command === 'infusionsoft.refreshToken') md.appendMarkdown(l10n.t('Click to refresh now.') + '\n\n');
     const others = this.model.accounts.filter(a => accountKey(a) !== key);
     if (others.length > 0) {
-      md.appendMarkdown('---\n\n' + said(vscode.l10n.t('Also signed in: {0}', others.map(a => a.appName ?? a.clientId).join(', '))) + '\n\n');
+      md.appendMarkdown('---\n\n' + said(l10n.t('Also signed in: {0}', others.map(a => a.appName ?? a.clientId).join(', '))) + '\n\n');
     }
     // No command links: a tooltip that holds outside text is never trusted (issue 17.2). The commands are named instead.
     md.appendMarkdown(
       said(
         others.length > 0
-          ? vscode.l10n.t('To switch or add a Keap app: Infusionsoft: Switch Keap App, or Infusionsoft: Sign In to Another Keap App (Command Palette or the Keap view).')
-          : vscode.l10n.t('To add a Keap app: Infusionsoft: Sign In to Another Keap App (Command Palette or the Keap view).'),
+          ? l10n.t('To switch or add a Keap app: Infusionsoft: Switch Keap App, or Infusionsoft: Sign In to Another Keap App (Command Palette or the Keap view).')
+          : l10n.t('To add a Keap app: Infusionsoft: Sign In to Another Keap App (Command Palette or the Keap view).'),
       ),
     );
     this.item.tooltip = md;
-    this.item.accessibilityInformation = { label: vscode.l10n.t('Keap app {0}, access token: {1}', app, shown) + (env ? `, ${env === 'production' ? vscode.l10n.t('production') : vscode.l10n.t('sandbox')}` : '') };
+    this.item.accessibilityInformation = { label: l10n.t('Keap app {0}, access token: {1}', app, shown) + (env ? `, ${env === 'production' ? l10n.t('production') : l10n.t('sandbox')}` : '') };
     // Next change of the shown minute (the tree re-renders at the same moment).
     if (countdown.kind === 'left') this.timer = setTimeout(() => this.render(), countdown.nextChangeInMs);
   }

@@ -1,4 +1,5 @@
-import * as vscode from 'vscode';
+import vscode = require('vscode');
+import { l10n } from 'vscode';
 import { ENV_PRESETS, EnvVariableNames } from '../dotenv/variables';
 import { accountKey } from '../session/accounts';
 import { appEnvironmentIn, ENVIRONMENT_MARKS_KEY } from '../session/environmentGuard';
@@ -68,7 +69,7 @@ export class TerminalTokenExport implements vscode.Disposable {
     private readonly guard?: () => Promise<ProductionGuard>,
   ) {
     collection.persistent = false;
-    collection.description = vscode.l10n.t('The access token of the active Keap app and its expiry (setting infusionsoft.terminal.exportTokens).');
+    collection.description = l10n.t('The access token of the active Keap app and its expiry (setting infusionsoft.terminal.exportTokens).');
     this.disposables = [
       model.onDidChange(() => this.update()),
       vscode.workspace.onDidChangeConfiguration(e => (e.affectsConfiguration('infusionsoft.terminal') || e.affectsConfiguration('infusionsoft.env')) && this.update()),
@@ -147,7 +148,7 @@ export class TerminalTokenExport implements vscode.Disposable {
     for (const f of folders) {
       if (this.asked.has(f.uri.toString())) continue;
       this.asked.add(f.uri.toString());
-      await guard.mayWrite(f, { id: `app:${accountKey(set)}`, label: vscode.l10n.t('Keap app {0}', set.appName ?? set.clientId), environment: 'production' }, vscode.l10n.t('new terminals'));
+      await guard.mayWrite(f, { id: `app:${accountKey(set)}`, label: l10n.t('Keap app {0}', set.appName ?? set.clientId), environment: 'production' }, l10n.t('new terminals'));
     }
     this.update();
   }

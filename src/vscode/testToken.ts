@@ -1,4 +1,5 @@
-import * as vscode from 'vscode';
+import vscode = require('vscode');
+import { l10n } from 'vscode';
 import { outsideText } from '../outsideText';
 import { userInfoUrl } from '../keap/endpoints';
 import { ApiCheck, checkUserInfo, testAccessToken, TokenTest } from '../keap/tokenCheck';
@@ -66,9 +67,9 @@ export class TokenTests implements TokenTestRows, vscode.Disposable {
       const r = await this.refreshers.refreshNow(key);
       if (r?.kind === 'refreshed' || r?.kind === 'already-refreshed') return r.tokenSet.accessToken;
       const health = this.refreshers.healthOf(key);
-      throw new Error(healthExplanation(health) ?? vscode.l10n.t('no new token'));
+      throw new Error(healthExplanation(health) ?? l10n.t('no new token'));
     };
-    const test = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: vscode.l10n.t('Testing the Keap token of {0}…', app) }, () =>
+    const test = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: l10n.t('Testing the Keap token of {0}…', app) }, () =>
       testAccessToken(set.accessToken, { check, refresh }),
     );
     const run = { test, at: this.now(), believedLeftMs };
@@ -76,7 +77,7 @@ export class TokenTests implements TokenTestRows, vscode.Disposable {
     this.emitter.fire(key);
     const lines = describeRun(run);
     this.log.info(`Test Token of Keap app ${app}: ${lines.join(' ')}`);
-    const text = vscode.l10n.t('Keap app {0}: {1}', app, lines.join(' '));
+    const text = l10n.t('Keap app {0}: {1}', app, lines.join(' '));
     const shown = outsideText(text, 'message', 1000);
     void ((test.retry ?? test.first).error ? vscode.window.showWarningMessage(shown) : vscode.window.showInformationMessage(shown));
     return test;
@@ -88,13 +89,13 @@ export class TokenTests implements TokenTestRows, vscode.Disposable {
 }
 
 function status(c: ApiCheck): string {
-  return c.status === undefined ? vscode.l10n.t('no answer') : String(c.status);
+  return c.status === undefined ? l10n.t('no answer') : String(c.status);
 }
 
 /** `200 · 42 ms`, `401 → refreshed → 200 · 40 ms`, `401 → refresh failed`. */
 export function summary(t: TokenTest): string {
   const steps = [status(t.first)];
-  if (t.refresh) steps.push(t.refresh.ok ? vscode.l10n.t('refreshed') : vscode.l10n.t('refresh failed'));
+  if (t.refresh) steps.push(t.refresh.ok ? l10n.t('refreshed') : l10n.t('refresh failed'));
   if (t.retry) steps.push(status(t.retry));
   return t.refresh?.ok === false ? steps.join(' → ') : `${steps.join(' → ')} · ${(t.retry ?? t.first).elapsedMs} ms`;
 }
@@ -105,16 +106,16 @@ function describeRun({ test, believedLeftMs }: TokenTestRun): string[] {
   const lines = [`${summary(test)}.`];
   if (test.refresh) {
     const left = believedLeftMs === undefined ? '?' : formatDuration(Math.max(0, believedLeftMs));
-    lines.push(vscode.l10n.t('Keap refused the access token (401) with {0} left by its expiry; {1}.', left, test.refresh.ok ? vscode.l10n.t('it was refreshed once and the call retried') : test.refresh.message));
+    lines.push(l10n.t('Keap refused the access token (401) with {0} left by its expiry; {1}.', left, test.refresh.ok ? l10n.t('it was refreshed once and the call retried') : test.refresh.message));
   }
   if (last.error) lines.push(last.error.message);
   for (const b of last.quota) {
     if (b.available === undefined) continue;
-    const left = b.limit === undefined ? b.available.toLocaleString() : vscode.l10n.t('{0} of {1}', b.available.toLocaleString(), b.limit.toLocaleString());
+    const left = b.limit === undefined ? b.available.toLocaleString() : l10n.t('{0} of {1}', b.available.toLocaleString(), b.limit.toLocaleString());
     lines.push(
       b.resetsAt === undefined
-        ? vscode.l10n.t('{0} calls left per {1}.', left, b.timeUnit)
-        : vscode.l10n.t('{0} calls left per {1}, until {2}.', left, b.timeUnit, when(b.resetsAt)),
+        ? l10n.t('{0} calls left per {1}.', left, b.timeUnit)
+        : l10n.t('{0} calls left per {1}, until {2}.', left, b.timeUnit, when(b.resetsAt)),
     );
   }
   return lines;
@@ -124,11 +125,11 @@ function describeRun({ test, believedLeftMs }: TokenTestRun): string[] {
 export function tokenTestItem(run: TokenTestRun): vscode.TreeItem {
   const last = run.test.retry ?? run.test.first;
   const day = last.quota.find(b => b.available !== undefined);
-  const item = new vscode.TreeItem(vscode.l10n.t('Token test'));
-  item.description = summary(run.test) + (day ? ` · ${vscode.l10n.t('{0} left per {1}', day.available!.toLocaleString(), day.timeUnit)}` : '');
+  const item = new vscode.TreeItem(l10n.t('Token test'));
+  item.description = summary(run.test) + (day ? ` · ${l10n.t('{0} left per {1}', day.available!.toLocaleString(), day.timeUnit)}` : '');
   item.tooltip = [when(run.at), ...describeRun(run)].join('\n');
   item.iconPath = new vscode.ThemeIcon(last.error ? 'warning' : 'pulse', last.error || run.test.refresh ? new vscode.ThemeColor('list.warningForeground') : undefined);
   item.contextValue = 'tokenTest';
-  item.accessibilityInformation = { label: vscode.l10n.t('Token test: {0}', item.description) };
+  item.accessibilityInformation = { label: l10n.t('Token test: {0}', item.description) };
   return item;
 }

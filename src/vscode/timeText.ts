@@ -1,14 +1,15 @@
-import * as vscode from 'vscode';
+import vscode = require('vscode');
+import { l10n } from 'vscode';
 import { RelativeWords, whenText } from '../session/timeWords';
 
 /** The relative words of src/session/timeWords in the user's language. */
 function words(): RelativeWords {
   return {
-    future: d => vscode.l10n.t('in {0}', d),
-    past: d => vscode.l10n.t('{0} ago', d),
-    now: vscode.l10n.t('now'),
-    hourUnit: vscode.l10n.t('h'),
-    minuteUnit: vscode.l10n.t('min'),
+    future: d => l10n.t('in {0}', d),
+    past: d => l10n.t('{0} ago', d),
+    now: l10n.t('now'),
+    hourUnit: l10n.t('h'),
+    minuteUnit: l10n.t('min'),
   };
 }
 

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import * as vscode from 'vscode';
+import vscode = require('vscode');
+import { l10n } from 'vscode';
 import { englishReason, handOut, HandOutDeps, HandOutRefusal } from '../tokenHelper/handOut';
 import { ENV, helperDir } from '../tokenHelper/ipcPaths';
 import { HelperServer, startHelperServer } from '../tokenHelper/ipcServer';
@@ -29,21 +30,21 @@ function words(r: HandOutRefusal): string {
     case 'sign-in':
       switch (r.why) {
         case 'no-account':
-          return vscode.l10n.t('No Keap app is signed in. Run "Infusionsoft: Sign In".');
+          return l10n.t('No Keap app is signed in. Run "Infusionsoft: Sign In".');
         case 'unknown-app':
-          return vscode.l10n.t('No signed-in Keap app matches "{0}". Sign in to it, or name another app.', r.app ?? '');
+          return l10n.t('No signed-in Keap app matches "{0}". Sign in to it, or name another app.', r.app ?? '');
         case 'ambiguous':
-          return vscode.l10n.t('Several signed-in Keap apps match "{0}": name the app (such as ab123) or the account key.', r.app ?? '');
+          return l10n.t('Several signed-in Keap apps match "{0}": name the app (such as ab123) or the account key.', r.app ?? '');
         case 'rejected':
-          return vscode.l10n.t('Keap refused the refresh token of app {0}: sign in again.', r.app ?? '');
+          return l10n.t('Keap refused the refresh token of app {0}: sign in again.', r.app ?? '');
       }
       break;
     case 'paused':
-      return vscode.l10n.t('Automatic refresh of Keap app {0} is paused: {1} Act in VS Code (Refresh Token, Sign In or Set Client Credentials).', r.app, r.message);
+      return l10n.t('Automatic refresh of Keap app {0} is paused: {1} Act in VS Code (Refresh Token, Sign In or Set Client Credentials).', r.app, r.message);
     case 'unavailable':
       return r.nextAt
-        ? vscode.l10n.t('The token of Keap app {0} is expiring and could not be refreshed now ({1}); the next try is at {2}.', r.app, r.message ?? '', new Date(r.nextAt).toLocaleTimeString())
-        : vscode.l10n.t('The token of Keap app {0} is expiring and could not be refreshed now ({1}).', r.app, r.message ?? '');
+        ? l10n.t('The token of Keap app {0} is expiring and could not be refreshed now ({1}); the next try is at {2}.', r.app, r.message ?? '', new Date(r.nextAt).toLocaleTimeString())
+        : l10n.t('The token of Keap app {0} is expiring and could not be refreshed now ({1}).', r.app, r.message ?? '');
   }
   return englishReason(r);
 }
@@ -107,14 +108,14 @@ export class TokenHelper implements vscode.Disposable {
    * @throws Error with the reason (signed out, paused, Keap unreachable, untrusted workspace), so a launch or task using it fails instead of getting an expired token.
    */
   async accessToken(arg?: unknown): Promise<string> {
-    if (!vscode.workspace.isTrusted) throw new Error(vscode.l10n.t('The Keap access token is not handed to launch and task configurations in Restricted Mode. Trust the workspace first.'));
+    if (!vscode.workspace.isTrusted) throw new Error(l10n.t('The Keap access token is not handed to launch and task configurations in Restricted Mode. Trust the workspace first.'));
     const o = typeof arg === 'string' ? { app: arg } : arg && typeof arg === 'object' ? (arg as { app?: unknown; minValidSeconds?: unknown }) : {};
     const app = typeof o.app === 'string' && o.app.trim() ? o.app.trim() : undefined;
     const min = typeof o.minValidSeconds === 'number' && Number.isFinite(o.minValidSeconds) ? Math.min(MAX_MIN_VALID_SECONDS, Math.max(0, Math.round(o.minValidSeconds))) : minValidSeconds();
     const a = await this.answer(app, min * 1000, 'command');
     if (!a.ok) throw new Error(a.message);
     await this.guardProduction(a.app, a.clientId);
-    if (!(await this.core.confirmHandOut(`token:${a.app}:${a.clientId}`, vscode.l10n.t('Keap app {0}', a.app ?? a.clientId)))) throw new Error(vscode.l10n.t('You declined to hand out the Keap access token of app {0}.', a.app ?? a.clientId));
+    if (!(await this.core.confirmHandOut(`token:${a.app}:${a.clientId}`, l10n.t('Keap app {0}', a.app ?? a.clientId)))) throw new Error(l10n.t('You declined to hand out the Keap access token of app {0}.', a.app ?? a.clientId));
     void this.offerHelper();
     return a.token;
   }
@@ -130,10 +131,10 @@ export class TokenHelper implements vscode.Disposable {
     if (appEnvironmentIn(this.core.context.globalState.get(ENVIRONMENT_MARKS_KEY), key) !== 'production' || !this.guard) return;
     const editor = vscode.window.activeTextEditor?.document.uri;
     const folder = handOutFolder(vscode.workspace.workspaceFolders, editor && vscode.workspace.getWorkspaceFolder(editor));
-    const label = vscode.l10n.t('Keap app {0}', app ?? clientId);
-    const where = vscode.l10n.t('a launch configuration or task');
+    const label = l10n.t('Keap app {0}', app ?? clientId);
+    const where = l10n.t('a launch configuration or task');
     if (!(await (await this.guard()).mayHandOut(folder, { id: `app:${key}`, label, environment: 'production' }, where))) {
-      throw new Error(vscode.l10n.t('{0} is marked production and was not allowed into a launch configuration or task of this folder: bind the folder to it or allow it when asked.', label));
+      throw new Error(l10n.t('{0} is marked production and was not allowed into a launch configuration or task of this folder: bind the folder to it or allow it when asked.', label));
     }
   }
 
@@ -142,11 +143,11 @@ export class TokenHelper implements vscode.Disposable {
     const asked = 'infusionsoft.tokenHelper.offered';
     if (tokenHelperEnabled() || this.core.context.globalState.get<boolean>(asked)) return;
     await this.core.context.globalState.update(asked, true);
-    const turnOn = vscode.l10n.t('Turn On');
+    const turnOn = l10n.t('Turn On');
     const picked = await vscode.window.showInformationMessage(
-      vscode.l10n.t('Scripts and programs started from VS Code terminals can get a fresh Keap access token too, by running keap-token (VS Code stays the only one that refreshes). Turn on the token helper in your user settings?'),
+      l10n.t('Scripts and programs started from VS Code terminals can get a fresh Keap access token too, by running keap-token (VS Code stays the only one that refreshes). Turn on the token helper in your user settings?'),
       turnOn,
-      vscode.l10n.t('Not Now'),
+      l10n.t('Not Now'),
     );
     if (picked === turnOn) await vscode.workspace.getConfiguration('infusionsoft.tokenHelper').update('enabled', true, vscode.ConfigurationTarget.Global);
   }

@@ -1,4 +1,5 @@
-import * as vscode from 'vscode';
+import vscode = require('vscode');
+import { l10n } from 'vscode';
 import { outsideText } from '../outsideText';
 import { accountKey } from '../session/accounts';
 import { accessTokenCountdown, nextCountdownChangeInMs } from '../session/countdown';
@@ -103,20 +104,20 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
 
   getTreeItem(node: Node): vscode.TreeItem {
     const set = this.model.get(node.account);
-    if (!set) return new vscode.TreeItem(vscode.l10n.t('Signed out'));
+    if (!set) return new vscode.TreeItem(l10n.t('Signed out'));
     const now = this.now();
     const id = `${node.account}/${node.kind}`;
     switch (node.kind) {
       case 'account': {
         const active = this.model.accounts.length > 1 && this.model.activeKey === node.account;
-        const item = new vscode.TreeItem(vscode.l10n.t('Keap app {0}', set.appName ?? '?'), vscode.TreeItemCollapsibleState.Expanded);
+        const item = new vscode.TreeItem(l10n.t('Keap app {0}', set.appName ?? '?'), vscode.TreeItemCollapsibleState.Expanded);
         item.id = id;
         // Keap's words (userinfo, an error's description) as one plain masked line (src/outsideText, case S8).
         const who = outsideText([set.user?.name, set.user?.email].filter(Boolean).join(' · '), 'plain');
         const health = this.health.of(node.account);
         const trouble = troubleOf(set, health, now);
         const custom = this.customEndpoint(set);
-        item.description = [trouble, active ? vscode.l10n.t('active') : undefined, who, custom].filter(Boolean).join(' · ');
+        item.description = [trouble, active ? l10n.t('active') : undefined, who, custom].filter(Boolean).join(' · ');
         item.iconPath =
           set.refreshTokenRejectedAt
             ? new vscode.ThemeIcon('error', new vscode.ThemeColor('list.errorForeground'))
@@ -132,8 +133,8 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
         item.contextValue = (this.model.activeKey === node.account ? 'account.active' : 'account') + (set.refreshTokenRejectedAt ? '.dead' : '');
         const lines = [
           set.refreshTokenRejectedAt
-            ? vscode.l10n.t('Keap no longer accepts the refresh token. Sign in again.')
-            : vscode.l10n.t('Keap app {0} ({1}), scope "full"', set.appName ?? '?', set.scope.split('|')[1] ?? set.scope),
+            ? l10n.t('Keap no longer accepts the refresh token. Sign in again.')
+            : l10n.t('Keap app {0} ({1}), scope "full"', set.appName ?? '?', set.scope.split('|')[1] ?? set.scope),
         ];
         if (custom) lines.push(custom);
         const explanation = outsideText(healthExplanation(health, now), 'plain', 1000);
@@ -141,64 +142,64 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node>, vscod
         const clock = this.health.clockNote?.();
         if (clock) lines.push(clock);
         if (this.model.accounts.length > 1) {
-          lines.push(active ? vscode.l10n.t('Active in this workspace: the status bar, Copy and Refresh use it.') : vscode.l10n.t('Switch Keap App makes it the active one.'));
+          lines.push(active ? l10n.t('Active in this workspace: the status bar, Copy and Refresh use it.') : l10n.t('Switch Keap App makes it the active one.'));
         }
         // The user's production or sandbox mark: production with its own icon and colour unless a problem is shown.
         const env = this.environmentOf(node.account);
         if (env) {
-          const mark = env === 'production' ? vscode.l10n.t('production') : vscode.l10n.t('sandbox');
+          const mark = env === 'production' ? l10n.t('production') : l10n.t('sandbox');
           item.description = [item.description, mark].filter(Boolean).join(' · ');
           if (!trouble && !set.refreshTokenRejectedAt && health.kind !== 'paused') item.iconPath = env === 'production' ? new vscode.ThemeIcon('flame', new vscode.ThemeColor('charts.red')) : new vscode.ThemeIcon('beaker', new vscode.ThemeColor('charts.green'));
-          lines.push(vscode.l10n.t('Marked {0}.', mark));
+          lines.push(l10n.t('Marked {0}.', mark));
         }
         item.tooltip = lines.join('\n');
         item.accessibilityInformation = {
-          label: [vscode.l10n.t('Keap app {0}, signed in as {1}', set.appName ?? '?', who || vscode.l10n.t('unknown user')), active ? vscode.l10n.t('active') : undefined, trouble].filter(Boolean).join(', '),
+          label: [l10n.t('Keap app {0}, signed in as {1}', set.appName ?? '?', who || l10n.t('unknown user')), active ? l10n.t('active') : undefined, trouble].filter(Boolean).join(', '),
         };
         return item;
       }
       case 'accessToken': {
-        const item = new vscode.TreeItem(vscode.l10n.t('Access token'));
+        const item = new vscode.TreeItem(l10n.t('Access token'));
         item.id = id;
         const left = accessTokenTimeLeft(set, now);
         const countdown = accessTokenCountdown(set, now);
         const shown =
-          countdown.kind === 'unknown' ? vscode.l10n.t('expiry unknown') : countdown.kind === 'expired' ? vscode.l10n.t('expired') : vscode.l10n.t('expires in {0}', countdown.text);
+          countdown.kind === 'unknown' ? l10n.t('expiry unknown') : countdown.kind === 'expired' ? l10n.t('expired') : l10n.t('expires in {0}', countdown.text);
         item.description = `${maskToken(set.accessToken)} · ${shown}`;
         item.tooltip = set.accessTokenExpiresAt
           ? set.accessTokenExpiresAt > now
-            ? vscode.l10n.t('Expires {0}', when(set.accessTokenExpiresAt, now))
-            : vscode.l10n.t('Expired {0}', when(set.accessTokenExpiresAt, now))
+            ? l10n.t('Expires {0}', when(set.accessTokenExpiresAt, now))
+            : l10n.t('Expired {0}', when(set.accessTokenExpiresAt, now))
           : shown;
         item.iconPath = new vscode.ThemeIcon('key', left !== undefined && left < 3_600_000 ? new vscode.ThemeColor('list.warningForeground') : undefined);
         item.contextValue = 'accessToken';
-        item.accessibilityInformation = { label: vscode.l10n.t('Access token of Keap app {0}, {1}', set.appName ?? '?', shown) };
+        item.accessibilityInformation = { label: l10n.t('Access token of Keap app {0}, {1}', set.appName ?? '?', shown) };
         return item;
       }
       case 'refreshToken': {
-        const item = new vscode.TreeItem(vscode.l10n.t('Refresh token'));
+        const item = new vscode.TreeItem(l10n.t('Refresh token'));
         item.id = id;
         const days = refreshTokenDaysLeft(set, now, this.refreshTokenLifetimeMs());
         item.description = set.refreshTokenRejectedAt
-          ? vscode.l10n.t('{0} · rejected by Keap', maskToken(set.refreshToken))
-          : vscode.l10n.t('{0} · about {1} days left', maskToken(set.refreshToken), days);
-        item.tooltip = vscode.l10n.t('Issued {0}. Keap states no lifetime; counted from the infusionsoft.refreshTokenLifetimeDays setting.', when(set.refreshTokenIssuedAt, now));
+          ? l10n.t('{0} · rejected by Keap', maskToken(set.refreshToken))
+          : l10n.t('{0} · about {1} days left', maskToken(set.refreshToken), days);
+        item.tooltip = l10n.t('Issued {0}. Keap states no lifetime; counted from the infusionsoft.refreshTokenLifetimeDays setting.', when(set.refreshTokenIssuedAt, now));
         item.iconPath = new vscode.ThemeIcon('history', days < 7 || set.refreshTokenRejectedAt ? new vscode.ThemeColor('list.warningForeground') : undefined);
         item.contextValue = 'refreshToken';
         item.accessibilityInformation = {
           label: set.refreshTokenRejectedAt
-            ? vscode.l10n.t('Refresh token of Keap app {0}, rejected by Keap', set.appName ?? '?')
-            : vscode.l10n.t('Refresh token of Keap app {0}, about {1} days left', set.appName ?? '?', days),
+            ? l10n.t('Refresh token of Keap app {0}, rejected by Keap', set.appName ?? '?')
+            : l10n.t('Refresh token of Keap app {0}, about {1} days left', set.appName ?? '?', days),
         };
         return item;
       }
       case 'tokenTest': {
-        const item = this.tokenTests?.item(node.account) ?? new vscode.TreeItem(vscode.l10n.t('Token test'));
+        const item = this.tokenTests?.item(node.account) ?? new vscode.TreeItem(l10n.t('Token test'));
         item.id = id;
         return item;
       }
       case 'clientId': {
-        const item = new vscode.TreeItem(vscode.l10n.t('Client ID'));
+        const item = new vscode.TreeItem(l10n.t('Client ID'));
         item.id = id;
         item.description = set.clientId;
         item.iconPath = new vscode.ThemeIcon('symbol-key');
