@@ -196,7 +196,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
   // New terminals get the token only with infusionsoft.terminal.exportTokens on: the export is built when it is on.
   const terminalExport = lazy(async () => {
     const { TerminalTokenExport } = await import('./vscode/terminalEnv').catch(failed('the terminal export'));
-    const exporter = new TerminalTokenExport(context.environmentVariableCollection, model, log);
+    const exporter = new TerminalTokenExport(context.environmentVariableCollection, model, log, context.globalState, async () => (await keapCredentials()).guard);
     context.subscriptions.push(exporter);
     return exporter;
   });
@@ -204,7 +204,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
   // issue 18: the IPC server keap-token asks runs while the user's setting is on and the workspace is trusted; the command builds it too.
   const tokenHelper = lazy<TokenHelper>(async () => {
     const { TokenHelper } = await import('./vscode/tokenHelper').catch(failed('the token helper'));
-    const helper = new TokenHelper(core);
+    const helper = new TokenHelper(core, async () => (await keapCredentials()).guard);
     context.subscriptions.push(helper);
     return helper;
   });

@@ -67,3 +67,14 @@ export function parseEnvironmentMarks(raw: unknown): Record<string, KeapEnvironm
   for (const [k, v] of Object.entries(raw as Record<string, unknown>).slice(0, 500)) if (v === 'production' || v === 'sandbox') out[k] = v;
   return out;
 }
+
+/**
+ * The folder a credential handed to a launch or task configuration (`${command:…}`) goes into, for
+ * the guard: VS Code does not tell a command which folder it resolves a variable for, so the active
+ * editor's folder, else the only workspace folder; undefined (several folders and no editor in one,
+ * or none) is treated as a folder bound to nothing. Pure.
+ */
+export function handOutFolder<T>(folders: readonly T[] | undefined, activeEditorFolder: T | undefined): T | undefined {
+  if (activeEditorFolder !== undefined) return activeEditorFolder;
+  return folders?.length === 1 ? folders[0] : undefined;
+}

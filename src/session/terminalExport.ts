@@ -1,3 +1,5 @@
+import type { KeapEnvironment } from '../keap/apiKeys';
+import { FolderState, productionWriteDecision } from './environmentGuard';
 import { EnvVariableNames, envValuesFor } from '../dotenv/variables';
 import { TokenSet } from './tokenSet';
 
@@ -11,4 +13,36 @@ import { TokenSet } from './tokenSet';
 export function terminalExportPairs(set: TokenSet | undefined, names: EnvVariableNames, o: { exportOn: boolean; workspaceTrusted: boolean }): Array<[string, string]> {
   if (!set || !o.exportOn || !o.workspaceTrusted) return [];
   return envValuesFor(set, names);
+}
+
+/**
+ * Where a token goes in new terminals (issue 20): `all` (the window-wide collection) for an app not
+ * marked production; for a production app, only the folders the guard lets in (bound to it or
+ * allowed before: `exportTo`, folder keys) and `ask` for the others not yet asked in this window
+ * (`asked`); folders already asked and not allowed get nothing. Pure.
+ */
+export function terminalExportPlan(
+  credential: { readonly id: string; readonly environment?: KeapEnvironment },
+  folders: ReadonlyArray<{ readonly key: string; readonly state: FolderState }>,
+  asked: ReadonlySet<string>,
+): { readonly all: boolean; readonly exportTo: string[]; readonly ask: string[] } {
+  if (credential.environment !== 'production') return { all: true, exportTo: [], ask: [] };
+  const exportTo: string[] = [];
+  const ask: string[] = [];
+  for (const f of folders) {
+    if (productionWriteDecision(credential, f.state) === 'write') exportTo.push(f.key);
+    else if (!asked.has(f.key)) ask.push(f.key);
+  }
+  return { all: false, exportTo, ask };
+}
+
+/**
+ * Which API key new terminals of a folder get (issue 20, opt-in `infusionsoft.apiKey.exportToTerminals`):
+ * the key the folder is bound to (`boundTo`, a credential id `apiKey:<id>`), else the only key, else
+ * none (`undefined`: several keys and no binding, or no key; the caller logs one line). Pure.
+ * @param keyIds ids of the stored API keys (src/keap/apiKeys), in the order added.
+ */
+export function apiKeyForTerminal(keyIds: readonly string[], boundTo: string | undefined): string | undefined {
+  if (boundTo?.startsWith('apiKey:') && keyIds.includes(boundTo.slice('apiKey:'.length))) return boundTo.slice('apiKey:'.length);
+  return keyIds.length === 1 ? keyIds[0] : undefined;
 }

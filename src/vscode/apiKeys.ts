@@ -501,7 +501,7 @@ export function apiKeyValueWords(p: ApiKeyValueProblem): string {
     case 'client-id':
       return `${l10n.t('That is the client ID of your OAuth app, not an API key.')} ${clientCredentials}`;
     case 'legacy-api-key':
-      return l10n.t('That looks like a legacy Infusionsoft API key, which Keap retired. Create a Personal Access Token or Service Account Key in Keap (Settings → API Settings).');
+      return l10n.t('That looks like a legacy Keap API key (32 hexadecimal characters), which Keap retired. Create a Personal Access Token or Service Account Key in Keap (Settings → API Settings).');
     case 'not-a-key':
       return `${l10n.t('That is not a Keap API key: Personal Access Tokens and Service Account Keys start with KeapAK-.')} ${importTokens} ${clientCredentials}`;
   }

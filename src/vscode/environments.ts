@@ -86,6 +86,29 @@ export class ProductionGuard {
    */
   async mayWrite(folder: vscode.WorkspaceFolder, credential: GuardedCredential, where: string): Promise<boolean> {
     const state = this.folderState(folder.uri);
+    return this.ask(folder, state, credential, where);
+  }
+
+  /**
+   * Whether `credential` may be handed to a launch or task configuration (`${command:…}`) run for
+   * `folder` (src/session/environmentGuard `handOutFolder`). Without a folder it is treated as one
+   * bound to nothing: a production credential asks every time (Allow Once or Cancel; nothing to remember it by).
+   */
+  async mayHandOut(folder: vscode.WorkspaceFolder | undefined, credential: GuardedCredential, where: string): Promise<boolean> {
+    if (folder) return this.mayWrite(folder, credential, where);
+    if (productionWriteDecision(credential, { allowed: [] }) === 'write') return true;
+    const once = l10n.t('Allow Once');
+    const answer = await vscode.window.showWarningMessage(
+      l10n.t('{0} is a production credential, and no workspace folder is bound to it. Hand it to {1} anyway?', credential.label, where),
+      once,
+      l10n.t('Cancel'),
+    );
+    if (answer === once) return true;
+    this.log.info(`${credential.id} not handed to ${where}: production credential, no folder, not confirmed`);
+    return false;
+  }
+
+  private async ask(folder: vscode.WorkspaceFolder, state: FolderState, credential: GuardedCredential, where: string): Promise<boolean> {
     if (productionWriteDecision(credential, state) === 'write') return true;
     const allow = l10n.t('Allow for This Folder');
     const bind = l10n.t('Bind Folder to {0}', credential.label);

@@ -8,6 +8,9 @@ import { HelperServer, startHelperServer } from '../tokenHelper/ipcServer';
 import { DEFAULT_MIN_VALID_SECONDS, HelperAnswer, HelperVia, MAX_MIN_VALID_SECONDS } from '../tokenHelper/protocol';
 import { tokenHelperEnabled } from './config';
 import type { Core } from './core';
+import { accountKey } from '../session/accounts';
+import { appEnvironmentIn, ENVIRONMENT_MARKS_KEY, handOutFolder } from '../session/environmentGuard';
+import type { ProductionGuard } from './environments';
 
 /** The user's own value of an `infusionsoft.tokenHelper.*` setting, never a workspace's (it hands tokens to processes). */
 function userValue<T>(key: string, fallback: T): T {
@@ -61,7 +64,11 @@ export class TokenHelper implements vscode.Disposable {
   private starting: Promise<void> | undefined;
   private readonly deps: HandOutDeps;
 
-  constructor(private readonly core: Core) {
+  constructor(
+    private readonly core: Core,
+    /** The production guard (src/vscode/environments), loaded only when a production app's token is asked for. */
+    private readonly guard?: () => Promise<ProductionGuard>,
+  ) {
     const { model, autoRefresher, log, now } = core;
     this.deps = {
       ready: async () => {
@@ -107,9 +114,28 @@ export class TokenHelper implements vscode.Disposable {
     const min = typeof o.minValidSeconds === 'number' && Number.isFinite(o.minValidSeconds) ? Math.min(MAX_MIN_VALID_SECONDS, Math.max(0, Math.round(o.minValidSeconds))) : minValidSeconds();
     const a = await this.answer(app, min * 1000, 'command');
     if (!a.ok) throw new Error(a.message);
+    await this.guardProduction(a.app, a.clientId);
     if (!(await this.core.confirmHandOut(`token:${a.app}:${a.clientId}`, l10n.t('Keap app {0}', a.app ?? a.clientId)))) throw new Error(l10n.t('You declined to hand out the Keap access token of app {0}.', a.app ?? a.clientId));
     void this.offerHelper();
     return a.token;
+  }
+
+  /**
+   * A token of an app marked production goes to a launch or task only after the guard allows the
+   * folder (src/session/environmentGuard `handOutFolder`: the active editor's folder, else the only
+   * one, else none = bound to nothing); asked once per folder, remembered.
+   * @throws Error with the reason when the user does not allow it.
+   */
+  private async guardProduction(app: string | undefined, clientId: string): Promise<void> {
+    const key = accountKey({ clientId, appName: app });
+    if (appEnvironmentIn(this.core.context.globalState.get(ENVIRONMENT_MARKS_KEY), key) !== 'production' || !this.guard) return;
+    const editor = vscode.window.activeTextEditor?.document.uri;
+    const folder = handOutFolder(vscode.workspace.workspaceFolders, editor && vscode.workspace.getWorkspaceFolder(editor));
+    const label = l10n.t('Keap app {0}', app ?? clientId);
+    const where = l10n.t('a launch configuration or task');
+    if (!(await (await this.guard()).mayHandOut(folder, { id: `app:${key}`, label, environment: 'production' }, where))) {
+      throw new Error(l10n.t('{0} is marked production and was not allowed into a launch configuration or task of this folder: bind the folder to it or allow it when asked.', label));
+    }
   }
 
   /** Once per user: after the first token a configuration got, offer `keap-token` for scripts (the setting, in the user's settings). */

@@ -14,7 +14,7 @@ import {
   readApiKeyValue,
   suggestEnvironment,
 } from '../../src/keap/apiKeys';
-import { parseAllowed, parseBindings, parseEnvironmentMarks, productionWriteDecision } from '../../src/session/environmentGuard';
+import { handOutFolder, parseAllowed, parseBindings, parseEnvironmentMarks, productionWriteDecision } from '../../src/session/environmentGuard';
 import { DEMO_API_KEY, FakeKeap, startFakeKeap } from '../fake-keap/server';
 
 describe('API keys (PAT/SAK): the core', () => {
@@ -224,6 +224,14 @@ describe('Production kept apart from sandbox: the guard decision', () => {
     assert.equal(productionWriteDecision(prod, { allowed: ['apiKey:aa'] }), 'write');
     assert.equal(productionWriteDecision({ id: 'apiKey:bb', environment: 'sandbox' }, { allowed: [] }), 'write');
     assert.equal(productionWriteDecision({ id: 'apiKey:bb' }, { boundTo: 'apiKey:aa', allowed: [] }), 'write');
+  });
+
+  it('a credential handed to a launch goes into the active editor\'s folder, else the only folder, else none (bound to nothing)', () => {
+    assert.equal(handOutFolder(['a', 'b'], 'b'), 'b');
+    assert.equal(handOutFolder(['a'], undefined), 'a');
+    assert.equal(handOutFolder(['a', 'b'], undefined), undefined);
+    assert.equal(handOutFolder([], undefined), undefined);
+    assert.equal(handOutFolder(undefined, undefined), undefined);
   });
 
   it('reads bindings, answers and marks defensively', () => {
