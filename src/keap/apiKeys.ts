@@ -86,17 +86,33 @@ export function parseApiKeyIndex(raw: unknown): ApiKeyEntry[] {
   return out;
 }
 
-/** Why a label cannot be used: `empty`, `too-long`, `control-characters`, `taken` (another key has it); undefined when usable. */
-export type LabelProblem = 'empty' | 'too-long' | 'control-characters' | 'taken';
+/**
+ * Why a label cannot be used: `empty`, `too-long`, `control-characters`, `taken` (another key has
+ * it), `secret` (it holds a Keap API key, `KeapAK-…`, or a client secret or token VS Code holds:
+ * the key pasted into the name box, which would be kept as plain text in globalState and shown in
+ * the view); undefined when usable.
+ */
+export type LabelProblem = 'empty' | 'too-long' | 'control-characters' | 'taken' | 'secret';
 
-export function labelProblem(label: string, existing: readonly Pick<ApiKeyEntry, 'label'>[]): LabelProblem | undefined {
+/**
+ * {@link LabelProblem} of `label` among the `existing` keys. `known` (the credentials VS Code
+ * holds) turns on the `secret` check: new labels pass it, labels already stored are read without it.
+ */
+export function labelProblem(label: string, existing: readonly Pick<ApiKeyEntry, 'label'>[], known?: KnownCredentials): LabelProblem | undefined {
   const l = label.trim();
   if (!l) return 'empty';
+  if (known && labelHoldsSecret(l, known)) return 'secret';
   if (l.length > MAX_LABEL_LENGTH) return 'too-long';
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(l)) return 'control-characters';
   if (existing.some(e => e.label.trim().toLowerCase() === l.toLowerCase())) return 'taken';
   return undefined;
+}
+
+/** A label that contains an API key (`KeapAK-` anywhere) or a secret or token of {@link KnownCredentials} (8 characters or more). */
+function labelHoldsSecret(label: string, known: KnownCredentials): boolean {
+  if (/keapak-/i.test(label)) return true;
+  return [...known.clientSecrets, ...known.accessTokens, ...known.refreshTokens].some(t => t.length >= 8 && label.includes(t));
 }
 
 /**
@@ -108,6 +124,9 @@ export function labelProblem(label: string, existing: readonly Pick<ApiKeyEntry,
  * - `token-response`: a JSON token answer (`{"access_token": …}`; Import Tokens);
  * - `access-token`, `refresh-token`: a token of a Keap app VS Code holds;
  * - `client-secret`, `client-id`: the client credentials of an OAuth app VS Code holds;
+ * - `not-printable`: a `KeapAK-` value with a character outside printable ASCII (a zero-width space
+ *   or a non-breaking hyphen copied from a web page or chat): no HTTP header can carry it, and
+ *   sending it would fail on this machine, not at Keap;
  * - `legacy-api-key`: 32 hexadecimal characters, the Infusionsoft legacy API key Keap retired in
  *   2024–2025 (keap-oauth.md "Other credentials");
  * - `not-a-key`: anything else that does not start with `KeapAK-`, the prefix of every Personal
@@ -127,6 +146,7 @@ export type ApiKeyValueProblem =
   | 'client-secret'
   | 'client-id'
   | 'legacy-api-key'
+  | 'not-printable'
   | 'not-a-key';
 
 /**
@@ -198,7 +218,7 @@ export function readApiKeyValue(value: string, known: KnownCredentials = NO_KNOW
   if (is(known.refreshTokens)) return fail('refresh-token');
   if (is(known.accessTokens)) return fail('access-token');
   if (is(known.clientIds)) return fail('client-id');
-  if (API_KEY_PREFIX.test(v)) return { ok: true, key: v, ...(unwrapped ? { unwrapped } : {}) };
+  if (API_KEY_PREFIX.test(v)) return /^[\x21-\x7e]+$/.test(v) ? { ok: true, key: v, ...(unwrapped ? { unwrapped } : {}) } : fail('not-printable');
   if (bearer) return fail('bearer-token');
   if (/^[0-9a-f]{32}$/i.test(v)) return fail('legacy-api-key');
   return fail('not-a-key');

@@ -1,6 +1,8 @@
 import { randomBytes } from 'crypto';
 import vscode = require('vscode');
 import { l10n } from 'vscode';
+import { refuseVariableName } from '../dotenv/variableNames';
+import { handOutFolder } from '../session/environmentGuard';
 import { outsideText } from '../outsideText';
 import {
   accountProfileUrl,
@@ -154,19 +156,23 @@ export class ApiKeys implements vscode.TreeDataProvider<ApiKeyNode>, vscode.Disp
             ? l10n.t('The name contains control characters.')
             : p === 'taken'
               ? l10n.t('Another API key has this name.')
-              : undefined;
+              : p === 'secret'
+                ? l10n.t('The name holds a key, token or secret: give a name such as the integration it is for, and paste the key in step 3.')
+                : undefined;
+    // Known before the name is asked: a key pasted into the name box would be kept as plain text.
+    const known = await this.knownCredentials();
     const label = (
       args.label ??
       (await vscode.window.showInputBox({
         title: l10n.t('Add Keap API key (1/3): name'),
         prompt: l10n.t('A name for this key, such as the integration or account it is for.'),
         ignoreFocusOut: true,
-        validateInput: v => labelWords(labelProblem(v, list)),
+        validateInput: v => labelWords(labelProblem(v, list, known)),
       })) ??
       ''
     ).trim();
     if (!label && args.label === undefined) return undefined;
-    const badLabel = labelWords(labelProblem(label, list));
+    const badLabel = labelWords(labelProblem(label, list, known));
     if (badLabel) return void vscode.window.showErrorMessage(badLabel);
     const kind =
       args.kind ??
@@ -180,7 +186,6 @@ export class ApiKeys implements vscode.TreeDataProvider<ApiKeyNode>, vscode.Disp
         )
       )?.keyKind;
     if (kind !== 'pat' && kind !== 'sak') return undefined;
-    const known = await this.knownCredentials();
     const key = (
       args.key ??
       (await vscode.window.showInputBox({
@@ -325,10 +330,10 @@ export class ApiKeys implements vscode.TreeDataProvider<ApiKeyNode>, vscode.Disp
       return undefined;
     }
     // A production key resolved for a folder bound to something else or to nothing: asked first (once per folder).
-    const folders = vscode.workspace.workspaceFolders ?? [];
+    // The folder is the active editor's, else the only one; without one a production key asks each time (as the access token does).
     const active = vscode.window.activeTextEditor?.document.uri;
-    const folder = folders.length === 1 ? folders[0] : active ? vscode.workspace.getWorkspaceFolder(active) : undefined;
-    if (folder && !(await this.guard.mayWrite(folder, this.credential(entry), l10n.t('a launch configuration or task')))) return undefined;
+    const folder = handOutFolder(vscode.workspace.workspaceFolders, active && vscode.workspace.getWorkspaceFolder(active));
+    if (!(await this.guard.mayHandOut(folder, this.credential(entry), l10n.t('a launch configuration or task')))) return undefined;
     if (!(await this.core.confirmHandOut(`api-key:${entry.id}`, l10n.t('API key {0}', entry.label)))) return undefined;
     return this.secret(entry.id);
   }
@@ -353,9 +358,13 @@ export class ApiKeys implements vscode.TreeDataProvider<ApiKeyNode>, vscode.Disp
       file,
       async folder => {
         const configured = vscode.workspace.getConfiguration('infusionsoft.apiKey', folder.uri).get<string>('envVariable', 'KEAP_API_KEY').trim() || 'KEAP_API_KEY';
-        const problem = envVariableNameProblem(configured);
-        if (problem) {
-          void vscode.window.showErrorMessage(l10n.t('The setting infusionsoft.apiKey.envVariable ({0}) {1}; nothing was written.', configured.slice(0, 60), problem));
+        const refused = envVariableNameProblem(configured) ? ({ kind: 'not-a-shell-name' } as const) : refuseVariableName(configured);
+        if (refused) {
+          const why =
+            refused.kind === 'public-prefix'
+              ? l10n.t('starts with {0}, which front-end builds publish to the browser', refused.prefix)
+              : l10n.t('is not a name a shell can assign (letters, digits and _ only, not starting with a digit)');
+          void vscode.window.showErrorMessage(l10n.t('The setting infusionsoft.apiKey.envVariable ({0}) {1}; nothing was written.', outsideText(configured, 'message', 60), why));
           return false;
         }
         values[0][0] = configured;
@@ -502,6 +511,8 @@ export function apiKeyValueWords(p: ApiKeyValueProblem): string {
       return `${l10n.t('That is the client ID of your OAuth app, not an API key.')} ${clientCredentials}`;
     case 'legacy-api-key':
       return l10n.t('That looks like a legacy Keap API key (32 hexadecimal characters), which Keap retired. Create a Personal Access Token or Service Account Key in Keap (Settings → API Settings).');
+    case 'not-printable':
+      return l10n.t('The key contains a character that is not printable ASCII, such as an invisible space copied from a web page or chat; copy it again from Keap.');
     case 'not-a-key':
       return `${l10n.t('That is not a Keap API key: Personal Access Tokens and Service Account Keys start with KeapAK-.')} ${importTokens} ${clientCredentials}`;
   }

@@ -1,5 +1,6 @@
 import vscode = require('vscode');
 import { l10n } from 'vscode';
+import { outsideText } from '../outsideText';
 import type { KeapEnvironment } from '../keap/apiKeys';
 import { accountKey } from '../session/accounts';
 import { ApiKeys, kindLabel } from './apiKeys';
@@ -77,7 +78,7 @@ export class Credentials implements vscode.Disposable {
 
   private async pick(placeHolder: string, withNothing = false): Promise<GuardedCredential | { id: undefined } | undefined> {
     const items: Array<vscode.QuickPickItem & { c: GuardedCredential | { id: undefined } }> = this.all().map(c => ({
-      label: `${c.id.startsWith('app:') ? '$(account)' : '$(key)'} ${c.label}`,
+      label: `${c.id.startsWith('app:') ? '$(account)' : '$(key)'} ${outsideText(c.label, 'label', 80)}`,
       description: [environmentLabel(c.environment), c.id.startsWith('apiKey:') ? kindLabel(this.apiKeys.get(c.id.slice(7))?.kind ?? 'pat') : undefined].filter(Boolean).join(' · '),
       c,
     }));

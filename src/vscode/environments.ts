@@ -2,6 +2,7 @@ import vscode = require('vscode');
 import { l10n } from 'vscode';
 import type { KeapEnvironment } from '../keap/apiKeys';
 import { Logger } from '../log';
+import { outsideText } from '../outsideText';
 import { ENVIRONMENT_MARKS_KEY, FolderState, parseAllowed, parseBindings, parseEnvironmentMarks, productionWriteDecision } from '../session/environmentGuard';
 
 /** workspaceState: `{folderUri: credentialId}`, the credential each folder is bound to. */
@@ -99,7 +100,7 @@ export class ProductionGuard {
     if (productionWriteDecision(credential, { allowed: [] }) === 'write') return true;
     const once = l10n.t('Allow Once');
     const answer = await vscode.window.showWarningMessage(
-      l10n.t('{0} is a production credential, and no workspace folder is bound to it. Hand it to {1} anyway?', credential.label, where),
+      l10n.t('{0} is a production credential, and no workspace folder is bound to it. Hand it to {1} anyway?', outsideText(credential.label, 'message'), where),
       once,
       l10n.t('Cancel'),
     );
@@ -111,11 +112,14 @@ export class ProductionGuard {
   private async ask(folder: vscode.WorkspaceFolder, state: FolderState, credential: GuardedCredential, where: string): Promise<boolean> {
     if (productionWriteDecision(credential, state) === 'write') return true;
     const allow = l10n.t('Allow for This Folder');
-    const bind = l10n.t('Bind Folder to {0}', credential.label);
-    const other = state.boundTo ? this.describe(state.boundTo) ?? state.boundTo : undefined;
+    // Names from Keap (app names), the user's labels and folder names are shown as text, never as a link (src/outsideText).
+    const bind = l10n.t('Bind Folder to {0}', outsideText(credential.label, 'plain', 80));
+    const named = outsideText(credential.label, 'message');
+    const folderName = outsideText(folder.name, 'message');
+    const other = state.boundTo ? outsideText(this.describe(state.boundTo) ?? state.boundTo, 'message') : undefined;
     const question = other
-      ? l10n.t('{0} is a production credential, and the folder {1} is bound to {2}. Write it into {3} anyway?', credential.label, folder.name, other, where)
-      : l10n.t('{0} is a production credential, and the folder {1} is bound to none. Write it into {2} anyway?', credential.label, folder.name, where);
+      ? l10n.t('{0} is a production credential, and the folder {1} is bound to {2}. Write it into {3} anyway?', named, folderName, other, where)
+      : l10n.t('{0} is a production credential, and the folder {1} is bound to none. Write it into {2} anyway?', named, folderName, where);
     const answer = await vscode.window.showWarningMessage(question, allow, bind, l10n.t('Cancel'));
     if (answer === bind) {
       await this.bind(folder.uri, credential.id);

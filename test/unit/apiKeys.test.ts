@@ -52,6 +52,18 @@ describe('API keys (PAT/SAK): the core', () => {
     assert.equal(labelProblem('ci 2', [{ label: 'ci' }]), undefined);
   });
 
+  it('labels: a key, token or secret pasted into the name box is refused, so it is never kept as plain text in globalState', () => {
+    const known = { clientIds: ['client-id-123'], clientSecrets: ['s3cr3t-value'], accessTokens: ['at-held-by-vscode'], refreshTokens: ['rt-held-by-vscode'] };
+    for (const label of ['KeapAK-5dc860633b018e8de6df08', 'my keapak-abc key', 'X-Keap-API-Key: KeapAK-1', 's3cr3t-value', 'ci rt-held-by-vscode', 'at-held-by-vscode']) {
+      assert.equal(labelProblem(label, [], known), 'secret', label);
+    }
+    // A client ID is not a secret; short values are not searched for inside names.
+    assert.equal(labelProblem('client-id-123 integration', [], known), undefined);
+    assert.equal(labelProblem('ci', [], { ...known, accessTokens: ['ci'] }), undefined);
+    // Labels already stored are read without the check (an old list keeps its rows, so they can be removed).
+    assert.equal(labelProblem('KeapAK-5dc860633b018e8de6df08', []), undefined);
+  });
+
   const KNOWN = { clientIds: ['client-id-123'], clientSecrets: ['s3cr3t-value'], accessTokens: ['at-held-by-vscode'], refreshTokens: ['rt-held-by-vscode'] };
   const KEY = 'KeapAK-5dc860633b018e8de6df08eefc3f549d521ca66e84411f714e';
 
@@ -78,6 +90,12 @@ describe('API keys (PAT/SAK): the core', () => {
       ['anything-else_without.spaces', 'not-a-key'],
       ['X-Keap-API-Key: not-a-keap-key', 'not-a-key'],
       ['KeapAK-', 'not-a-key'],
+      // Invisible or non-ASCII characters copied from a web page or chat: no HTTP header carries them.
+      [`${KEY}\u200b`, 'not-printable'],
+      [`KeapAK-\u200b${KEY.slice(7)}`, 'not-printable'],
+      [`${KEY.slice(0, 20)}\u2011${KEY.slice(21)}`, 'not-printable'],
+      [`${KEY}\u0000`, 'not-printable'],
+      [`X-Keap-API-Key: ${KEY}\u2060`, 'not-printable'],
     ];
     for (const [value, problem] of cases) {
       assert.deepEqual(readApiKeyValue(value, KNOWN), { ok: false, problem }, JSON.stringify(value));
@@ -166,7 +184,7 @@ describe('API keys against the fake Keap server (X-Keap-API-Key)', () => {
 
   it('Add API Key sends nothing for a value refused at entry, and only the key part of a wrapped key', async () => {
     const known = { clientIds: ['client-id-123'], clientSecrets: ['s3cr3t-value'], accessTokens: ['at-held-by-vscode'], refreshTokens: [] };
-    for (const value of ['', 'Bearer abc', 'Authorization: Basic eDp5', '{"access_token":"a"}', 's3cr3t-value', 'at-held-by-vscode', 'client-id-123', '0123456789abcdef0123456789abcdef', 'not-a-key', 'KeapAK-a KeapAK-b']) {
+    for (const value of ['', 'Bearer abc', 'Authorization: Basic eDp5', '{"access_token":"a"}', 's3cr3t-value', 'at-held-by-vscode', 'client-id-123', '0123456789abcdef0123456789abcdef', 'not-a-key', 'KeapAK-a KeapAK-b', `${DEMO_API_KEY.key}\u200b`]) {
       const r = await checkPastedApiKey(value, known, { url: url(), timeoutMs: 5000 });
       assert.equal(r.ok, false, value);
     }
