@@ -7,7 +7,7 @@
  */
 import * as net from 'net';
 import { ENV, helperDir, listEntries, privateDirProblem } from './ipcPaths';
-import { EXIT, ExitCode, formatOutput, HelperAnswer, HelperRequest, MAX_ANSWER_BYTES, parseAnswer, parseCliArgs, PROTOCOL_VERSION, USAGE } from './protocol';
+import { EXIT, ExitCode, exitCodeOf, formatOutput, HelperAnswer, HelperRequest, MAX_ANSWER_BYTES, parseAnswer, parseCliArgs, PROTOCOL_VERSION, USAGE } from './protocol';
 
 /** All connection attempts together give up after this (ms): with VS Code closed the helper fails within 2 seconds. */
 export const CONNECT_BUDGET_MS = 1_500;
@@ -83,6 +83,8 @@ export interface CliIo {
   stdout(text: string): void;
   stderr(text: string): void;
   now(): number;
+  /** The working directory (sent so VS Code can tell which folder asks), or undefined when unknown. */
+  cwd?(): string | undefined;
 }
 
 /** Runs `keap-token` once; resolves to its exit code. */
@@ -101,7 +103,8 @@ export async function runCli(io: CliIo): Promise<ExitCode> {
   for (const door of doorsFor(io.env)) {
     const left = deadline - io.now();
     if (left <= 0) break;
-    const req: HelperRequest = { v: PROTOCOL_VERSION, secret: door.secret, app: opts.app, minValidSeconds: opts.minValidSeconds };
+    const cwd = io.cwd?.();
+    const req: HelperRequest = { v: PROTOCOL_VERSION, secret: door.secret, app: opts.app, minValidSeconds: opts.minValidSeconds, ...(cwd ? { cwd } : {}) };
     let answer: HelperAnswer;
     try {
       answer = await ask(door, req, CONNECT_WAIT_MS);
@@ -113,7 +116,7 @@ export async function runCli(io: CliIo): Promise<ExitCode> {
     if (!answer.ok && answer.refusal === 'denied') continue;
     if (!answer.ok) {
       io.stderr(`keap-token: ${answer.message}\n`);
-      return answer.refusal === 'bad-request' ? EXIT.usage : answer.refusal === 'sign-in' ? EXIT.signIn : answer.refusal === 'paused' ? EXIT.paused : EXIT.unavailable;
+      return exitCodeOf(answer);
     }
     io.stdout(formatOutput(answer, opts.format));
     return EXIT.ok;
@@ -131,6 +134,13 @@ if (require.main === module) {
     stdout: t => process.stdout.write(t),
     stderr: t => process.stderr.write(t),
     now: Date.now,
+    cwd: () => {
+      try {
+        return process.cwd();
+      } catch {
+        return undefined; // the directory was removed
+      }
+    },
   }).then(
     code => {
       process.exitCode = code;

@@ -24,6 +24,8 @@ export const EXIT = {
   paused: 5,
   /** The token is expiring and Keap cannot be reached right now (throttled, down, the daily budget): try again later. */
   unavailable: 6,
+  /** The app is marked production and VS Code's question for this folder (the terminal's working directory) was declined or not answered. */
+  declined: 7,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -56,10 +58,19 @@ export interface HelperRequest {
   readonly app?: string;
   /** Refresh first when less than this is left (seconds, 0 to {@link MAX_MIN_VALID_SECONDS}). */
   readonly minValidSeconds: number;
+  /**
+   * The working directory of the process that asks (absolute, at most {@link MAX_CWD_CHARS}
+   * characters): which workspace folder the production guard asks about. Absent: the window's
+   * only folder, else none.
+   */
+  readonly cwd?: string;
 }
 
+/** Longest working directory a request may carry, in characters. */
+export const MAX_CWD_CHARS = 1024;
+
 /** Why no token was given; each maps to one exit code ({@link exitCodeOf}). */
-export type HelperRefusal = 'sign-in' | 'paused' | 'unavailable' | 'bad-request' | 'denied';
+export type HelperRefusal = 'sign-in' | 'paused' | 'unavailable' | 'bad-request' | 'denied' | 'declined';
 
 export type HelperAnswer =
   | {
@@ -87,6 +98,8 @@ export function exitCodeOf(answer: HelperAnswer): ExitCode {
       return EXIT.usage;
     case 'denied':
       return EXIT.notRunning;
+    case 'declined':
+      return EXIT.declined;
   }
 }
 
@@ -114,7 +127,8 @@ export function parseRequest(line: string): HelperRequest | { readonly ok: false
   if (v.app !== undefined && (typeof v.app !== 'string' || !SELECTOR.test(v.app))) return bad('app must be a name, client ID or account key');
   const min = v.minValidSeconds;
   if (typeof min !== 'number' || !Number.isInteger(min) || min < 0 || min > MAX_MIN_VALID_SECONDS) return bad(`min-valid must be whole seconds from 0 to ${MAX_MIN_VALID_SECONDS}`);
-  return { v: PROTOCOL_VERSION, secret: v.secret, app: v.app as string | undefined, minValidSeconds: min };
+  if (v.cwd !== undefined && (typeof v.cwd !== 'string' || v.cwd.length > MAX_CWD_CHARS || !v.cwd || /[\u0000-\u001f\u007f]/.test(v.cwd))) return bad('cwd must be a directory path');
+  return { v: PROTOCOL_VERSION, secret: v.secret, app: v.app as string | undefined, minValidSeconds: min, ...(typeof v.cwd === 'string' ? { cwd: v.cwd } : {}) };
 }
 
 /** Reads one answer line; anything that is not the protocol becomes an `Error`. */
@@ -129,7 +143,7 @@ export function parseAnswer(line: string): HelperAnswer {
     if (v.app !== undefined && typeof v.app !== 'string') throw new Error('answer has a bad app name');
     return { ok: true, token: v.token, expiresAt: v.expiresAt as number | undefined, app: v.app as string | undefined, clientId: v.clientId };
   }
-  const refusals: HelperRefusal[] = ['sign-in', 'paused', 'unavailable', 'bad-request', 'denied'];
+  const refusals: HelperRefusal[] = ['sign-in', 'paused', 'unavailable', 'bad-request', 'denied', 'declined'];
   if (v.ok === false && refusals.includes(v.refusal as HelperRefusal) && typeof v.message === 'string') {
     return { ok: false, refusal: v.refusal as HelperRefusal, message: v.message.slice(0, 1000) };
   }
@@ -292,6 +306,7 @@ extension), asking the running VS Code window; it never refreshes on its own.
 
 Exit codes: ${EXIT.ok} ok; ${EXIT.error} unexpected error; ${EXIT.usage} usage; ${EXIT.notRunning} no VS Code window with the token helper
 on (setting infusionsoft.tokenHelper.enabled, trusted workspace); ${EXIT.signIn} sign-in needed; ${EXIT.paused} automatic refresh
-paused or Keap refused (act in VS Code); ${EXIT.unavailable} Keap unreachable and the token expiring (try later).
+paused or Keap refused (act in VS Code); ${EXIT.unavailable} Keap unreachable and the token expiring (try later);
+${EXIT.declined} the app is marked production and VS Code's question for this folder was declined or not answered.
 Messages go to stderr; only the token goes to stdout.
 `;

@@ -12,6 +12,9 @@ import { accountKey } from '../session/accounts';
 import { appEnvironmentIn, ENVIRONMENT_MARKS_KEY, handOutFolder } from '../session/environmentGuard';
 import type { ProductionGuard } from './environments';
 
+/** How long keap-token waits for the answer to a production question, in milliseconds (its own wait for an answer is longer: src/tokenHelper/cli ANSWER_WAIT_MS). */
+const HELPER_QUESTION_WAIT_MS = 60_000;
+
 /** The user's own value of an `infusionsoft.tokenHelper.*` setting, never a workspace's (it hands tokens to processes). */
 function userValue<T>(key: string, fallback: T): T {
   const i = vscode.workspace.getConfiguration('infusionsoft.tokenHelper').inspect<T>(key);
@@ -127,16 +130,54 @@ export class TokenHelper implements vscode.Disposable {
    * @throws Error with the reason when the user does not allow it.
    */
   private async guardProduction(app: string | undefined, clientId: string): Promise<void> {
-    const key = accountKey({ clientId, appName: app });
-    if (appEnvironmentIn(this.core.context.globalState.get(ENVIRONMENT_MARKS_KEY), key) !== 'production' || !this.guard) return;
     const editor = vscode.window.activeTextEditor?.document.uri;
     const folder = handOutFolder(vscode.workspace.workspaceFolders, editor && vscode.workspace.getWorkspaceFolder(editor));
-    const label = l10n.t('Keap app {0}', app ?? clientId);
     const where = l10n.t('a launch configuration or task');
-    if (!(await (await this.guard()).mayHandOut(folder, { id: `app:${key}`, label, environment: 'production' }, where))) {
-      throw new Error(l10n.t('{0} is marked production and was not allowed into a launch configuration or task of this folder: bind the folder to it or allow it when asked.', label));
+    if (!(await this.productionAllowed(app, clientId, folder, where))) {
+      throw new Error(l10n.t('{0} is marked production and was not allowed into a launch configuration or task of this folder: bind the folder to it or allow it when asked.', l10n.t('Keap app {0}', app ?? clientId)));
     }
   }
+
+  /**
+   * `keap-token`'s answer after the production guard: the folder is the one holding the process's
+   * working directory (`cwd` of the request), else the window's only folder, else none. The
+   * question is shown in VS Code while keap-token waits (at most {@link HELPER_QUESTION_WAIT_MS});
+   * calls that arrive while it is open wait for the same question. Declined or unanswered: the
+   * `declined` refusal (exit code 7), nothing handed out.
+   */
+  private async guardHelper(a: HelperAnswer, cwd: string | undefined): Promise<HelperAnswer> {
+    if (!a.ok) return a;
+    const inFolder = cwd ? vscode.workspace.getWorkspaceFolder(vscode.Uri.file(cwd)) : undefined;
+    const folder = inFolder ?? handOutFolder(vscode.workspace.workspaceFolders, undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const unanswered = new Promise<false>(resolve => (timer = setTimeout(() => resolve(false), HELPER_QUESTION_WAIT_MS)));
+    const allowed = await Promise.race([this.productionAllowed(a.app, a.clientId, folder, l10n.t('keap-token in a terminal')), unanswered]).finally(() => clearTimeout(timer));
+    if (allowed) return a;
+    const app = a.app ?? a.clientId;
+    this.core.log.info(`keap-token: the token of production app ${app} was not handed out (folder ${folder?.name ?? 'none'}: not allowed or not answered)`);
+    return { ok: false, refusal: 'declined', message: `Keap app ${app} is marked production and was not allowed for ${folder ? `the folder ${folder.name}` : 'a terminal outside every workspace folder'}. Answer the question in VS Code (Allow for This Folder or Bind Folder), or bind the folder with "Infusionsoft: Bind Folder to Keap Credential…", then run keap-token again.` };
+  }
+
+  /**
+   * Whether the token of the app (`app`, `clientId`) may go to `where` for `folder`: true when the
+   * app is not marked production; else the production guard's answer (asked once per folder and
+   * remembered; without a folder, each time). Questions for the same folder and app share one answer.
+   */
+  private productionAllowed(app: string | undefined, clientId: string, folder: vscode.WorkspaceFolder | undefined, where: string): Promise<boolean> {
+    const key = accountKey({ clientId, appName: app });
+    if (appEnvironmentIn(this.core.context.globalState.get(ENVIRONMENT_MARKS_KEY), key) !== 'production' || !this.guard) return Promise.resolve(true);
+    const asking = `${folder?.uri.toString() ?? ''}\n${key}`;
+    let pending = this.questions.get(asking);
+    if (!pending) {
+      const guard = this.guard;
+      pending = (async () => (await guard()).mayHandOut(folder, { id: `app:${key}`, label: l10n.t('Keap app {0}', app ?? clientId), environment: 'production' }, where))().finally(() => this.questions.delete(asking));
+      this.questions.set(asking, pending);
+    }
+    return pending;
+  }
+
+  /** Open production questions, by folder and account (one question however many callers wait). */
+  private readonly questions = new Map<string, Promise<boolean>>();
 
   /** Once per user: after the first token a configuration got, offer `keap-token` for scripts (the setting, in the user's settings). */
   private async offerHelper(): Promise<void> {
@@ -161,7 +202,7 @@ export class TokenHelper implements vscode.Disposable {
   private async listen(): Promise<void> {
     const server = await startHelperServer({
       dir: helperDir(),
-      handle: req => this.answer(req.app, req.minValidSeconds * 1000, 'keap-token'),
+      handle: async req => this.guardHelper(await this.answer(req.app, req.minValidSeconds * 1000, 'keap-token'), req.cwd),
       log: this.core.log,
     });
     this.server = server;

@@ -11,6 +11,7 @@ import { TokenSet } from '../../src/session/tokenSet';
 import { CONNECT_BUDGET_MS, runCli } from '../../src/tokenHelper/cli';
 import { handOut, HandOutDeps } from '../../src/tokenHelper/handOut';
 import { ENV, listEntries } from '../../src/tokenHelper/ipcPaths';
+import { startHelperServer } from '../../src/tokenHelper/ipcServer';
 import { EXIT } from '../../src/tokenHelper/protocol';
 import { DEMO_CLIENT, FakeKeap, startFakeKeap } from '../fake-keap/server';
 import { authorizationCode } from '../support/fakeAuthorize';
@@ -235,6 +236,36 @@ describe('keap-token against the real IPC server, refresher and fake Keap server
       listEntries(helperDir).map(e => e.pid),
       [process.pid],
     );
+  });
+});
+
+describe('keap-token tells VS Code its working directory; a declined production question exits 7 (issue 20)', function () {
+  this.timeout(60_000);
+  it('the built keap-token sends the directory it runs in, prints nothing and exits 7 when the window declines', async function () {
+    if (!fs.existsSync(CLI)) throw new Error('no dist/keap-token.js: run `npm run build` first');
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-cwd-'));
+    const work = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'kt-work-')));
+    const seen: Array<string | undefined> = [];
+    const server = await startHelperServer({
+      dir: path.join(tmp, 'keap-token'),
+      handle: async req => (seen.push(req.cwd), { ok: false, refusal: 'declined', message: 'Keap app ab123 is marked production and was not allowed for the folder work.' }),
+      log: SILENT_LOGGER,
+    });
+    try {
+      const r = await new Promise<Run>(resolve =>
+        execFile(process.execPath, [CLI], { cwd: work, env: { PATH: process.env.PATH, [ENV.address]: server.address, [ENV.dir]: server.dir, [ENV.secret]: server.secret }, timeout: 30_000 }, (err, stdout, stderr) =>
+          resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr }),
+        ),
+      );
+      assert.equal(r.code, EXIT.declined, r.stderr);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, /marked production and was not allowed/);
+      assert.deepEqual(seen.map(c => c && fs.realpathSync(c)), [work], 'one request, carrying the directory keap-token ran in');
+    } finally {
+      await server.dispose();
+      fs.rmSync(tmp, { recursive: true, force: true });
+      fs.rmSync(work, { recursive: true, force: true });
+    }
   });
 });
 

@@ -19,7 +19,13 @@ describe('token helper protocol (issue 18): requests, answers, exit codes, when 
   it('reads a well-formed request and refuses bad ones without echoing the secret', () => {
     assert.deepEqual(parseRequest(JSON.stringify({ v: 1, secret: SECRET, minValidSeconds: 300 })), { v: 1, secret: SECRET, app: undefined, minValidSeconds: 300 });
     assert.deepEqual(parseRequest(JSON.stringify({ v: 1, secret: SECRET, app: 'ab123', minValidSeconds: 0 })), { v: 1, secret: SECRET, app: 'ab123', minValidSeconds: 0 });
+    // The caller's working directory: which folder the production question is about.
+    assert.deepEqual(parseRequest(JSON.stringify({ v: 1, secret: SECRET, minValidSeconds: 0, cwd: '/home/me/proj' })), { v: 1, secret: SECRET, app: undefined, minValidSeconds: 0, cwd: '/home/me/proj' });
     const bad = [
+      JSON.stringify({ v: 1, secret: SECRET, minValidSeconds: 1, cwd: '' }),
+      JSON.stringify({ v: 1, secret: SECRET, minValidSeconds: 1, cwd: 5 }),
+      JSON.stringify({ v: 1, secret: SECRET, minValidSeconds: 1, cwd: '/a\n/b' }),
+      JSON.stringify({ v: 1, secret: SECRET, minValidSeconds: 1, cwd: '/' + 'd'.repeat(1024) }),
       'not json',
       '[]',
       JSON.stringify({ v: 2, secret: SECRET, minValidSeconds: 1 }),
@@ -53,7 +59,9 @@ describe('token helper protocol (issue 18): requests, answers, exit codes, when 
     assert.equal(exitCodeOf({ ok: false, refusal: 'paused', message: '' }), EXIT.paused);
     assert.equal(exitCodeOf({ ok: false, refusal: 'unavailable', message: '' }), EXIT.unavailable);
     assert.equal(exitCodeOf({ ok: false, refusal: 'bad-request', message: '' }), EXIT.usage);
-    assert.deepEqual([EXIT.ok, EXIT.error, EXIT.usage, EXIT.notRunning, EXIT.signIn, EXIT.paused, EXIT.unavailable], [0, 1, 2, 3, 4, 5, 6]);
+    assert.equal(exitCodeOf({ ok: false, refusal: 'declined', message: '' }), EXIT.declined);
+    assert.deepEqual([EXIT.ok, EXIT.error, EXIT.usage, EXIT.notRunning, EXIT.signIn, EXIT.paused, EXIT.unavailable, EXIT.declined], [0, 1, 2, 3, 4, 5, 6, 7]);
+    assert.deepEqual(parseAnswer('{"ok":false,"refusal":"declined","message":"m"}'), { ok: false, refusal: 'declined', message: 'm' });
   });
 
   it('refreshes first when less than min-valid (and never less than 30 s) is left, or the expiry is unknown', () => {
