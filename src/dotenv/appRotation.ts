@@ -60,6 +60,23 @@ export interface RotationFile {
 }
 
 /**
+ * The refresh token in `text` (a synced file's content) that this extension did not write there:
+ * present, not `current` (the token about to be written), and not the one the record's fingerprint
+ * says was written last. The user's app rotated the pair and wrote it back (or someone edited the
+ * file): keep-in-sync must not write over it, since it may be the only live refresh token
+ * (the refresh property found it: the app rotated the pair VS Code had just written back while
+ * SecretStorage was slow, and the late sync wrote the dead one over the app's live one). Undefined
+ * when the record names no refresh-token variable or the file holds what was written.
+ */
+export function foreignRefreshToken(text: string, record: EnvFileRecord, current: string): string | undefined {
+  const refresh = record.refresh;
+  if (!refresh || !record.keys?.includes(refresh.key)) return undefined;
+  const token = envValueOf(text, refresh.key);
+  if (!token || token === current || fingerprint(token) === refresh.written) return undefined;
+  return token;
+}
+
+/**
  * The refresh tokens the user's app wrote back: `open` is called only for the records of `account`
  * that name their refresh-token variable and whose keep-in-sync was not stopped, and answers
  * undefined for a file that may not be written now (keep-in-sync off, git would publish it, not

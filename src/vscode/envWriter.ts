@@ -3,7 +3,7 @@ import vscode = require('vscode');
 import { l10n } from 'vscode';
 import { outsideText } from '../outsideText';
 import { EnvKeyError, EnvValueError, listEnvKeys, removeEnvKeys, upsertEnv } from '../dotenv/envFile';
-import { AppRotation, appRotations, EnvFileRecord } from '../dotenv/appRotation';
+import { AppRotation, appRotations, EnvFileRecord, foreignRefreshToken } from '../dotenv/appRotation';
 import { decodeEnvBytes, EnvEncodingError, EnvEncodingFinding } from '../dotenv/envEncoding';
 import { locateEnvFile, readEnvText, readOwnEnvText, writeOwnerOnly } from '../dotenv/envLocation';
 import { EnvPathError, envFileInFolder, isInsideFolder } from '../dotenv/envPath';
@@ -183,6 +183,12 @@ export class EnvWriter {
       const unsafe = await this.stillUnsafe(located, f, s.names);
       if (unsafe) {
         await this.stopSync(f, key, unsafe);
+        continue;
+      }
+      // The user's app wrote its own pair here since VS Code last did: never written over (it may be the live one).
+      const text = await this.read(located).catch(() => undefined);
+      if (text !== undefined && foreignRefreshToken(text, f, set.refreshToken)) {
+        this.log.warn(`not syncing ${vscode.workspace.asRelativePath(uri)}: it holds a refresh token VS Code did not write (your app's?); it is left as it is, and VS Code tries it once if Keap refuses its own`);
         continue;
       }
       let client: { clientSecret: string; redirectUri?: string } | undefined;

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as dotenv from 'dotenv';
-import { appRotations, EnvFileRecord } from '../../src/dotenv/appRotation';
+import { appRotations, EnvFileRecord, foreignRefreshToken } from '../../src/dotenv/appRotation';
 import { envValueOf, upsertEnv } from '../../src/dotenv/envFile';
 import { locateEnvFile, readOwnEnvText, writeOwnerOnly } from '../../src/dotenv/envLocation';
 import { ENV_PRESETS, envValuesFor } from '../../src/dotenv/variables';
@@ -40,6 +40,18 @@ function recordingLogger(): Logger & { lines: string[] } {
  * files in a temporary workspace folder, read through the same core functions as the VS Code layer
  * (src/vscode/envWriter appRotations: locateEnvFile, readOwnEnvText, src/dotenv/appRotation).
  */
+describe('keep-in-sync never writes over a refresh token the user\'s app wrote (found by the refresh property, seed 1052146979)', () => {
+  const record: EnvFileRecord = { uri: 'file:///ws/.env', account: 'cid|ab123', keys: ['KEAP_ACCESS_TOKEN', 'KEAP_REFRESH_TOKEN'], refresh: { key: 'KEAP_REFRESH_TOKEN', written: fingerprint('rt-written') } };
+  it('names the token only when it is neither the one VS Code wrote last nor the one it is about to write', () => {
+    assert.equal(foreignRefreshToken("KEAP_REFRESH_TOKEN='rt-app'\n", record, 'rt-new'), 'rt-app', "the app's rotation is kept");
+    assert.equal(foreignRefreshToken('KEAP_REFRESH_TOKEN=rt-written\n', record, 'rt-new'), undefined, 'what VS Code wrote: sync goes on');
+    assert.equal(foreignRefreshToken('KEAP_REFRESH_TOKEN=rt-new\n', record, 'rt-new'), undefined, 'already the new one');
+    assert.equal(foreignRefreshToken('OTHER=1\n', record, 'rt-new'), undefined, 'no refresh token in the file');
+    assert.equal(foreignRefreshToken("KEAP_REFRESH_TOKEN='rt-app'\n", { ...record, refresh: undefined }, 'rt-new'), undefined, 'a 0.1 record without a fingerprint');
+    assert.equal(foreignRefreshToken("KEAP_REFRESH_TOKEN='rt-app'\n", { ...record, keys: ['KEAP_ACCESS_TOKEN'] }, 'rt-new'), undefined, 'the refresh token was not written there (includeRefreshToken off)');
+  });
+});
+
 describe('following the user\'s own app\'s rotation through the .env file the extension wrote (issue 13.6)', function () {
   this.timeout(30_000);
   let fake: FakeKeap;

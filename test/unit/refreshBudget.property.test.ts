@@ -352,6 +352,8 @@ async function runScenario(s: Scenario): Promise<RunFigures> {
   const syncFile = () => {
     const set = store.set;
     if (!set || set.accessToken === file.syncedAccess) return;
+    // As src/vscode/envWriter sync (foreignRefreshToken): a refresh token VS Code did not write there is never written over.
+    if (file.refreshToken !== set.refreshToken && fingerprint(file.refreshToken) !== file.written) return;
     Object.assign(file, { refreshToken: set.refreshToken, written: fingerprint(set.refreshToken), syncedAccess: set.accessToken });
   };
   store.onWrite = () => void Promise.resolve().then(() => {
