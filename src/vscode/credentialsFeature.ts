@@ -119,6 +119,7 @@ export class Credentials implements vscode.Disposable {
 
   dispose(): void {
     this.apiKeys.dispose();
+    this.guard.dispose();
     this.changedMarks.dispose();
   }
 }
