@@ -5,7 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { ApiKeyEntry } from '../../../src/keap/apiKeys';
-import { api, fake, waitFor } from '../util';
+import { api, fake, harness, waitFor } from '../util';
 
 /** The fake Keap's demo Personal Access Token (test/fake-keap/server.ts DEMO_API_KEY). */
 const DEMO_KEY = 'KeapAK-demo0000personal0000access0000token';
@@ -115,7 +115,7 @@ describe('API keys in new terminals (infusionsoft.apiKey.exportToTerminals)', fu
     await waitFor(() => scoped.get('KEAP_API_KEY') === undefined, 10_000, 'no key once removed');
   });
 
-  it('the folder bound to another key gets that one; a Service Account Key says it opens all data; a production key stays out of a folder bound to none', async () => {
+  it('the folder bound to another key gets that one; a Service Account Key says it opens all data; a production key stays out of a folder bound to none until allowed (asked once)', async () => {
     await setting('exportToTerminals', true);
     await control('/__fake/api-keys', { key: SAK, appName: 'ab123' });
     const pat = await vscode.commands.executeCommand<ApiKeyEntry>('infusionsoft.addApiKey', { label: 'terminal pat 2', kind: 'pat', key: DEMO_KEY });
@@ -142,5 +142,18 @@ describe('API keys in new terminals (infusionsoft.apiKey.exportToTerminals)', fu
     await new Promise(r => setTimeout(r, 1000));
     assert.equal(scoped.get('KEAP_API_KEY'), undefined, 'a production key is not exported into a folder bound to none');
     assert.equal((await api()).terminalEnv.get('KEAP_API_KEY'), undefined, 'nor window-wide');
+
+    // The next terminal opened asks once; that terminal starts without the key, Allow lets it into the next ones.
+    await vscode.commands.executeCommand('notifications.clearAll');
+    const first = terminalSees(folder, 'KEAP_API_KEY');
+    await waitFor(async () => {
+      await vscode.commands.executeCommand('notifications.showList');
+      return (await harness.notifications()).find(t => /API key "terminal admin" is a production credential, and the folder .* is bound to none\. Write it into new terminals anyway\?/.test(t));
+    }, 20_000, 'the production question');
+    assert.equal(await first, 'unset', 'the terminal that asked started without the key');
+    await harness.clickNotification('is a production credential', 'Allow for This Folder');
+    await waitFor(() => scoped.get('KEAP_API_KEY')?.value === SAK, 10_000, 'the production key once allowed for the folder');
+    assert.equal(await terminalSees(folder, 'KEAP_API_KEY'), sha256(SAK));
+    await vscode.commands.executeCommand('notifications.clearAll');
   });
 });
