@@ -17,7 +17,7 @@ import type { CallbackResult } from './signin/signInService';
 import type { AccountCommands } from './vscode/accountCommands';
 import { AutoRefreshers } from './vscode/autoRefresh';
 import { KeapAuthenticationProvider } from './vscode/authProvider';
-import { customEndpointNote, Settings, terminalExportOn, tokenHelperEnabled } from './vscode/config';
+import { apiKeyTerminalExportOn, customEndpointNote, Settings, terminalExportOn, tokenHelperEnabled } from './vscode/config';
 import type { Core } from './vscode/core';
 import type { EnvWriter } from './vscode/envWriter';
 import { lazy } from './vscode/lazy';
@@ -48,8 +48,8 @@ export interface TestApi {
   authProvider: KeapAuthenticationProvider;
   /** The folder of lock and signal files shared by every window (globalStorageUri). */
   storageDir: string;
-  /** What new integrated terminals get (infusionsoft.terminal.exportTokens, and keap-token's address). */
-  terminalEnv: vscode.EnvironmentVariableCollection;
+  /** What new integrated terminals get (infusionsoft.terminal.exportTokens, infusionsoft.apiKey.exportToTerminals per folder, and keap-token's address). */
+  terminalEnv: vscode.GlobalEnvironmentVariableCollection;
   /** The token helper once built (`infusionsoft.accessToken` or the setting built it). */
   tokenHelper(): TokenHelper | undefined;
   /** The status bar tooltip as VS Code gets it: markdown source, trusted or not, HTML or not (issue 17.2). */
@@ -201,6 +201,14 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     return exporter;
   });
   const exportIfOn = () => void (terminalExportOn() && terminalExport().catch(() => undefined));
+  // API keys in new terminals only with infusionsoft.apiKey.exportToTerminals on: built (with the API keys) when it is on.
+  const apiKeyExport = lazy(async () => {
+    const { ApiKeyTerminalExport } = await import('./vscode/terminalEnv').catch(failed('the terminal export'));
+    const exporter = new ApiKeyTerminalExport(context.environmentVariableCollection, await keapCredentials(), log);
+    context.subscriptions.push(exporter);
+    return exporter;
+  });
+  const exportKeysIfOn = () => void (apiKeyTerminalExportOn() && apiKeyExport().catch(() => undefined));
   // issue 18: the IPC server keap-token asks runs while the user's setting is on and the workspace is trusted; the command builds it too.
   const tokenHelper = lazy<TokenHelper>(async () => {
     const { TokenHelper } = await import('./vscode/tokenHelper').catch(failed('the token helper'));
@@ -310,6 +318,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     // From the palette (the active app) or an app's row; resolves to what Keap answered (src/keap/tokenCheck TokenTest).
     vscode.commands.registerCommand('infusionsoft.testToken', async (arg?: unknown) => (await commands()).testToken(arg)),
     vscode.workspace.onDidChangeConfiguration(e => e.affectsConfiguration('infusionsoft.terminal.exportTokens') && exportIfOn()),
+    vscode.workspace.onDidChangeConfiguration(e => e.affectsConfiguration('infusionsoft.apiKey.exportToTerminals') && exportKeysIfOn()),
     // For `${command:infusionsoft.accessToken}` in launch.json and tasks.json: resolves to the token, or fails the launch with the reason.
     vscode.commands.registerCommand('infusionsoft.accessToken', async (arg?: unknown) => (await tokenHelper()).accessToken(arg)),
     vscode.workspace.onDidChangeConfiguration(e => e.affectsConfiguration('infusionsoft.tokenHelper.enabled') && syncTokenHelper()),
@@ -320,6 +329,7 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
   // out before that read, so its setting is looked at after it, not during activation.
   void model.reload().finally(() => {
     exportIfOn();
+    exportKeysIfOn();
     syncTokenHelper();
   });
   // npm run bench reads these figures (ms): activate() itself, and evaluating dist/extension.js (marks from scripts/bundle.js).

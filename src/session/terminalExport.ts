@@ -46,3 +46,48 @@ export function apiKeyForTerminal(keyIds: readonly string[], boundTo: string | u
   if (boundTo?.startsWith('apiKey:') && keyIds.includes(boundTo.slice('apiKey:'.length))) return boundTo.slice('apiKey:'.length);
   return keyIds.length === 1 ? keyIds[0] : undefined;
 }
+
+/** A folder's terminals and the API key they get (a folder key as given, a key id). */
+export interface ApiKeyTerminalTarget {
+  readonly folder: string;
+  readonly keyId: string;
+}
+
+/**
+ * Where API keys go in new terminals (issue 20, opt-in `infusionsoft.apiKey.exportToTerminals`),
+ * per workspace folder: the key {@link apiKeyForTerminal} picks for it; a key marked production only
+ * into a folder the guard lets in (bound to it, or allowed before: `exportTo`), the others `ask`ed
+ * once (`asked` holds `<folder key> apiKey:<id>` for those asked in this window) and given nothing
+ * meanwhile. With no folder open, `window` is the only key unless it is marked production (no
+ * folder to bind or allow). `unchosen`: folders that get nothing because several keys are stored
+ * and the folder is bound to none of them. Nothing at all unless `exportOn` (the user's setting)
+ * and the workspace is trusted. Pure.
+ */
+export function apiKeyTerminalPlan(
+  keys: ReadonlyArray<{ readonly id: string; readonly environment?: KeapEnvironment }>,
+  folders: ReadonlyArray<{ readonly key: string; readonly state: FolderState }>,
+  asked: ReadonlySet<string>,
+  o: { readonly exportOn: boolean; readonly workspaceTrusted: boolean },
+): { readonly window?: string; readonly exportTo: ApiKeyTerminalTarget[]; readonly ask: ApiKeyTerminalTarget[]; readonly unchosen: string[] } {
+  const exportTo: ApiKeyTerminalTarget[] = [];
+  const ask: ApiKeyTerminalTarget[] = [];
+  const unchosen: string[] = [];
+  if (!o.exportOn || !o.workspaceTrusted || keys.length === 0) return { exportTo, ask, unchosen };
+  const ids = keys.map(k => k.id);
+  if (folders.length === 0) {
+    const only = apiKeyForTerminal(ids, undefined);
+    const entry = keys.find(k => k.id === only);
+    return { window: entry && entry.environment !== 'production' ? entry.id : undefined, exportTo, ask, unchosen };
+  }
+  for (const f of folders) {
+    const keyId = apiKeyForTerminal(ids, f.state.boundTo);
+    if (keyId === undefined) {
+      unchosen.push(f.key);
+      continue;
+    }
+    const credential = { id: `apiKey:${keyId}`, environment: keys.find(k => k.id === keyId)?.environment };
+    if (productionWriteDecision(credential, f.state) === 'write') exportTo.push({ folder: f.key, keyId });
+    else if (!asked.has(`${f.key} ${credential.id}`)) ask.push({ folder: f.key, keyId });
+  }
+  return { exportTo, ask, unchosen };
+}

@@ -109,6 +109,14 @@ export class ApiKeys implements vscode.TreeDataProvider<ApiKeyNode>, vscode.Disp
     this.changed();
   }
 
+  /**
+   * A key's secret for new terminals (src/vscode/terminalEnv), asking nothing: the caller decided
+   * with the user's setting and the production guard. Masked in the log from here on.
+   */
+  terminalValue(id: string): Promise<string | undefined> {
+    return this.secret(id);
+  }
+
   private async secret(id: string): Promise<string | undefined> {
     const key = await this.core.secrets.get(API_KEY_SECRET_PREFIX + id);
     if (key) this.core.log.addSecret(key);

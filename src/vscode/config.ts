@@ -55,6 +55,14 @@ export function terminalExportOn(): boolean {
 }
 
 /**
+ * `infusionsoft.apiKey.exportToTerminals` (default off), from the user's own settings only: a cloned
+ * repository must not turn on handing an API key to every terminal.
+ */
+export function apiKeyTerminalExportOn(): boolean {
+  return vscode.workspace.getConfiguration('infusionsoft.apiKey').inspect<unknown>('exportToTerminals')?.globalValue === true;
+}
+
+/**
  * `infusionsoft.tokenHelper.enabled` (default off), from the user's own settings only: a cloned
  * repository must not open the door `keap-token` knocks on (issue 18).
  */

@@ -120,6 +120,7 @@ export class Credentials implements vscode.Disposable {
 
   dispose(): void {
     this.apiKeys.dispose();
+    this.guard.dispose();
     this.changedMarks.dispose();
   }
 }

@@ -45,7 +45,11 @@ export function environmentIcon(env: KeapEnvironment | undefined): vscode.ThemeI
  * a production credential is written into a folder bound to another credential or to none (asked
  * once per folder and credential; the answer is remembered in workspaceState).
  */
-export class ProductionGuard {
+export class ProductionGuard implements vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  /** Fires after a folder was bound (or unbound) or a production credential allowed into one (the terminal export follows). */
+  readonly onDidChange = this.changed.event;
+
   constructor(
     private readonly workspaceState: vscode.Memento,
     private readonly globalState: vscode.Memento,
@@ -78,6 +82,11 @@ export class ProductionGuard {
     else delete all[folder.toString()];
     await this.workspaceState.update(BINDINGS_KEY, all);
     this.log.info(`workspace folder ${folder.toString()} bound to ${credentialId ?? 'nothing'}`);
+    this.changed.fire();
+  }
+
+  dispose(): void {
+    this.changed.dispose();
   }
 
   /**
@@ -132,6 +141,7 @@ export class ProductionGuard {
     const allowed = parseAllowed(this.workspaceState.get(ALLOWED_KEY));
     allowed[folder.uri.toString()] = [...new Set([...(allowed[folder.uri.toString()] ?? []), credential.id])];
     await this.workspaceState.update(ALLOWED_KEY, allowed);
+    this.changed.fire();
     return true;
   }
 }

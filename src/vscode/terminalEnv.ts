@@ -3,10 +3,12 @@ import { l10n } from 'vscode';
 import { ENV_PRESETS, EnvVariableNames } from '../dotenv/variables';
 import { accountKey } from '../session/accounts';
 import { appEnvironmentIn, ENVIRONMENT_MARKS_KEY } from '../session/environmentGuard';
-import { terminalExportPairs, terminalExportPlan } from '../session/terminalExport';
+import { apiKeyTerminalPlan, terminalExportPairs, terminalExportPlan } from '../session/terminalExport';
+import { envVariableNameProblem } from '../keap/apiKeys';
 import type { ProductionGuard } from './environments';
+import type { ApiKeys } from './apiKeys';
 import { Logger } from '../log';
-import { terminalExportOn } from './config';
+import { apiKeyTerminalExportOn, terminalExportOn } from './config';
 import { SessionModel } from './sessionModel';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -29,6 +31,23 @@ function terminalNames(): EnvVariableNames {
     return ENV_NAME.test(v) ? v : undefined;
   };
   return { accessToken: pick('accessToken'), expiresAt: pick('expiresAt') };
+}
+
+/**
+ * What each exporter put into one collection (the window-wide one, '', or a folder's, by URI), said
+ * in its description: the token export and the API key export share the extension's collection.
+ */
+const described = new Map<string, Map<'token' | 'apiKey', string>>();
+
+/** Sets (text) or clears (undefined) what `owner` says in the description of the collection of `folder` (undefined: window-wide). */
+function describe(collection: vscode.GlobalEnvironmentVariableCollection, folder: vscode.WorkspaceFolder | undefined, owner: 'token' | 'apiKey', text: string | undefined): void {
+  const scope = folder?.uri.toString() ?? '';
+  const parts = described.get(scope) ?? new Map<'token' | 'apiKey', string>();
+  if (text) parts.set(owner, text);
+  else parts.delete(owner);
+  described.set(scope, parts);
+  const c = folder ? collection.getScoped({ workspaceFolder: folder }) : collection;
+  c.description = [parts.get('token'), parts.get('apiKey')].filter(Boolean).join(' ') || undefined;
 }
 
 /**
@@ -69,7 +88,7 @@ export class TerminalTokenExport implements vscode.Disposable {
     private readonly guard?: () => Promise<ProductionGuard>,
   ) {
     collection.persistent = false;
-    collection.description = l10n.t('The access token of the active Keap app and its expiry (setting infusionsoft.terminal.exportTokens).');
+    describe(collection, undefined, 'token', this.description);
     this.disposables = [
       model.onDidChange(() => this.update()),
       vscode.workspace.onDidChangeConfiguration(e => (e.affectsConfiguration('infusionsoft.terminal') || e.affectsConfiguration('infusionsoft.env')) && this.update()),
@@ -84,6 +103,10 @@ export class TerminalTokenExport implements vscode.Disposable {
   /** Settles when the collections hold what the last update decided (tests). */
   get settled(): Promise<void> {
     return this.chain;
+  }
+
+  private get description(): string {
+    return l10n.t('The access token of the active Keap app and its expiry (setting infusionsoft.terminal.exportTokens).');
   }
 
   /** Makes the collections hold what the setting, the active account and the guard say now. */
@@ -121,6 +144,7 @@ export class TerminalTokenExport implements vscode.Disposable {
       if (next && JSON.stringify(next.pairs) === was.pairs) continue;
       const c = this.scoped(was.folder);
       for (const [name] of JSON.parse(was.pairs) as [string, string][]) c.delete(name);
+      if (was.folder) describe(this.collection, was.folder, 'token', undefined);
       this.applied.delete(scope);
     }
     for (const [scope, next] of want) {
@@ -129,6 +153,7 @@ export class TerminalTokenExport implements vscode.Disposable {
       // Only its own variables: the collection also carries keap-token's (src/vscode/tokenHelper.ts).
       const c = this.scoped(next.folder);
       for (const [name, value] of next.pairs) c.replace(name, value);
+      if (next.folder) describe(this.collection, next.folder, 'token', next.pairs.length ? this.description : undefined);
       if (next.pairs.length || scope === '') this.log.info(next.pairs.length ? `new terminals${next.folder ? ` of folder ${next.folder.name}` : ''} get ${next.pairs.map(p => p[0]).join(' and ')} of Keap app ${set?.appName}` : 'new terminals no longer get a Keap token');
       this.applied.set(scope, { folder: next.folder, pairs: json });
     }
@@ -159,5 +184,162 @@ export class TerminalTokenExport implements vscode.Disposable {
       const c = this.scoped(was.folder);
       for (const [name] of JSON.parse(was.pairs) as [string, string][]) c.delete(name);
     }
+  }
+}
+
+/**
+ * The name API keys get in terminals: the user's own `infusionsoft.apiKey.envVariable` (default
+ * `KEAP_API_KEY`), never a workspace's (a cloned repository must not choose which variable a key
+ * lands in, as for the token's names); undefined when it is not a shell variable name.
+ */
+function apiKeyTerminalName(): string | undefined {
+  const name = userValue<unknown>('infusionsoft.apiKey', 'envVariable', 'KEAP_API_KEY');
+  const v = typeof name === 'string' && name.trim() ? name.trim() : 'KEAP_API_KEY';
+  return envVariableNameProblem(v) ? undefined : v;
+}
+
+/**
+ * With `infusionsoft.apiKey.exportToTerminals` on (an application-wide user setting, default off),
+ * new integrated terminals of each workspace folder get an API key under the name of
+ * `infusionsoft.apiKey.envVariable`: the key the folder is bound to, else the only key stored
+ * (src/session/terminalExport `apiKeyTerminalPlan`), through the collection scoped to that folder
+ * (`getScoped({ workspaceFolder })`; with no folder open, the window-wide one). Never persisted.
+ * A key marked production goes only into folders bound to it or allowed by the production guard;
+ * for another folder it is held back, one log line says so, and the guard asks once, when a
+ * terminal is next opened in this window (as for a production app's token). Removing the key,
+ * turning the setting off, binding the folder elsewhere or Restricted Mode take it out again. A
+ * Service Account Key's description says it opens all of the account's data. Built only once the
+ * setting is on (src/extension.ts).
+ */
+export class ApiKeyTerminalExport implements vscode.Disposable {
+  /** What each collection holds now: '' the window-wide one, else a folder's URI. */
+  private readonly applied = new Map<string, { readonly folder?: vscode.WorkspaceFolder; readonly name: string; readonly value: string; readonly description: string }>();
+  /** `<folder URI> apiKey:<id>`: asked in this window. */
+  private readonly asked = new Set<string>();
+  private pending: Array<{ folder: vscode.WorkspaceFolder; keyId: string }> = [];
+  /** Log lines said once per window (Restricted Mode, a bad name, no key chosen for a folder). */
+  private readonly told = new Set<string>();
+  private chain: Promise<void> = Promise.resolve();
+  private readonly disposables: vscode.Disposable[];
+
+  constructor(
+    private readonly collection: vscode.GlobalEnvironmentVariableCollection,
+    private readonly credentials: { readonly apiKeys: ApiKeys; readonly guard: ProductionGuard },
+    private readonly log: Logger,
+  ) {
+    collection.persistent = false;
+    this.disposables = [
+      // A key added, removed or marked (here or, through SecretStorage, in another window).
+      credentials.apiKeys.onDidChangeTreeData(() => this.update()),
+      // A folder bound elsewhere, or a production key allowed into it.
+      credentials.guard.onDidChange(() => this.update()),
+      vscode.workspace.onDidChangeConfiguration(e => (e.affectsConfiguration('infusionsoft.apiKey') || e.affectsConfiguration('infusionsoft.terminal') || e.affectsConfiguration('infusionsoft.env')) && this.update()),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => this.update()),
+      vscode.workspace.onDidChangeWorkspaceFolders(() => this.update()),
+      vscode.window.onDidOpenTerminal(() => void this.askPending()),
+    ];
+    this.update();
+  }
+
+  /** Settles when the collections hold what the last update decided (tests). */
+  get settled(): Promise<void> {
+    return this.chain;
+  }
+
+  update(): void {
+    this.chain = this.chain.then(() => this.apply()).catch(e => this.log.error(`terminal export of API keys: ${(e as Error)?.message ?? e}`));
+  }
+
+  private once(line: string): void {
+    if (this.told.has(line)) return;
+    this.told.add(line);
+    this.log.info(line);
+  }
+
+  private async apply(): Promise<void> {
+    const { apiKeys, guard } = this.credentials;
+    const on = apiKeyTerminalExportOn();
+    const trusted = vscode.workspace.isTrusted;
+    const keys = apiKeys.list();
+    const name = apiKeyTerminalName();
+    if (on && keys.length && !trusted) this.once('new terminals get no Keap API key: this workspace is in Restricted Mode (trust it to export the key)');
+    if (on && !name) this.once('new terminals get no Keap API key: the user setting infusionsoft.apiKey.envVariable is not a shell variable name');
+    // The token export's names win: one variable cannot hold both.
+    const tokenNames = terminalExportOn() ? Object.values(terminalNames()) : [];
+    const clash = !!name && tokenNames.includes(name);
+    if (on && clash) this.once(`new terminals get no Keap API key: ${name} is the name the access token is exported under`);
+    const folders = vscode.workspace.workspaceFolders ?? [];
+    const plan = apiKeyTerminalPlan(
+      keys,
+      folders.map(f => ({ key: f.uri.toString(), state: guard.folderState(f.uri) })),
+      this.asked,
+      { exportOn: on && !!name && !clash, workspaceTrusted: trusted },
+    );
+    const want = new Map<string, { folder?: vscode.WorkspaceFolder; keyId: string }>();
+    if (plan.window) want.set('', { keyId: plan.window });
+    for (const t of plan.exportTo) want.set(t.folder, { folder: folders.find(f => f.uri.toString() === t.folder), keyId: t.keyId });
+    for (const f of plan.unchosen) this.once(`new terminals of folder ${folders.find(x => x.uri.toString() === f)?.name ?? f} get no Keap API key: several are stored and the folder is bound to none of them (Bind Folder to Keap Credential)`);
+    const pending = plan.ask.map(t => ({ folder: folders.find(f => f.uri.toString() === t.folder)!, keyId: t.keyId })).filter(t => t.folder);
+    for (const t of pending) {
+      if (!this.pending.some(p => p.folder === t.folder && p.keyId === t.keyId)) {
+        this.log.info(`new terminals of folder ${t.folder.name} get no API key "${apiKeys.get(t.keyId)?.label}": it is marked production and the folder is not bound to it (asked when a terminal opens)`);
+      }
+    }
+    this.pending = pending;
+
+    const next = new Map<string, { folder?: vscode.WorkspaceFolder; name: string; value: string; description: string; said: string }>();
+    for (const [scope, w] of want) {
+      const entry = apiKeys.get(w.keyId);
+      const value = entry && (await apiKeys.terminalValue(entry.id));
+      if (!entry || !value || !name) continue;
+      const description =
+        entry.kind === 'sak'
+          ? l10n.t('Service Account Key "{0}" as {1} (setting infusionsoft.apiKey.exportToTerminals): admin access to all of the Keap account\'s data.', entry.label, name)
+          : l10n.t('Personal Access Token "{0}" as {1} (setting infusionsoft.apiKey.exportToTerminals).', entry.label, name);
+      next.set(scope, { folder: w.folder, name, value, description, said: `API key "${entry.label}" (${entry.kind})` });
+    }
+    for (const [scope, was] of this.applied) {
+      const now = next.get(scope);
+      if (now && now.name === was.name && now.value === was.value && now.description === was.description) continue;
+      this.scoped(was.folder).delete(was.name);
+      describe(this.collection, was.folder, 'apiKey', undefined);
+      this.applied.delete(scope);
+      if (!now) this.log.info(`new terminals${was.folder ? ` of folder ${was.folder.name}` : ''} no longer get ${was.name}`);
+    }
+    for (const [scope, now] of next) {
+      if (this.applied.has(scope)) continue;
+      this.scoped(now.folder).replace(now.name, now.value);
+      describe(this.collection, now.folder, 'apiKey', now.description);
+      this.applied.set(scope, now);
+      this.log.info(`new terminals${now.folder ? ` of folder ${now.folder.name}` : ''} get ${now.name}: ${now.said}`);
+    }
+  }
+
+  private scoped(folder: vscode.WorkspaceFolder | undefined): vscode.EnvironmentVariableCollection {
+    return folder ? this.collection.getScoped({ workspaceFolder: folder }) : this.collection;
+  }
+
+  /** Asks, once per folder, key and window, about the folders a production key was held back from. */
+  private async askPending(): Promise<void> {
+    if (!this.pending.length) return;
+    const held = this.pending;
+    this.pending = [];
+    for (const { folder, keyId } of held) {
+      const entry = this.credentials.apiKeys.get(keyId);
+      const asked = `${folder.uri.toString()} apiKey:${keyId}`;
+      if (!entry || this.asked.has(asked)) continue;
+      this.asked.add(asked);
+      await this.credentials.guard.mayWrite(folder, this.credentials.apiKeys.credential(entry), l10n.t('new terminals'));
+    }
+    this.update();
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+    for (const was of this.applied.values()) {
+      this.scoped(was.folder).delete(was.name);
+      describe(this.collection, was.folder, 'apiKey', undefined);
+    }
+    this.applied.clear();
   }
 }
