@@ -176,7 +176,11 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
   // API keys, Import Tokens, production marks: commands and the API Keys view, their code loaded on first use.
   const tokenImport = lazy(async () => new (await import('./vscode/importTokens').catch(failed('Import Tokens'))).TokenImport(core, envWriter, ledgerFor));
   tree.showEnvironments(key => appEnvironmentIn(context.globalState.get(ENVIRONMENT_MARKS_KEY), key));
-  const keapCredentials = registerCredentials(core, envWriter, { importTokens: async args => (await tokenImport()).run(args && typeof args === 'object' ? args : undefined), marksChanged: () => tree.refresh() });
+  const keapCredentials = registerCredentials(core, envWriter, { importTokens: async args => (await tokenImport()).run(args && typeof args === 'object' ? args : undefined), marksChanged: () => {
+      tree.refresh();
+      // A mark decides where the terminal export puts the token (production: only bound or allowed folders).
+      terminalExport.loaded?.update();
+    } });
 
   const signInModule = () => import('./vscode/signInFeature').catch(failed('the sign-in'));
   const handledCallbacks = new vscode.EventEmitter<CallbackResult>();

@@ -77,6 +77,7 @@ export class TerminalTokenExport implements vscode.Disposable {
   private pending: vscode.WorkspaceFolder[] = [];
   private chain: Promise<void> = Promise.resolve();
   private readonly disposables: vscode.Disposable[];
+  private followsGuard = false;
 
   constructor(
     private readonly collection: vscode.GlobalEnvironmentVariableCollection,
@@ -128,6 +129,11 @@ export class TerminalTokenExport implements vscode.Disposable {
     if (!production || !this.guard) want.set('', { pairs });
     else {
       const guard = await this.guard();
+      // A folder bound or allowed later changes where the token goes: follow the guard from its first use on.
+      if (!this.followsGuard) {
+        this.followsGuard = true;
+        this.disposables.push(guard.onDidChange(() => this.update()));
+      }
       const folders = vscode.workspace.workspaceFolders ?? [];
       const plan = terminalExportPlan(
         { id: `app:${key}`, environment: 'production' },

@@ -91,4 +91,31 @@ describe('Credential routes: production kept apart from launches and terminals',
       await config.update('tokenHelper.enabled', undefined, vscode.ConfigurationTarget.Global);
     }
   });
+
+  it('terminal export follows a production mark and a binding at once, without waiting for a refresh', async () => {
+    await ensureSignedIn();
+    const a = await api();
+    const key = a.model.activeKey!;
+    const folder = vscode.workspace.workspaceFolders![0];
+    const config = vscode.workspace.getConfiguration('infusionsoft');
+    const scoped = a.terminalEnv.getScoped({ workspaceFolder: folder });
+    const token = () => a.model.get(key)!.accessToken;
+    try {
+      await vscode.commands.executeCommand('infusionsoft.bindFolder', { folder: folder.uri.toString(), credential: null });
+      await config.update('terminal.exportTokens', true, vscode.ConfigurationTarget.Global);
+      await waitFor(() => a.terminalEnv.get('KEAP_ACCESS_TOKEN')?.value === token(), 15_000, 'the token in every new terminal (not marked)');
+      // Marked production, the folder bound to nothing: out of every terminal now.
+      assert.equal(await vscode.commands.executeCommand('infusionsoft.markProduction', { account: key }), true);
+      await waitFor(() => a.terminalEnv.get('KEAP_ACCESS_TOKEN') === undefined && scoped.get('KEAP_ACCESS_TOKEN') === undefined, 15_000, 'the production token out of the terminals of an unbound folder');
+      // The folder bound to the app: into that folder's terminals now.
+      await vscode.commands.executeCommand('infusionsoft.bindFolder', { folder: folder.uri.toString(), credential: `app:${key}` });
+      await waitFor(() => scoped.get('KEAP_ACCESS_TOKEN')?.value === token(), 15_000, "the token in the bound folder's terminals");
+      assert.equal(a.terminalEnv.get('KEAP_ACCESS_TOKEN'), undefined, 'still not window-wide');
+    } finally {
+      await config.update('terminal.exportTokens', undefined, vscode.ConfigurationTarget.Global);
+      await vscode.commands.executeCommand('infusionsoft.clearMark', { account: key });
+      await vscode.commands.executeCommand('infusionsoft.bindFolder', { folder: folder.uri.toString(), credential: null });
+      await vscode.commands.executeCommand('notifications.clearAll');
+    }
+  });
 });
