@@ -59,14 +59,18 @@ const RELATIVE = ['expires_in', 'expiresIn'] as const;
 
 /**
  * An absolute expiry from a JSON or `.env` value: epoch seconds or milliseconds (number or digits),
- * or an ISO 8601 date. Returns epoch ms, or undefined when unreadable or before the year 2000.
+ * or an ISO 8601 date (a date-time without a zone, `2026-12-07 09:12:44`, is read as UTC, as
+ * databases store it). Returns epoch ms, or undefined when unreadable or before the year 2000.
  */
 export function parseAbsoluteExpiry(value: unknown): number | undefined {
   let ms: number | undefined;
   if (typeof value === 'number' && Number.isFinite(value)) ms = value < SECONDS_BELOW ? value * 1000 : value;
   else if (typeof value === 'string' && /^\d{1,16}(\.\d+)?$/.test(value.trim())) return parseAbsoluteExpiry(Number(value.trim()));
   else if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}/.test(value.trim())) {
-    const t = Date.parse(value.trim());
+    // A date-time without a zone (a database DATETIME, Laravel's default) is UTC, never this machine's local time.
+    const v = value.trim();
+    const zoneless = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(:\d{2}(\.\d+)?)?)$/.exec(v);
+    const t = Date.parse(zoneless ? `${zoneless[1]}T${zoneless[2]}Z` : v);
     ms = Number.isNaN(t) ? undefined : t;
   }
   return ms !== undefined && ms >= YEAR_2000_MS ? Math.round(ms) : undefined;

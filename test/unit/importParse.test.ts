@@ -79,6 +79,19 @@ describe('Import Tokens: every shape a pair comes in', () => {
     assert.equal(parseAbsoluteExpiry(1796644800123), 1796644800123);
     assert.equal(parseAbsoluteExpiry('1796644800'), 1796644800_000);
     assert.equal(parseAbsoluteExpiry('2026-12-07T00:00:00Z'), Date.parse('2026-12-07T00:00:00Z'));
+    // A date-time without a zone (a database DATETIME) is UTC whatever this machine's zone (found by a fresh-user review).
+    const tz = process.env.TZ;
+    try {
+      process.env.TZ = 'America/New_York';
+      assert.notEqual(new Date(Date.UTC(2026, 11, 7)).getTimezoneOffset(), 0, 'the zone took effect');
+      assert.equal(parseAbsoluteExpiry('2026-12-07 09:12:44'), Date.parse('2026-12-07T09:12:44Z'));
+      assert.equal(parseAbsoluteExpiry('2026-12-07T09:12:44.5'), Date.parse('2026-12-07T09:12:44.500Z'));
+      assert.equal(parseAbsoluteExpiry('2026-12-07T09:12'), Date.parse('2026-12-07T09:12:00Z'));
+      assert.equal(parseAbsoluteExpiry('2026-12-07T09:12:44-05:00'), Date.parse('2026-12-07T14:12:44Z'), 'a stated zone is kept');
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
     assert.equal(parseAbsoluteExpiry(86400), undefined, 'a relative lifetime in an absolute field is not a date in 1970');
     assert.equal(parseAbsoluteExpiry('soon'), undefined);
     assert.equal(parseAbsoluteExpiry(Number.NaN), undefined);
