@@ -1,6 +1,7 @@
 import { KeapError } from '../keap/errors';
 import { accountKey } from './accounts';
 import { Refresher, RefresherDeps } from './refresher';
+import type { LedgerStore } from './refreshSchedule';
 import type { SessionStore } from './store';
 import type { TokenSet } from './tokenSet';
 
@@ -19,6 +20,14 @@ export type ImportRefreshResult =
   /** Keap rotated the pair but storing it failed {@link IMPORT_SAVE_ATTEMPTS} times: the old pair is dead and the new one is lost; the user must sign in. */
   | { readonly kind: 'unsaved'; readonly error: Error };
 
+/** What an import needs besides a {@link Refresher}'s own dependencies: each account's ledger and storage, by {@link accountKey}. */
+export interface ImportDeps extends Omit<RefresherDeps, 'store' | 'appRotations' | 'ledger'> {
+  /** The request ledger of an account (the file every window shares). */
+  readonly ledgerFor: (key: string) => LedgerStore;
+  /** The stored token set of an account (SecretStorage). */
+  readonly storeFor: (key: string) => SessionStore;
+}
+
 /**
  * Import Tokens' one refresh of a pair that is not stored yet, through a {@link Refresher} with the
  * caller's lock and request ledger (the user-wide ones every refresh of that account takes, so it
@@ -27,7 +36,8 @@ export type ImportRefreshResult =
  * refused one never does. It is the user's own request (never held back by the automatic schedule).
  * Never rejects.
  */
-export async function refreshImportedPair(candidate: TokenSet, deps: Omit<RefresherDeps, 'store' | 'appRotations'>, persist: (set: TokenSet) => Promise<void>): Promise<ImportRefreshResult> {
+export async function refreshImportedPair(candidate: TokenSet, deps: ImportDeps): Promise<ImportRefreshResult> {
+  const persist = (set: TokenSet) => deps.storeFor(accountKey(set)).write(set);
   let held: TokenSet | undefined = candidate;
   const store: SessionStore = {
     read: async () => held,
@@ -38,7 +48,7 @@ export async function refreshImportedPair(candidate: TokenSet, deps: Omit<Refres
     },
     clear: async () => void (held = undefined),
   };
-  const refresher = new Refresher({ ...deps, store });
+  const refresher = new Refresher({ ...deps, ledger: deps.ledgerFor(accountKey(candidate)), store });
   try {
     const r = await refresher.refresh(candidate);
     if (r.kind !== 'refreshed') return { kind: 'failed', error: new Error(`refresh ended as ${r.kind}`) };

@@ -203,7 +203,7 @@ export class TokenImport {
   private async refreshOnce(candidate: TokenSet): Promise<{ kind: 'refreshed'; set: TokenSet } | { kind: 'refused'; reason: string }> {
     const { model, tokenClient, credentials, now, log, refreshLock } = this.core;
     const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: l10n.t('Refreshing the imported Keap tokens…') }, () =>
-      refreshImportedPair(candidate, { tokenClient, credentials, now, log, lock: refreshLock, ledger: this.ledgerFor(accountKey(candidate)) }, set => model.storeFor(accountKey(set)).write(set)),
+      refreshImportedPair(candidate, { tokenClient, credentials, now, log, lock: refreshLock, ledgerFor: this.ledgerFor, storeFor: key => model.storeFor(key) }),
     );
     switch (r.kind) {
       case 'refreshed':

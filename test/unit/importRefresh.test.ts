@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { KeapTokenClient } from '../../src/keap/tokenClient';
 import { SILENT_LOGGER } from '../../src/log';
 import { IMPORT_SAVE_ATTEMPTS, refreshImportedPair } from '../../src/session/importRefresh';
+import { accountKey } from '../../src/session/accounts';
 import { MemoryLedgerStore } from '../../src/session/refreshSchedule';
 import { REAL_TIMERS } from '../../src/session/timeLimit';
 import { TokenSet } from '../../src/session/tokenSet';
@@ -32,7 +33,8 @@ describe('Import Tokens: one refresh of a pair not stored yet (src/session/impor
   });
   after(() => fake.close());
 
-  const deps = (ledger = new MemoryLedgerStore(), locks: string[] = []) => ({
+  /** `persist` stands for SecretStorage's write of any account; `ledger` is every account's ledger unless `ledgers` names one per account. */
+  const deps = (ledger = new MemoryLedgerStore(), locks: string[] = [], persist: (set: TokenSet) => Promise<void> = async () => undefined, ledgers?: Map<string, MemoryLedgerStore>) => ({
     tokenClient: new KeapTokenClient({ endpoints: () => ({ authorizeUrl: fake.authorizeUrl, tokenUrl: fake.tokenUrl, apiBaseUrl: fake.apiBaseUrl }), timeoutMs: () => 5000, now: Date.now }),
     credentials: async (clientId: string) => ({ clientId, clientSecret: DEMO_CLIENT.clientSecret }),
     now: Date.now,
@@ -41,7 +43,15 @@ describe('Import Tokens: one refresh of a pair not stored yet (src/session/impor
       locks.push(account);
       return new MemoryLock(REAL_TIMERS).acquire();
     },
-    ledger,
+    ledgerFor: (key: string) => ledgers?.get(key) ?? ledger,
+    storeFor: (key: string) => ({
+      read: async () => undefined,
+      write: async (set: TokenSet) => {
+        assert.equal(accountKey(set), key);
+        await persist(set);
+      },
+      clear: async () => undefined,
+    }),
   });
 
   it('a live pair: one refresh under the account lock, recorded in the ledger; the rotated pair is persisted once, with the Keap app from scope', async () => {
@@ -50,7 +60,7 @@ describe('Import Tokens: one refresh of a pair not stored yet (src/session/impor
     const persisted: TokenSet[] = [];
     const ledger = new MemoryLedgerStore();
     const locks: string[] = [];
-    const r = await refreshImportedPair(candidate, deps(ledger, locks), async set => void persisted.push(set));
+    const r = await refreshImportedPair(candidate, deps(ledger, locks, async set => void persisted.push(set)));
     assert.equal(r.kind, 'refreshed');
     assert.equal(fake.requests.length, 1);
     assert.equal(fake.requests[0].form?.refresh_token, candidate.refreshToken);
@@ -65,10 +75,10 @@ describe('Import Tokens: one refresh of a pair not stored yet (src/session/impor
 
   it('a dead refresh token: dead, one request, nothing persisted', async () => {
     const candidate = await pairFromElsewhere(fake);
-    await refreshImportedPair(candidate, deps(), async () => undefined);
+    await refreshImportedPair(candidate, deps());
     fake.requests.splice(0);
     const persisted: TokenSet[] = [];
-    const r = await refreshImportedPair(candidate, deps(), async set => void persisted.push(set));
+    const r = await refreshImportedPair(candidate, deps(undefined, undefined, async set => void persisted.push(set)));
     assert.equal(r.kind, 'dead');
     assert.equal(fake.requests.length, 1);
     assert.deepEqual(persisted, []);
@@ -77,7 +87,7 @@ describe('Import Tokens: one refresh of a pair not stored yet (src/session/impor
   it('client credentials Keap refuses: bad-client, one request, nothing persisted', async () => {
     const candidate = { ...(await pairFromElsewhere(fake)), clientId: 'other-client' };
     fake.requests.splice(0);
-    const r = await refreshImportedPair(candidate, { ...deps(), credentials: async () => ({ clientId: 'other-client', clientSecret: 'x' }) }, async () => assert.fail('persisted'));
+    const r = await refreshImportedPair(candidate, { ...deps(undefined, undefined, async () => assert.fail('persisted')), credentials: async () => ({ clientId: 'other-client', clientSecret: 'x' }) });
     assert.equal(r.kind, 'bad-client');
     assert.equal(fake.requests.length, 1);
   });
@@ -85,16 +95,22 @@ describe('Import Tokens: one refresh of a pair not stored yet (src/session/impor
   it(`storage refusing the rotated pair: written again under the lock, ${IMPORT_SAVE_ATTEMPTS} attempts in all, then unsaved`, async () => {
     const candidate = await pairFromElsewhere(fake);
     let writes = 0;
-    const r = await refreshImportedPair(candidate, deps(), async () => {
-      writes++;
-      throw new Error('keyring locked');
-    });
+    const r = await refreshImportedPair(
+      candidate,
+      deps(undefined, undefined, async () => {
+        writes++;
+        throw new Error('keyring locked');
+      }),
+    );
     assert.equal(r.kind, 'unsaved');
     assert.equal(writes, IMPORT_SAVE_ATTEMPTS);
     let second = 0;
-    const ok = await refreshImportedPair(await pairFromElsewhere(fake), deps(), async () => {
-      if (++second === 1) throw new Error('once');
-    });
+    const ok = await refreshImportedPair(
+      await pairFromElsewhere(fake),
+      deps(undefined, undefined, async () => {
+        if (++second === 1) throw new Error('once');
+      }),
+    );
     assert.equal(ok.kind, 'refreshed', 'a second write that works stores it');
     assert.equal(second, 2);
   });
