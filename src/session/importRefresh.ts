@@ -1,7 +1,8 @@
 import { KeapError } from '../keap/errors';
 import { accountKey } from './accounts';
 import { Refresher, RefresherDeps } from './refresher';
-import type { LedgerStore } from './refreshSchedule';
+import type { LockHandle } from './fileLock';
+import { LedgerStore, MemoryLedgerStore, recordFresh, recordOutcome } from './refreshSchedule';
 import type { SessionStore } from './store';
 import type { TokenSet } from './tokenSet';
 
@@ -9,7 +10,7 @@ import type { TokenSet } from './tokenSet';
 export const IMPORT_SAVE_ATTEMPTS = 3;
 
 export type ImportRefreshResult =
-  /** Keap rotated the pair and it is stored (through `persist`). */
+  /** Keap rotated the pair and it is stored (as the account Keap's `scope` names, under that account's lock). */
   | { readonly kind: 'refreshed'; readonly set: TokenSet }
   /** Keap refused the refresh token (used, rotated, expired, or of another client ID): nothing stored. */
   | { readonly kind: 'dead' }
@@ -29,15 +30,56 @@ export interface ImportDeps extends Omit<RefresherDeps, 'store' | 'appRotations'
 }
 
 /**
- * Import Tokens' one refresh of a pair that is not stored yet, through a {@link Refresher} with the
- * caller's lock and request ledger (the user-wide ones every refresh of that account takes, so it
- * is one more request in the same single flight and the same budget). Until Keap answers, the pair
- * lives only in memory; the rotated pair goes to `persist` (SecretStorage) before anything else, a
- * refused one never does. It is the user's own request (never held back by the automatic schedule).
- * Never rejects.
+ * Import Tokens' one refresh of a pair that is not stored yet, through a {@link Refresher}. The
+ * request goes out under the user-wide lock of the pair's account as far as it is known: the
+ * account itself when the pair names its Keap app (the lock every refresh of that account takes),
+ * else `<client ID>|` until Keap's `scope` names it. Until Keap answers, the pair lives only in
+ * memory, and so does the refresh's ledger: a refusal (dead token, bad client, …) is about a pair
+ * nobody stores, so it never pauses, unpauses or counts against an account already stored (the
+ * ledger of a stored account changes only for requests made with its own tokens). The rotated
+ * pair is stored, under the lock of the account it is stored as (taken after the first when the
+ * app was unknown: `<client ID>|` before `<client ID>|<app>`, never the other way round), before
+ * anything else; then that account's ledger records the request and the fresh pair, so its
+ * automatic refreshes count it in their budget and leave the pair alone for half its life. It is
+ * the user's own request (never held back by the automatic schedule). Never rejects.
  */
 export async function refreshImportedPair(candidate: TokenSet, deps: ImportDeps): Promise<ImportRefreshResult> {
-  const persist = (set: TokenSet) => deps.storeFor(accountKey(set)).write(set);
+  const { log, now } = deps;
+  // The locks this import holds now (a user-wide lock is not re-entrant).
+  const heldLocks = new Set<string>();
+  const lock = async (key: string): Promise<LockHandle> => {
+    const handle = await deps.lock(key);
+    heldLocks.add(key);
+    let released = false;
+    return {
+      waited: handle.waited,
+      release: async () => {
+        if (released) return;
+        released = true;
+        heldLocks.delete(key);
+        await handle.release();
+      },
+    };
+  };
+  const scratch = new MemoryLedgerStore();
+  const persist = async (set: TokenSet): Promise<void> => {
+    const key = accountKey(set);
+    const handle = heldLocks.has(key) ? undefined : await lock(key);
+    try {
+      await deps.storeFor(key).write(set);
+      // Stored: from now on the request was made with this account's tokens.
+      try {
+        const ledger = deps.ledgerFor(key);
+        const l = await ledger.read();
+        const requests = [...new Set([...l.requests, ...(await scratch.read()).requests])].sort((a, b) => a - b);
+        await ledger.write(recordFresh(recordOutcome({ ...l, requests }, { kind: 'success' }, now(), set.refreshTokenIssuedAt), set, now()));
+      } catch (e) {
+        log.warn(`Import Tokens: could not update the refresh ledger of ${key}: ${(e as Error).message}`);
+      }
+    } finally {
+      await handle?.release();
+    }
+  };
   let held: TokenSet | undefined = candidate;
   const store: SessionStore = {
     read: async () => held,
@@ -48,20 +90,20 @@ export async function refreshImportedPair(candidate: TokenSet, deps: ImportDeps)
     },
     clear: async () => void (held = undefined),
   };
-  const refresher = new Refresher({ ...deps, ledger: deps.ledgerFor(accountKey(candidate)), store });
+  const refresher = new Refresher({ ...deps, lock, ledger: scratch, store });
   try {
     const r = await refresher.refresh(candidate);
     if (r.kind !== 'refreshed') return { kind: 'failed', error: new Error(`refresh ended as ${r.kind}`) };
     let error = r.unsaved;
     for (let i = 1; error && i < IMPORT_SAVE_ATTEMPTS; i++) {
-      deps.log.warn(`Import Tokens: storing the refreshed pair of Keap app ${r.tokenSet.appName ?? r.tokenSet.clientId} again (attempt ${i + 1} of ${IMPORT_SAVE_ATTEMPTS})`);
+      log.warn(`Import Tokens: storing the refreshed pair of Keap app ${r.tokenSet.appName ?? r.tokenSet.clientId} again (attempt ${i + 1} of ${IMPORT_SAVE_ATTEMPTS})`);
       error = await refresher.retrySave().then(
         ok => (ok ? undefined : error),
         e => e as Error,
       );
     }
     if (error) return { kind: 'unsaved', error };
-    deps.log.info(`Import Tokens: stored the refreshed pair as ${accountKey(r.tokenSet)}`);
+    log.info(`Import Tokens: stored the refreshed pair as ${accountKey(r.tokenSet)}`);
     return { kind: 'refreshed', set: refresher.unsaved ?? held ?? r.tokenSet };
   } catch (e) {
     if (e instanceof KeapError && e.kind === 'dead-refresh-token') return { kind: 'dead' };

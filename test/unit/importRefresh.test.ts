@@ -7,7 +7,8 @@ import { MemoryLedgerStore } from '../../src/session/refreshSchedule';
 import { REAL_TIMERS } from '../../src/session/timeLimit';
 import { TokenSet } from '../../src/session/tokenSet';
 import { DEMO_CLIENT, FakeKeap, startFakeKeap } from '../fake-keap/server';
-import { MemoryLock } from '../support/memoryStores';
+import { Refresher } from '../../src/session/refresher';
+import { MemoryLock, MemorySessionStore } from '../support/memoryStores';
 
 /** A pair Keap issued outside VS Code (the code grant, as a developer's own app gets one), as an import candidate. */
 async function pairFromElsewhere(fake: FakeKeap): Promise<TokenSet> {
@@ -64,7 +65,8 @@ describe('Import Tokens: one refresh of a pair not stored yet (src/session/impor
     assert.equal(r.kind, 'refreshed');
     assert.equal(fake.requests.length, 1);
     assert.equal(fake.requests[0].form?.refresh_token, candidate.refreshToken);
-    assert.deepEqual(locks, [`${DEMO_CLIENT.clientId}|`]);
+    // The app is known only from Keap's answer: the request under `cid|`, the store under the account it is stored as.
+    assert.deepEqual(locks, [`${DEMO_CLIENT.clientId}|`, `${DEMO_CLIENT.clientId}|ab123`]);
     assert.equal(persisted.length, 1);
     assert.equal(persisted[0].appName, 'ab123');
     assert.equal(persisted[0].tokenUrl, fake.tokenUrl);
@@ -113,5 +115,85 @@ describe('Import Tokens: one refresh of a pair not stored yet (src/session/impor
     );
     assert.equal(ok.kind, 'refreshed', 'a second write that works stores it');
     assert.equal(second, 2);
+  });
+
+  /** One lock per account key, as the user-wide file locks are; `held` tells which are held now. */
+  const keyedLocks = () => {
+    const locks = new Map<string, MemoryLock>();
+    const held = new Set<string>();
+    const taken: string[] = [];
+    const lock = async (key: string) => {
+      if (!locks.has(key)) locks.set(key, new MemoryLock(REAL_TIMERS, 5000));
+      const h = await locks.get(key)!.acquire();
+      taken.push(key);
+      held.add(key);
+      return { release: async () => (held.delete(key), h.release()) };
+    };
+    return { lock, held, taken };
+  };
+  const stored = (set: Partial<TokenSet> = {}): TokenSet => ({
+    accessToken: 'stored-access-token-xxxxxxxxxxxx',
+    refreshToken: 'stored-refresh-token-xxxxxxxxxxx',
+    accessTokenExpiresAt: Date.now() + 20 * 3_600_000,
+    refreshTokenIssuedAt: Date.now() - 3_600_000,
+    scope: 'full|ab123.infusionsoft.com',
+    appName: 'ab123',
+    clientId: DEMO_CLIENT.clientId,
+    tokenUrl: fake.tokenUrl,
+    ...set,
+  });
+
+  it('a pair without a Keap app, stored as the app scope names: stored under that account\'s lock, its request and fresh pair in that account\'s ledger', async () => {
+    const candidate = await pairFromElsewhere(fake);
+    const key = `${DEMO_CLIENT.clientId}|ab123`;
+    const ledgers = new Map([[key, new MemoryLedgerStore()], [`${DEMO_CLIENT.clientId}|`, new MemoryLedgerStore()]]);
+    const locks = keyedLocks();
+    const store = new MemorySessionStore();
+    const heldAtWrite: string[][] = [];
+    const r = await refreshImportedPair(candidate, {
+      ...deps(),
+      lock: locks.lock,
+      ledgerFor: k => ledgers.get(k)!,
+      storeFor: k => ({
+        read: async () => (k === key ? store.read() : undefined),
+        write: async set => {
+          assert.equal(accountKey(set), k);
+          heldAtWrite.push([...locks.held]);
+          await store.write(set);
+        },
+        clear: async () => undefined,
+      }),
+    });
+    assert.equal(r.kind, 'refreshed');
+    assert.equal(store.set?.appName, 'ab123');
+    assert.deepEqual(heldAtWrite.length, 1);
+    assert.ok(heldAtWrite[0].includes(key), `stored under the lock of ${key}, held: ${heldAtWrite[0].join(', ')}`);
+    const ledger = await ledgers.get(key)!.read();
+    assert.equal(ledger.requests.length, 1, 'the import\'s request counts against the stored account\'s budget');
+    assert.ok(ledger.fresh, 'the pair Keap has just issued is left alone for half its life');
+    assert.equal(locks.held.size, 0, 'every lock released');
+    // A later automatic refresh of the stored account, through its own ledger, sees it.
+    const before = fake.requests.length;
+    const auto = await new Refresher({ ...deps(), lock: locks.lock, ledger: ledgers.get(key)!, store }).refresh(store.set, () => true);
+    assert.equal(auto.kind, 'deferred');
+    assert.equal(fake.requests.length, before, 'nothing sent');
+  });
+
+  it('a refused import leaves the ledger of an account already stored as it was: no pause added, none replaced or cleared', async () => {
+    const key = `${DEMO_CLIENT.clientId}|ab123`;
+    const paused = { requests: [Date.now() - 60_000], attempt: 0, paused: { cause: 'dead-refresh-token' as const, message: 'refused', resume: 'sign-in' as const, at: Date.now() - 60_000, issuedAt: stored().refreshTokenIssuedAt } };
+    for (const before of [{ requests: [Date.now() - 120_000], attempt: 0 }, paused]) {
+      for (const appName of ['ab123', undefined]) {
+        // A dead pair: refreshed once already.
+        const live = await pairFromElsewhere(fake);
+        await refreshImportedPair(live, deps());
+        const candidate = appName ? { ...live, scope: 'full|ab123.infusionsoft.com', appName } : live;
+        const ledgers = new Map([[key, new MemoryLedgerStore()], [`${DEMO_CLIENT.clientId}|`, new MemoryLedgerStore()]]);
+        for (const l of ledgers.values()) await l.write(before);
+        const r = await refreshImportedPair(candidate, { ...deps(undefined, undefined, async () => assert.fail('stored')), ledgerFor: k => ledgers.get(k)! });
+        assert.equal(r.kind, 'dead');
+        for (const [k, l] of ledgers) assert.deepEqual(await l.read(), before, `the ledger of ${k} after a refused import of a pair ${appName ? 'of' : 'without'} a Keap app`);
+      }
+    }
   });
 });
