@@ -1,9 +1,10 @@
 import { KeapError } from '../keap/errors';
 import { accountKey } from './accounts';
-import { Refresher, RefresherDeps } from './refresher';
+import { Refresher, RefresherDeps, STORE_TIME_LIMIT_MS } from './refresher';
 import type { LockHandle } from './fileLock';
 import { LedgerStore, MemoryLedgerStore, recordFresh, recordOutcome } from './refreshSchedule';
 import type { SessionStore } from './store';
+import { REAL_TIMERS, withTimeLimit } from './timeLimit';
 import type { TokenSet } from './tokenSet';
 
 /** How many times a rotated pair that could not be stored is written again, under the lock, before the import gives up (each write has the refresher's own time limit). */
@@ -110,4 +111,105 @@ export async function refreshImportedPair(candidate: TokenSet, deps: ImportDeps)
     if (e instanceof KeapError && e.kind === 'bad-client-credentials') return { kind: 'bad-client' };
     return { kind: 'failed', error: e as Error };
   }
+}
+
+export type ImportStoreResult =
+  /** Stored under the account's lock. */
+  | { readonly kind: 'stored'; readonly set: TokenSet }
+  /** The account's stored pair changed since the import began (another window refreshed or signed in): nothing stored. */
+  | { readonly kind: 'changed' }
+  /** Storage already holds this refresh token: nothing stored. */
+  | { readonly kind: 'held' }
+  /** The lock or storage failed: nothing stored (or storage may hold it, if only the answer was lost). */
+  | { readonly kind: 'unstored'; readonly error: Error };
+
+/** Two views of an account's stored pair are the same pair. */
+function samePair(a: TokenSet | undefined, b: TokenSet | undefined): boolean {
+  return a === b || (a !== undefined && b !== undefined && a.refreshToken === b.refreshToken && a.accessToken === b.accessToken);
+}
+
+/**
+ * Import Without Refreshing: stores `candidate` under the same user-wide lock every refresh of its
+ * account takes, and only when storage still holds `seen` (what it held when the import began). A
+ * refresh in another window meanwhile may have rotated the stored refresh token into one that only
+ * storage now holds (and the pair imported may be the one it replaced, copied from a `.env` file):
+ * writing over it could lose the only live pair, so the import stops and says so. Never rejects.
+ */
+export async function storeImportedPair(candidate: TokenSet, seen: TokenSet | undefined, deps: Pick<ImportDeps, 'lock' | 'storeFor' | 'storeTimeLimitMs' | 'timers'>): Promise<ImportStoreResult> {
+  const key = accountKey(candidate);
+  const store = deps.storeFor(key);
+  const limited = <T>(work: Promise<T>, what: string) => withTimeLimit(work, deps.storeTimeLimitMs ?? STORE_TIME_LIMIT_MS, what, deps.timers ?? REAL_TIMERS);
+  let handle: LockHandle | undefined;
+  try {
+    handle = await deps.lock(key);
+    const now = await limited(store.read(), 'reading the stored session');
+    if (now?.refreshToken === candidate.refreshToken) return { kind: 'held' };
+    if (!samePair(now, seen) || (now && store.isCurrent && !(await limited(store.isCurrent(now), 'checking the stored session')))) return { kind: 'changed' };
+    await limited(store.write(candidate), 'storing the session');
+    return { kind: 'stored', set: candidate };
+  } catch (e) {
+    return { kind: 'unstored', error: e as Error };
+  } finally {
+    await handle?.release();
+  }
+}
+
+/** What {@link importPair} asks of the user (or of the command's arguments). */
+export interface ImportQuestions {
+  /**
+   * Refresh once now? Asked only when the access token works (an expired or refused one is always
+   * refreshed). `appKnown`: the pair names its Keap app. Undefined: the user cancelled.
+   */
+  refresh(appKnown: boolean): Promise<boolean | undefined>;
+  /** Runs the refresh (to show progress); default: runs it. */
+  progress?<T>(work: () => Promise<T>): Promise<T>;
+}
+
+export type ImportPairResult =
+  | { readonly kind: 'imported'; readonly set: TokenSet; readonly refreshed: boolean }
+  | { readonly kind: 'cancelled' }
+  /** Userinfo failed otherwise than by refusing the access token (throttled, transient, …): nothing stored, nothing more sent. */
+  | { readonly kind: 'unchecked'; readonly error: Error }
+  | Exclude<ImportStoreResult, { kind: 'stored' }>
+  | Exclude<ImportRefreshResult, { kind: 'refreshed' }>;
+
+/**
+ * Import Tokens once the pair and the client credentials are known (src/vscode/importTokens asks
+ * for those): what storage holds for the pair's account now; the access token against userinfo
+ * (one request; skipped when the pair says it has expired); then one refresh
+ * ({@link refreshImportedPair}: needed when the access token has expired or Keap refused it, else
+ * the user's choice) or a store without refreshing ({@link storeImportedPair}, only over what
+ * storage held at the start). At most one userinfo and one token request; nothing stored unless
+ * Keap accepted the pair; never rejects.
+ */
+export async function importPair(candidate: TokenSet, deps: ImportDeps & { readonly userInfo: (accessToken: string) => Promise<TokenSet['user']> }, ask: ImportQuestions): Promise<ImportPairResult> {
+  let seen: TokenSet | undefined;
+  try {
+    seen = await withTimeLimit(deps.storeFor(accountKey(candidate)).read(), deps.storeTimeLimitMs ?? STORE_TIME_LIMIT_MS, 'reading the stored session', deps.timers ?? REAL_TIMERS);
+  } catch (e) {
+    return { kind: 'unstored', error: e as Error };
+  }
+  const expired = candidate.accessTokenExpiresAt !== undefined && candidate.accessTokenExpiresAt <= deps.now() + 60_000;
+  let accessRefused = false;
+  if (!expired) {
+    try {
+      candidate = { ...candidate, user: await deps.userInfo(candidate.accessToken) };
+    } catch (e) {
+      if (e instanceof KeapError && e.kind === 'invalid-access-token') accessRefused = true;
+      else return { kind: 'unchecked', error: e as Error };
+    }
+  }
+  let refresh = expired || accessRefused;
+  if (!refresh) {
+    const answer = await ask.refresh(candidate.appName !== undefined);
+    if (answer === undefined) return { kind: 'cancelled' };
+    refresh = answer;
+  }
+  if (refresh) {
+    const run = () => refreshImportedPair(candidate, deps);
+    const r = await (ask.progress ? ask.progress(run) : run());
+    return r.kind === 'refreshed' ? { kind: 'imported', set: r.set, refreshed: true } : r;
+  }
+  const s = await storeImportedPair(candidate, seen, deps);
+  return s.kind === 'stored' ? { kind: 'imported', set: s.set, refreshed: false } : s;
 }

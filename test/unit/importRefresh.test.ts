@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { KeapTokenClient } from '../../src/keap/tokenClient';
 import { SILENT_LOGGER } from '../../src/log';
-import { IMPORT_SAVE_ATTEMPTS, refreshImportedPair } from '../../src/session/importRefresh';
+import { IMPORT_SAVE_ATTEMPTS, importPair, refreshImportedPair } from '../../src/session/importRefresh';
 import { accountKey } from '../../src/session/accounts';
 import { MemoryLedgerStore } from '../../src/session/refreshSchedule';
 import { REAL_TIMERS } from '../../src/session/timeLimit';
@@ -195,5 +195,56 @@ describe('Import Tokens: one refresh of a pair not stored yet (src/session/impor
         for (const [k, l] of ledgers) assert.deepEqual(await l.read(), before, `the ledger of ${k} after a refused import of a pair ${appName ? 'of' : 'without'} a Keap app`);
       }
     }
+  });
+
+  it('Import Without Refreshing stores under the account\'s lock, and only over the pair stored when the import began', async () => {
+    const key = `${DEMO_CLIENT.clientId}|ab123`;
+    const live = await pairFromElsewhere(fake);
+    const candidate = { ...live, accessTokenExpiresAt: Date.now() + 3_600_000, scope: 'full|ab123.infusionsoft.com', appName: 'ab123' };
+    const tokenClient = deps().tokenClient;
+    const flow = (store: MemorySessionStore, locks: ReturnType<typeof keyedLocks>, meanwhile: () => Promise<void> = async () => undefined) =>
+      importPair(
+        candidate,
+        { ...deps(), lock: locks.lock, userInfo: t => tokenClient.userInfo(t), storeFor: k => (k === key ? store : new MemorySessionStore()) },
+        {
+          refresh: async appKnown => {
+            assert.equal(appKnown, true);
+            await meanwhile();
+            return false;
+          },
+        },
+      );
+    // Another window refreshes the stored account while the user reads the question: its new pair is kept.
+    const store = new MemorySessionStore(stored());
+    const newer = stored({ accessToken: 'newer-access-token-xxxxxxxxxxxx', refreshToken: 'newer-refresh-token-xxxxxxxxxxx' });
+    fake.requests.splice(0);
+    const r = await flow(store, keyedLocks(), async () => void (store.set = newer));
+    assert.equal(r.kind, 'changed');
+    assert.equal(store.set, newer, 'the pair another window stored meanwhile is kept');
+    assert.deepEqual(fake.requests.map(q => q.path).filter(p => p.endsWith('/token')), [], 'no token request');
+    assert.equal(fake.requests.filter(q => q.path.endsWith('/userinfo')).length, 1, 'one userinfo request');
+
+    // Another window holds the account's lock (refreshing it): the import waits for it, then sees what it stored.
+    const store2 = new MemorySessionStore(stored());
+    const locks = keyedLocks();
+    const other = await locks.lock(key);
+    const pending = flow(store2, locks);
+    await new Promise(res => setTimeout(res, 50));
+    assert.notEqual(store2.set?.refreshToken, candidate.refreshToken, 'nothing stored while another window holds the lock');
+    store2.set = newer;
+    await other.release();
+    assert.equal((await pending).kind, 'changed');
+    assert.equal(store2.set, newer);
+
+    // Nothing changed meanwhile: stored, under the lock of the account.
+    const store3 = new MemorySessionStore(stored());
+    const locks3 = keyedLocks();
+    let heldAtWrite: string[] = [];
+    const write = store3.write.bind(store3);
+    store3.write = async set => ((heldAtWrite = [...locks3.held]), write(set));
+    const ok = await flow(store3, locks3);
+    assert.equal(ok.kind, 'imported');
+    assert.equal(store3.set?.refreshToken, candidate.refreshToken);
+    assert.deepEqual(heldAtWrite, [key]);
   });
 });
