@@ -5,11 +5,10 @@ import { readEnvText } from '../dotenv/envLocation';
 import { isInsideFolder } from '../dotenv/envPath';
 import { ENV_PRESETS } from '../dotenv/variables';
 import { endpointProblem, userInfoUrl } from '../keap/endpoints';
-import { KeapError } from '../keap/errors';
 import { accountKey } from '../session/accounts';
 import { clientRefusal, EnvPairNames, ImportedPair, ImportParse, ImportRefusal, pairFromFields, parseImportEnv, parseImportText } from '../session/importParse';
 import type { LedgerStore } from '../session/refreshSchedule';
-import { refreshImportedPair } from '../session/importRefresh';
+import { importPair, ImportPairResult } from '../session/importRefresh';
 import { appNameFromScope, TokenSet } from '../session/tokenSet';
 import type { Core } from './core';
 import { setClientCredentials } from './credentials';
@@ -69,7 +68,8 @@ function refusalWords(r: ImportRefusal, which?: 'access' | 'refresh'): string {
  * token against userinfo (skipped when the pair says it has expired), then, if the access token is
  * expired or refused or the user agrees, one refresh through the same {@link Refresher}, user-wide
  * lock and request ledger as every refresh, which proves the refresh token and learns the Keap
- * app from `scope`. The pair is bound to the token endpoint configured now. A dead refresh token,
+ * app from `scope`; without it, the pair is stored under that same lock, and only over what was
+ * stored when the import began. The pair is bound to the token endpoint configured now. A dead refresh token,
  * a token of another client ID, an API key or a client secret pasted as a token: a clear message,
  * nothing stored, nothing more sent.
  */
@@ -119,7 +119,7 @@ export class TokenImport {
     const problem = endpointProblem(endpoints.tokenUrl) ?? endpointProblem(endpoints.apiBaseUrl);
     if (problem) return refuse(l10n.t('A Keap endpoint in your settings {0}.', problem));
     const scope = pair.scope ?? '';
-    let candidate: TokenSet = {
+    const candidate: TokenSet = {
       accessToken: pair.accessToken,
       refreshToken: pair.refreshToken,
       accessTokenExpiresAt: pair.accessTokenExpiresAt,
@@ -131,50 +131,48 @@ export class TokenImport {
       tokenUrl: endpoints.tokenUrl,
     };
 
-    // 4. The access token against userinfo, unless the pair says it has expired (then only the refresh can prove anything).
-    const expired = pair.accessTokenExpiresAt !== undefined && pair.accessTokenExpiresAt <= now() + 60_000;
-    let accessRefused = false;
-    if (!expired) {
-      try {
-        const user = await this.core.tokenClient.userInfo(pair.accessToken);
-        candidate = { ...candidate, user };
-        log.info(`Import Tokens: Keap accepted the access token (${urlForWords(userInfoUrl(endpoints))})`);
-      } catch (e) {
-        if (e instanceof KeapError && e.kind === 'invalid-access-token') accessRefused = true;
-        else return refuse(l10n.t('Keap could not check the access token: {0}', (e as Error).message));
-      }
-    }
-
-    // 5. One refresh: needed when the access token is expired or refused, else the user's choice.
-    const mustRefresh = expired || accessRefused;
+    // 4–5. The access token against userinfo (unless the pair says it has expired), then one refresh
+    // (needed when the access token is expired or refused, else the user's choice) or a store
+    // without refreshing under the account's lock (src/session/importRefresh).
     const elsewhere = source.envFile ? vscode.workspace.asRelativePath(source.envFile) : l10n.t('the place you copied it from');
-    let refresh = mustRefresh;
-    if (!mustRefresh) {
-      if (args.refresh !== undefined) refresh = args.refresh;
-      else {
-        const now_ = l10n.t('Refresh Now');
-        const keep = l10n.t('Import Without Refreshing');
-        const answer = await vscode.window.showInformationMessage(
-          candidate.appName
-            ? l10n.t('Keap accepted the access token. Refresh once now to prove the refresh token? From now on VS Code refreshes this pair; the copy in {0} stops working after the first refresh.', elsewhere)
-            : l10n.t('Keap accepted the access token. Refresh once now to prove the refresh token and learn which Keap app it opens (the pair does not say)? From now on VS Code refreshes this pair; the copy in {0} stops working after the first refresh.', elsewhere),
-          now_,
-          keep,
-        );
-        if (answer === undefined) return { kind: 'cancelled' };
-        refresh = answer === now_;
-      }
-    }
-
-    let stored: TokenSet;
-    if (refresh) {
-      const result = await this.refreshOnce(candidate);
-      if (result.kind === 'refused') return refuse(result.reason);
-      stored = result.set;
-    } else {
-      stored = candidate;
-      await this.core.model.storeFor(accountKey(stored)).write(stored);
-    }
+    const { model, tokenClient, credentials, refreshLock } = this.core;
+    const r = await importPair(
+      candidate,
+      {
+        tokenClient,
+        credentials,
+        now,
+        log,
+        lock: refreshLock,
+        ledgerFor: this.ledgerFor,
+        storeFor: key => model.storeFor(key),
+        userInfo: async accessToken => {
+          const user = await tokenClient.userInfo(accessToken);
+          log.info(`Import Tokens: Keap accepted the access token (${urlForWords(userInfoUrl(endpoints))})`);
+          return user;
+        },
+      },
+      {
+        refresh: async appKnown => {
+          if (args.refresh !== undefined) return args.refresh;
+          const now_ = l10n.t('Refresh Now');
+          const keep = l10n.t('Import Without Refreshing');
+          const answer = await vscode.window.showInformationMessage(
+            appKnown
+              ? l10n.t('Keap accepted the access token. Refresh once now to prove the refresh token? From now on VS Code refreshes this pair; the copy in {0} stops working after the first refresh.', elsewhere)
+              : l10n.t('Keap accepted the access token. Refresh once now to prove the refresh token and learn which Keap app it opens (the pair does not say)? From now on VS Code refreshes this pair; the copy in {0} stops working after the first refresh.', elsewhere),
+            now_,
+            keep,
+          );
+          return answer === undefined ? undefined : answer === now_;
+        },
+        progress: work => Promise.resolve(vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: l10n.t('Refreshing the imported Keap tokens…') }, work)),
+      },
+    );
+    if (r.kind === 'cancelled') return r;
+    if (r.kind !== 'imported') return refuse(this.refusedWords(r, candidate));
+    const stored = r.set;
+    const refresh = r.refreshed;
     const key = accountKey(stored);
     await this.core.model.reload();
     if (this.core.model.get(key)) await this.core.model.setActive(key);
@@ -199,23 +197,26 @@ export class TokenImport {
     return { kind: 'imported', account: key, refreshed: refresh, ...(envFile ? { envFile } : {}) };
   }
 
-  /** One refresh of the pair through the account's lock and ledger (src/session/importRefresh), in words. */
-  private async refreshOnce(candidate: TokenSet): Promise<{ kind: 'refreshed'; set: TokenSet } | { kind: 'refused'; reason: string }> {
-    const { model, tokenClient, credentials, now, log, refreshLock } = this.core;
-    const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: l10n.t('Refreshing the imported Keap tokens…') }, () =>
-      refreshImportedPair(candidate, { tokenClient, credentials, now, log, lock: refreshLock, ledger: this.ledgerFor(accountKey(candidate)) }, set => model.storeFor(accountKey(set)).write(set)),
-    );
+  /** Why nothing was stored, in words. */
+  private refusedWords(r: Exclude<ImportPairResult, { kind: 'imported' | 'cancelled' }>, candidate: TokenSet): string {
+    const app = candidate.appName ?? candidate.clientId;
     switch (r.kind) {
-      case 'refreshed':
-        return r;
+      case 'unchecked':
+        return l10n.t('Keap could not check the access token: {0}', r.error.message);
       case 'dead':
-        return { kind: 'refused', reason: l10n.t('Keap does not accept this refresh token for client ID {0}: it was used or rotated already, has expired, or belongs to another client ID.', candidate.clientId) };
+        return l10n.t('Keap does not accept this refresh token for client ID {0}: it was used or rotated already, has expired, or belongs to another client ID.', candidate.clientId);
       case 'bad-client':
-        return { kind: 'refused', reason: l10n.t('Keap rejected the client ID or client secret of {0}; check them with Set Client Credentials.', candidate.clientId) };
+        return l10n.t('Keap rejected the client ID or client secret of {0}; check them with Set Client Credentials.', candidate.clientId);
       case 'unsaved':
-        return { kind: 'refused', reason: l10n.t('Keap refreshed the pair but VS Code could not store it ({0}); the pair you gave no longer works. Sign in instead.', r.error.message) };
+        return l10n.t('Keap refreshed the pair but VS Code could not store it ({0}); the pair you gave no longer works. Sign in instead.', r.error.message);
       case 'failed':
-        return { kind: 'refused', reason: l10n.t('The refresh failed: {0}', r.error.message) };
+        return l10n.t('The refresh failed: {0}', r.error.message);
+      case 'changed':
+        return l10n.t('Another VS Code window changed the stored tokens of Keap app {0} while you were importing (a refresh or a sign-in); they are kept. Run Import Tokens again to replace them.', app);
+      case 'held':
+        return l10n.t('VS Code already holds this pair (Keap app {0}).', app);
+      case 'unstored':
+        return l10n.t('VS Code could not store the pair: {0}', r.error.message);
     }
   }
 

@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { KeapTokenClient } from '../../src/keap/tokenClient';
 import { SILENT_LOGGER } from '../../src/log';
-import { IMPORT_SAVE_ATTEMPTS, refreshImportedPair } from '../../src/session/importRefresh';
+import { IMPORT_SAVE_ATTEMPTS, importPair, refreshImportedPair } from '../../src/session/importRefresh';
+import { accountKey } from '../../src/session/accounts';
 import { MemoryLedgerStore } from '../../src/session/refreshSchedule';
 import { REAL_TIMERS } from '../../src/session/timeLimit';
 import { TokenSet } from '../../src/session/tokenSet';
 import { DEMO_CLIENT, FakeKeap, startFakeKeap } from '../fake-keap/server';
-import { MemoryLock } from '../support/memoryStores';
+import { Refresher } from '../../src/session/refresher';
+import { MemoryLock, MemorySessionStore } from '../support/memoryStores';
 
 /** A pair Keap issued outside VS Code (the code grant, as a developer's own app gets one), as an import candidate. */
 async function pairFromElsewhere(fake: FakeKeap): Promise<TokenSet> {
@@ -32,7 +34,8 @@ describe('Import Tokens: one refresh of a pair not stored yet (src/session/impor
   });
   after(() => fake.close());
 
-  const deps = (ledger = new MemoryLedgerStore(), locks: string[] = []) => ({
+  /** `persist` stands for SecretStorage's write of any account; `ledger` is every account's ledger unless `ledgers` names one per account. */
+  const deps = (ledger = new MemoryLedgerStore(), locks: string[] = [], persist: (set: TokenSet) => Promise<void> = async () => undefined, ledgers?: Map<string, MemoryLedgerStore>) => ({
     tokenClient: new KeapTokenClient({ endpoints: () => ({ authorizeUrl: fake.authorizeUrl, tokenUrl: fake.tokenUrl, apiBaseUrl: fake.apiBaseUrl }), timeoutMs: () => 5000, now: Date.now }),
     credentials: async (clientId: string) => ({ clientId, clientSecret: DEMO_CLIENT.clientSecret }),
     now: Date.now,
@@ -41,7 +44,15 @@ describe('Import Tokens: one refresh of a pair not stored yet (src/session/impor
       locks.push(account);
       return new MemoryLock(REAL_TIMERS).acquire();
     },
-    ledger,
+    ledgerFor: (key: string) => ledgers?.get(key) ?? ledger,
+    storeFor: (key: string) => ({
+      read: async () => undefined,
+      write: async (set: TokenSet) => {
+        assert.equal(accountKey(set), key);
+        await persist(set);
+      },
+      clear: async () => undefined,
+    }),
   });
 
   it('a live pair: one refresh under the account lock, recorded in the ledger; the rotated pair is persisted once, with the Keap app from scope', async () => {
@@ -50,11 +61,12 @@ describe('Import Tokens: one refresh of a pair not stored yet (src/session/impor
     const persisted: TokenSet[] = [];
     const ledger = new MemoryLedgerStore();
     const locks: string[] = [];
-    const r = await refreshImportedPair(candidate, deps(ledger, locks), async set => void persisted.push(set));
+    const r = await refreshImportedPair(candidate, deps(ledger, locks, async set => void persisted.push(set)));
     assert.equal(r.kind, 'refreshed');
     assert.equal(fake.requests.length, 1);
     assert.equal(fake.requests[0].form?.refresh_token, candidate.refreshToken);
-    assert.deepEqual(locks, [`${DEMO_CLIENT.clientId}|`]);
+    // The app is known only from Keap's answer: the request under `cid|`, the store under the account it is stored as.
+    assert.deepEqual(locks, [`${DEMO_CLIENT.clientId}|`, `${DEMO_CLIENT.clientId}|ab123`]);
     assert.equal(persisted.length, 1);
     assert.equal(persisted[0].appName, 'ab123');
     assert.equal(persisted[0].tokenUrl, fake.tokenUrl);
@@ -65,10 +77,10 @@ describe('Import Tokens: one refresh of a pair not stored yet (src/session/impor
 
   it('a dead refresh token: dead, one request, nothing persisted', async () => {
     const candidate = await pairFromElsewhere(fake);
-    await refreshImportedPair(candidate, deps(), async () => undefined);
+    await refreshImportedPair(candidate, deps());
     fake.requests.splice(0);
     const persisted: TokenSet[] = [];
-    const r = await refreshImportedPair(candidate, deps(), async set => void persisted.push(set));
+    const r = await refreshImportedPair(candidate, deps(undefined, undefined, async set => void persisted.push(set)));
     assert.equal(r.kind, 'dead');
     assert.equal(fake.requests.length, 1);
     assert.deepEqual(persisted, []);
@@ -77,7 +89,7 @@ describe('Import Tokens: one refresh of a pair not stored yet (src/session/impor
   it('client credentials Keap refuses: bad-client, one request, nothing persisted', async () => {
     const candidate = { ...(await pairFromElsewhere(fake)), clientId: 'other-client' };
     fake.requests.splice(0);
-    const r = await refreshImportedPair(candidate, { ...deps(), credentials: async () => ({ clientId: 'other-client', clientSecret: 'x' }) }, async () => assert.fail('persisted'));
+    const r = await refreshImportedPair(candidate, { ...deps(undefined, undefined, async () => assert.fail('persisted')), credentials: async () => ({ clientId: 'other-client', clientSecret: 'x' }) });
     assert.equal(r.kind, 'bad-client');
     assert.equal(fake.requests.length, 1);
   });
@@ -85,17 +97,154 @@ describe('Import Tokens: one refresh of a pair not stored yet (src/session/impor
   it(`storage refusing the rotated pair: written again under the lock, ${IMPORT_SAVE_ATTEMPTS} attempts in all, then unsaved`, async () => {
     const candidate = await pairFromElsewhere(fake);
     let writes = 0;
-    const r = await refreshImportedPair(candidate, deps(), async () => {
-      writes++;
-      throw new Error('keyring locked');
-    });
+    const r = await refreshImportedPair(
+      candidate,
+      deps(undefined, undefined, async () => {
+        writes++;
+        throw new Error('keyring locked');
+      }),
+    );
     assert.equal(r.kind, 'unsaved');
     assert.equal(writes, IMPORT_SAVE_ATTEMPTS);
     let second = 0;
-    const ok = await refreshImportedPair(await pairFromElsewhere(fake), deps(), async () => {
-      if (++second === 1) throw new Error('once');
-    });
+    const ok = await refreshImportedPair(
+      await pairFromElsewhere(fake),
+      deps(undefined, undefined, async () => {
+        if (++second === 1) throw new Error('once');
+      }),
+    );
     assert.equal(ok.kind, 'refreshed', 'a second write that works stores it');
     assert.equal(second, 2);
+  });
+
+  /** One lock per account key, as the user-wide file locks are; `held` tells which are held now. */
+  const keyedLocks = () => {
+    const locks = new Map<string, MemoryLock>();
+    const held = new Set<string>();
+    const taken: string[] = [];
+    const lock = async (key: string) => {
+      if (!locks.has(key)) locks.set(key, new MemoryLock(REAL_TIMERS, 5000));
+      const h = await locks.get(key)!.acquire();
+      taken.push(key);
+      held.add(key);
+      return { release: async () => (held.delete(key), h.release()) };
+    };
+    return { lock, held, taken };
+  };
+  const stored = (set: Partial<TokenSet> = {}): TokenSet => ({
+    accessToken: 'stored-access-token-xxxxxxxxxxxx',
+    refreshToken: 'stored-refresh-token-xxxxxxxxxxx',
+    accessTokenExpiresAt: Date.now() + 20 * 3_600_000,
+    refreshTokenIssuedAt: Date.now() - 3_600_000,
+    scope: 'full|ab123.infusionsoft.com',
+    appName: 'ab123',
+    clientId: DEMO_CLIENT.clientId,
+    tokenUrl: fake.tokenUrl,
+    ...set,
+  });
+
+  it('a pair without a Keap app, stored as the app scope names: stored under that account\'s lock, its request and fresh pair in that account\'s ledger', async () => {
+    const candidate = await pairFromElsewhere(fake);
+    const key = `${DEMO_CLIENT.clientId}|ab123`;
+    const ledgers = new Map([[key, new MemoryLedgerStore()], [`${DEMO_CLIENT.clientId}|`, new MemoryLedgerStore()]]);
+    const locks = keyedLocks();
+    const store = new MemorySessionStore();
+    const heldAtWrite: string[][] = [];
+    const r = await refreshImportedPair(candidate, {
+      ...deps(),
+      lock: locks.lock,
+      ledgerFor: k => ledgers.get(k)!,
+      storeFor: k => ({
+        read: async () => (k === key ? store.read() : undefined),
+        write: async set => {
+          assert.equal(accountKey(set), k);
+          heldAtWrite.push([...locks.held]);
+          await store.write(set);
+        },
+        clear: async () => undefined,
+      }),
+    });
+    assert.equal(r.kind, 'refreshed');
+    assert.equal(store.set?.appName, 'ab123');
+    assert.deepEqual(heldAtWrite.length, 1);
+    assert.ok(heldAtWrite[0].includes(key), `stored under the lock of ${key}, held: ${heldAtWrite[0].join(', ')}`);
+    const ledger = await ledgers.get(key)!.read();
+    assert.equal(ledger.requests.length, 1, 'the import\'s request counts against the stored account\'s budget');
+    assert.ok(ledger.fresh, 'the pair Keap has just issued is left alone for half its life');
+    assert.equal(locks.held.size, 0, 'every lock released');
+    // A later automatic refresh of the stored account, through its own ledger, sees it.
+    const before = fake.requests.length;
+    const auto = await new Refresher({ ...deps(), lock: locks.lock, ledger: ledgers.get(key)!, store }).refresh(store.set, () => true);
+    assert.equal(auto.kind, 'deferred');
+    assert.equal(fake.requests.length, before, 'nothing sent');
+  });
+
+  it('a refused import leaves the ledger of an account already stored as it was: no pause added, none replaced or cleared', async () => {
+    const key = `${DEMO_CLIENT.clientId}|ab123`;
+    const paused = { requests: [Date.now() - 60_000], attempt: 0, paused: { cause: 'dead-refresh-token' as const, message: 'refused', resume: 'sign-in' as const, at: Date.now() - 60_000, issuedAt: stored().refreshTokenIssuedAt } };
+    for (const before of [{ requests: [Date.now() - 120_000], attempt: 0 }, paused]) {
+      for (const appName of ['ab123', undefined]) {
+        // A dead pair: refreshed once already.
+        const live = await pairFromElsewhere(fake);
+        await refreshImportedPair(live, deps());
+        const candidate = appName ? { ...live, scope: 'full|ab123.infusionsoft.com', appName } : live;
+        const ledgers = new Map([[key, new MemoryLedgerStore()], [`${DEMO_CLIENT.clientId}|`, new MemoryLedgerStore()]]);
+        for (const l of ledgers.values()) await l.write(before);
+        const r = await refreshImportedPair(candidate, { ...deps(undefined, undefined, async () => assert.fail('stored')), ledgerFor: k => ledgers.get(k)! });
+        assert.equal(r.kind, 'dead');
+        for (const [k, l] of ledgers) assert.deepEqual(await l.read(), before, `the ledger of ${k} after a refused import of a pair ${appName ? 'of' : 'without'} a Keap app`);
+      }
+    }
+  });
+
+  it('Import Without Refreshing stores under the account\'s lock, and only over the pair stored when the import began', async () => {
+    const key = `${DEMO_CLIENT.clientId}|ab123`;
+    const live = await pairFromElsewhere(fake);
+    const candidate = { ...live, accessTokenExpiresAt: Date.now() + 3_600_000, scope: 'full|ab123.infusionsoft.com', appName: 'ab123' };
+    const tokenClient = deps().tokenClient;
+    const flow = (store: MemorySessionStore, locks: ReturnType<typeof keyedLocks>, meanwhile: () => Promise<void> = async () => undefined) =>
+      importPair(
+        candidate,
+        { ...deps(), lock: locks.lock, userInfo: t => tokenClient.userInfo(t), storeFor: k => (k === key ? store : new MemorySessionStore()) },
+        {
+          refresh: async appKnown => {
+            assert.equal(appKnown, true);
+            await meanwhile();
+            return false;
+          },
+        },
+      );
+    // Another window refreshes the stored account while the user reads the question: its new pair is kept.
+    const store = new MemorySessionStore(stored());
+    const newer = stored({ accessToken: 'newer-access-token-xxxxxxxxxxxx', refreshToken: 'newer-refresh-token-xxxxxxxxxxx' });
+    fake.requests.splice(0);
+    const r = await flow(store, keyedLocks(), async () => void (store.set = newer));
+    assert.equal(r.kind, 'changed');
+    assert.equal(store.set, newer, 'the pair another window stored meanwhile is kept');
+    assert.deepEqual(fake.requests.map(q => q.path).filter(p => p.endsWith('/token')), [], 'no token request');
+    assert.equal(fake.requests.filter(q => q.path.endsWith('/userinfo')).length, 1, 'one userinfo request');
+
+    // Another window holds the account's lock (refreshing it): the import waits for it, then sees what it stored.
+    const store2 = new MemorySessionStore(stored());
+    const locks = keyedLocks();
+    const other = await locks.lock(key);
+    const pending = flow(store2, locks);
+    await new Promise(res => setTimeout(res, 50));
+    assert.notEqual(store2.set?.refreshToken, candidate.refreshToken, 'nothing stored while another window holds the lock');
+    store2.set = newer;
+    await other.release();
+    assert.equal((await pending).kind, 'changed');
+    assert.equal(store2.set, newer);
+
+    // Nothing changed meanwhile: stored, under the lock of the account.
+    const store3 = new MemorySessionStore(stored());
+    const locks3 = keyedLocks();
+    let heldAtWrite: string[] = [];
+    const write = store3.write.bind(store3);
+    store3.write = async set => ((heldAtWrite = [...locks3.held]), write(set));
+    const ok = await flow(store3, locks3);
+    assert.equal(ok.kind, 'imported');
+    assert.equal(store3.set?.refreshToken, candidate.refreshToken);
+    assert.deepEqual(heldAtWrite, [key]);
   });
 });
