@@ -157,8 +157,9 @@ export async function storeImportedPair(candidate: TokenSet, seen: TokenSet | un
 /** What {@link importPair} asks of the user (or of the command's arguments). */
 export interface ImportQuestions {
   /**
-   * Refresh once now? Asked only when the access token works (an expired or refused one is always
-   * refreshed). `appKnown`: the pair names its Keap app. Undefined: the user cancelled.
+   * Refresh once now? Asked only when the access token works, the pair names its Keap app and VS
+   * Code holds no tokens of that app (otherwise the pair is always refreshed first). `appKnown`:
+   * the pair names its Keap app (always true when asked). Undefined: the user cancelled.
    */
   refresh(appKnown: boolean): Promise<boolean | undefined>;
   /** Runs the refresh (to show progress); default: runs it. */
@@ -177,8 +178,8 @@ export type ImportPairResult =
  * Import Tokens once the pair and the client credentials are known (src/vscode/importTokens asks
  * for those): what storage holds for the pair's account now; the access token against userinfo
  * (one request; skipped when the pair says it has expired); then one refresh
- * ({@link refreshImportedPair}: needed when the access token has expired or Keap refused it, else
- * the user's choice) or a store without refreshing ({@link storeImportedPair}, only over what
+ * ({@link refreshImportedPair}: needed when the access token has expired or Keap refused it, when
+ * the pair names no Keap app, or when VS Code already holds tokens of that app; else the user's choice) or a store without refreshing ({@link storeImportedPair}, only over what
  * storage held at the start). At most one userinfo and one token request; nothing stored unless
  * Keap accepted the pair; never rejects.
  */
@@ -199,7 +200,10 @@ export async function importPair(candidate: TokenSet, deps: ImportDeps & { reado
       else return { kind: 'unchecked', error: e as Error };
     }
   }
-  let refresh = expired || accessRefused;
+  // Only a pair Keap has just accepted a refresh for may replace tokens VS Code holds for that app
+  // (a dead pair stored as is would lose a live session), and a pair that does not name its Keap app
+  // must learn it from the refresh's `scope` before it is stored under its account.
+  let refresh = expired || accessRefused || candidate.appName === undefined || seen !== undefined;
   if (!refresh) {
     const answer = await ask.refresh(candidate.appName !== undefined);
     if (answer === undefined) return { kind: 'cancelled' };

@@ -153,14 +153,13 @@ export class TokenImport {
         },
       },
       {
-        refresh: async appKnown => {
+        // Asked only for a pair that names its app, of an app VS Code holds no tokens of (src/session/importRefresh).
+        refresh: async () => {
           if (args.refresh !== undefined) return args.refresh;
           const now_ = l10n.t('Refresh Now');
           const keep = l10n.t('Import Without Refreshing');
           const answer = await vscode.window.showInformationMessage(
-            appKnown
-              ? l10n.t('Keap accepted the access token. Refresh once now to prove the refresh token? From now on VS Code refreshes this pair; the copy in {0} stops working after the first refresh.', elsewhere)
-              : l10n.t('Keap accepted the access token. Refresh once now to prove the refresh token and learn which Keap app it opens (the pair does not say)? From now on VS Code refreshes this pair; the copy in {0} stops working after the first refresh.', elsewhere),
+            l10n.t('Keap accepted the access token. Refresh once now to prove the refresh token? From now on VS Code refreshes this pair; the copy in {0} stops working after the first refresh.', elsewhere),
             now_,
             keep,
           );

@@ -197,7 +197,7 @@ describe('Import Tokens: one refresh of a pair not stored yet (src/session/impor
     }
   });
 
-  it('Import Without Refreshing stores under the account\'s lock, and only over the pair stored when the import began', async () => {
+  it('Import Without Refreshing stores under the account\'s lock, and only when nothing was stored for that app when the import began and nothing was meanwhile', async () => {
     const key = `${DEMO_CLIENT.clientId}|ab123`;
     const live = await pairFromElsewhere(fake);
     const candidate = { ...live, accessTokenExpiresAt: Date.now() + 3_600_000, scope: 'full|ab123.infusionsoft.com', appName: 'ab123' };
@@ -214,9 +214,9 @@ describe('Import Tokens: one refresh of a pair not stored yet (src/session/impor
           },
         },
       );
-    // Another window refreshes the stored account while the user reads the question: its new pair is kept.
-    const store = new MemorySessionStore(stored());
     const newer = stored({ accessToken: 'newer-access-token-xxxxxxxxxxxx', refreshToken: 'newer-refresh-token-xxxxxxxxxxx' });
+    // Another window signs in to the app while the user reads the question: its new pair is kept.
+    const store = new MemorySessionStore();
     fake.requests.splice(0);
     const r = await flow(store, keyedLocks(), async () => void (store.set = newer));
     assert.equal(r.kind, 'changed');
@@ -224,20 +224,20 @@ describe('Import Tokens: one refresh of a pair not stored yet (src/session/impor
     assert.deepEqual(fake.requests.map(q => q.path).filter(p => p.endsWith('/token')), [], 'no token request');
     assert.equal(fake.requests.filter(q => q.path.endsWith('/userinfo')).length, 1, 'one userinfo request');
 
-    // Another window holds the account's lock (refreshing it): the import waits for it, then sees what it stored.
-    const store2 = new MemorySessionStore(stored());
+    // Another window holds the account's lock (storing a pair): the import waits for it, then sees what it stored.
+    const store2 = new MemorySessionStore();
     const locks = keyedLocks();
     const other = await locks.lock(key);
     const pending = flow(store2, locks);
     await new Promise(res => setTimeout(res, 50));
-    assert.notEqual(store2.set?.refreshToken, candidate.refreshToken, 'nothing stored while another window holds the lock');
+    assert.equal(store2.set, undefined, 'nothing stored while another window holds the lock');
     store2.set = newer;
     await other.release();
     assert.equal((await pending).kind, 'changed');
     assert.equal(store2.set, newer);
 
-    // Nothing changed meanwhile: stored, under the lock of the account.
-    const store3 = new MemorySessionStore(stored());
+    // Nothing stored, nothing meanwhile: stored, under the lock of the account.
+    const store3 = new MemorySessionStore();
     const locks3 = keyedLocks();
     let heldAtWrite: string[] = [];
     const write = store3.write.bind(store3);
@@ -246,5 +246,32 @@ describe('Import Tokens: one refresh of a pair not stored yet (src/session/impor
     assert.equal(ok.kind, 'imported');
     assert.equal(store3.set?.refreshToken, candidate.refreshToken);
     assert.deepEqual(heldAtWrite, [key]);
+  });
+
+  it('a pair for an app VS Code already holds, or one that names no app, is refreshed first without asking: a dead one replaces nothing (found by the budget property with imports, seed 13)', async () => {
+    const key = `${DEMO_CLIENT.clientId}|ab123`;
+    const tokenClient = deps().tokenClient;
+    let asked = 0;
+    const questions = { refresh: async () => (asked++, false) };
+    // Its refresh token already used elsewhere (dead), its access token still accepted.
+    const used = await pairFromElsewhere(fake);
+    await tokenClient.refresh({ ...DEMO_CLIENT, refreshToken: used.refreshToken, tokenUrl: fake.tokenUrl });
+    const dead = { ...used, accessTokenExpiresAt: Date.now() + 3_600_000, scope: 'full|ab123.infusionsoft.com', appName: 'ab123' };
+    const held = new MemorySessionStore(stored());
+    fake.requests.splice(0);
+    const r = await importPair(dead, { ...deps(), lock: keyedLocks().lock, userInfo: t => tokenClient.userInfo(t), storeFor: k => (k === key ? held : new MemorySessionStore()) }, questions);
+    assert.equal(r.kind, 'dead');
+    assert.equal(asked, 0, 'not asked: the refresh is not optional over a held app');
+    assert.equal(held.set?.refreshToken, stored().refreshToken, 'the live session VS Code held is kept');
+    assert.equal(fake.requests.filter(q => q.path.endsWith('/token')).length, 1, 'one token request');
+    // No app named (no scope): refreshed without asking, stored under the app the refresh named.
+    const anon = { ...(await pairFromElsewhere(fake)), accessTokenExpiresAt: Date.now() + 3_600_000 };
+    const stores = new Map<string, MemorySessionStore>();
+    const storeFor = (k: string) => stores.get(k) ?? (stores.set(k, new MemorySessionStore()), stores.get(k)!);
+    const r2 = await importPair(anon, { ...deps(), lock: keyedLocks().lock, userInfo: t => tokenClient.userInfo(t), storeFor }, questions);
+    assert.equal(r2.kind, 'imported');
+    assert.equal(asked, 0);
+    assert.ok(r2.kind === 'imported' && r2.refreshed && r2.set.appName !== undefined, 'refreshed, and the app learnt from scope');
+    assert.equal(storeFor(accountKey(r2.kind === 'imported' ? r2.set : anon)).set?.refreshToken, r2.kind === 'imported' ? r2.set.refreshToken : undefined);
   });
 });
