@@ -51,8 +51,15 @@ export function credentialsProblem(clientId: string, clientSecret: string): stri
 export async function setClientCredentials(
   settings: Settings,
   secrets: Secrets,
-  args?: { clientId?: string; clientSecret?: string; quiet?: boolean; prefillClientId?: string },
+  args?: { clientId?: string; clientSecret?: string; quiet?: boolean; prefillClientId?: string; knownTokens?: readonly string[] },
 ): Promise<boolean> {
+  // Tokens the caller holds (Import Tokens: the pair being imported), refused in either box so none reaches settings.json.
+  const tokenProblem = (v: string, box: 'client-id' | 'client-secret') =>
+    args?.knownTokens?.some(t => t.length >= 8 && v.includes(t))
+      ? box === 'client-id'
+        ? l10n.t('That is one of the tokens being imported, not the client ID. Copy the app\'s "Key" from keys.developer.keap.com.')
+        : l10n.t('That is one of the tokens being imported, not the client secret. Copy the app\'s "Secret" from keys.developer.keap.com.')
+      : undefined;
   const clientId = (
     args?.clientId ??
     (await vscode.window.showInputBox({
@@ -61,12 +68,12 @@ export async function setClientCredentials(
       value: args?.prefillClientId ?? settings.clientId(),
       ignoreFocusOut: true,
       validateInput: v =>
-        !v.trim() ? l10n.t('The client ID is empty.') : (otherCredentialProblem(v, 'client-id') ?? (/\s/.test(v.trim()) ? l10n.t('The client ID contains white space.') : undefined)),
+        !v.trim() ? l10n.t('The client ID is empty.') : (tokenProblem(v, 'client-id') ?? otherCredentialProblem(v, 'client-id') ?? (/\s/.test(v.trim()) ? l10n.t('The client ID contains white space.') : undefined)),
     })) ??
     ''
   ).trim();
   if (!clientId) return false;
-  const idProblem = otherCredentialProblem(clientId, 'client-id');
+  const idProblem = tokenProblem(clientId, 'client-id') ?? otherCredentialProblem(clientId, 'client-id');
   if (idProblem) {
     void vscode.window.showErrorMessage(idProblem);
     return false;
@@ -79,12 +86,12 @@ export async function setClientCredentials(
       prompt: l10n.t('The "Secret" of your app; it is kept in VS Code\'s SecretStorage, never in settings.'),
       password: true,
       ignoreFocusOut: true,
-      validateInput: v => (v.trim() ? credentialsProblem(clientId, v) : l10n.t('The client secret is empty.')),
+      validateInput: v => (v.trim() ? (tokenProblem(v, 'client-secret') ?? credentialsProblem(clientId, v)) : l10n.t('The client secret is empty.')),
     })) ??
     ''
   ).trim();
   if (!clientSecret) return false;
-  const problem = credentialsProblem(clientId, clientSecret);
+  const problem = tokenProblem(clientSecret, 'client-secret') ?? credentialsProblem(clientId, clientSecret);
   if (problem) {
     void vscode.window.showErrorMessage(problem);
     return false;

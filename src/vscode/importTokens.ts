@@ -1,6 +1,7 @@
 import * as path from 'path';
 import vscode = require('vscode');
 import { l10n } from 'vscode';
+import { outsideText } from '../outsideText';
 import { readEnvText } from '../dotenv/envLocation';
 import { isInsideFolder } from '../dotenv/envPath';
 import { ENV_PRESETS } from '../dotenv/variables';
@@ -92,6 +93,7 @@ export class TokenImport {
     // 1. The pair, from where the user has it.
     const source = await this.readSource(args);
     if (!source) return { kind: 'cancelled' };
+    if (source.readError) return refuse(source.readError);
     if (!source.parse.ok) return refuse(refusalWords(source.parse.refusal, source.parse.which));
     const pair = source.parse.pair;
     log.addSecret(pair.accessToken);
@@ -101,7 +103,7 @@ export class TokenImport {
     let clientId = (args.clientId ?? settings.clientId()).trim();
     let clientSecret = clientId ? await this.core.secrets.clientSecret(clientId) : undefined;
     if (args.clientSecret !== undefined || !clientId || !clientSecret) {
-      const ok = await setClientCredentials(settings, this.core.secrets, { clientId: clientId || undefined, clientSecret: args.clientSecret, quiet: true });
+      const ok = await setClientCredentials(settings, this.core.secrets, { clientId: clientId || undefined, clientSecret: args.clientSecret, quiet: true, knownTokens: [pair.accessToken, pair.refreshToken] });
       if (!ok) return { kind: 'cancelled' };
       clientId = settings.clientId();
       clientSecret = await this.core.secrets.clientSecret(clientId);
@@ -175,7 +177,7 @@ export class TokenImport {
     const key = accountKey(stored);
     await this.core.model.reload();
     if (this.core.model.get(key)) await this.core.model.setActive(key);
-    const app = stored.appName ?? clientId;
+    const app = outsideText(stored.appName ?? clientId, 'message', 80);
     log.info(`Import Tokens: Keap app ${app} imported${refresh ? ' and refreshed once' : ''}`);
 
     // 6. Said plainly; and the .env it came from can follow VS Code's refreshes.
@@ -183,7 +185,13 @@ export class TokenImport {
     const said = refresh
       ? l10n.t('Keap app {0} imported and refreshed once. VS Code now refreshes this pair; the copy in {1} no longer works.', app, elsewhere)
       : l10n.t('Keap app {0} imported. VS Code now refreshes this pair; the copy in {1} stops working after its first refresh.', app, elsewhere);
-    if (source.envFile) {
+    const otherNames = source.found && source.configured && (source.found.accessToken !== source.configured.accessToken || source.found.refreshToken !== source.configured.refreshToken);
+    if (source.envFile && otherNames) {
+      // Written back under the settings' names, the file would keep its own (now dead) variables beside new ones: said instead.
+      void vscode.window.showWarningMessage(
+        `${said} ${l10n.t('{0} holds the pair as {1} and {2}, but your settings write {3} and {4} (infusionsoft.env.preset, infusionsoft.env.variables). Set them to the file\'s names, then Insert Token into .env to have the file follow VS Code\'s refreshes.', vscode.workspace.asRelativePath(source.envFile), source.found!.accessToken, source.found!.refreshToken, source.configured!.accessToken, source.configured!.refreshToken)}`,
+      );
+    } else if (source.envFile) {
       const follow = l10n.t('Write Back to {0}', vscode.workspace.asRelativePath(source.envFile));
       const writeBack = args.writeBack ?? (await vscode.window.showWarningMessage(said, follow)) === follow;
       if (writeBack) {
@@ -220,10 +228,10 @@ export class TokenImport {
   }
 
   /** The pair and where it came from: the arguments, or the user's choice of boxes, the clipboard, or a workspace `.env`. */
-  private async readSource(args: ImportTokensArgs): Promise<{ parse: ImportParse; envFile?: string } | undefined> {
+  private async readSource(args: ImportTokensArgs): Promise<EnvSource | undefined> {
     const now = this.core.now();
     if (args.envFile !== undefined) return this.fromEnvFile(args.envFile);
-    if (args.text !== undefined) return { parse: parseImportText(args.text, now) };
+    if (args.text !== undefined) return this.fromText(args.text, now);
     if (args.accessToken !== undefined || args.refreshToken !== undefined) return { parse: pairFromFields(args.accessToken, args.refreshToken) };
     const folders = vscode.workspace.workspaceFolders ?? [];
     const choices = [
@@ -233,7 +241,7 @@ export class TokenImport {
     ];
     const pick = await vscode.window.showQuickPick(choices, { title: l10n.t('Import Keap tokens'), placeHolder: l10n.t('Where is the token pair?'), ignoreFocusOut: true });
     if (!pick) return undefined;
-    if (pick.id === 'clipboard') return { parse: parseImportText(await vscode.env.clipboard.readText(), now) };
+    if (pick.id === 'clipboard') return this.fromText(await vscode.env.clipboard.readText(), now);
     if (pick.id === 'boxes') {
       const access = await vscode.window.showInputBox({ title: l10n.t('Import Keap tokens (1/2): access token'), password: true, ignoreFocusOut: true });
       if (access === undefined) return undefined;
@@ -249,20 +257,45 @@ export class TokenImport {
     return file ? this.fromEnvFile(file.uri.fsPath) : undefined;
   }
 
+  /** A pasted text: at most {@link MAX_PASTED_CHARS} characters are read (a token pair is a few hundred). */
+  private fromText(text: string, now: number): EnvSource {
+    if (text.length > MAX_PASTED_CHARS) return { parse: { ok: false, refusal: 'empty' }, readError: l10n.t('The text is {0} characters long; a token pair is a few hundred. Copy only the token endpoint\'s answer or the two .env lines.', text.length) };
+    return { parse: parseImportText(text, now) };
+  }
+
   /** Reads a pair from a `.env` file inside a workspace folder (first the names the settings write, then the known ones). */
-  private async fromEnvFile(file: string): Promise<{ parse: ImportParse; envFile?: string }> {
+  private async fromEnvFile(file: string): Promise<EnvSource> {
     const abs = path.resolve(file);
     const folder = (vscode.workspace.workspaceFolders ?? []).find(f => f.uri.scheme === 'file' && isInsideFolder(f.uri.fsPath, abs));
     if (!folder) return { parse: { ok: false, refusal: 'empty' } };
-    const text = await readEnvText(abs).catch(() => undefined);
-    if (text === undefined) return { parse: { ok: false, refusal: 'empty' } };
+    let text: string | undefined;
+    try {
+      text = await readEnvText(abs);
+    } catch (e) {
+      // Not UTF-8, too large, a link out of the folder: said as it is, not as "nothing was given".
+      return { parse: { ok: false, refusal: 'empty' }, readError: l10n.t('{0} could not be read: {1}', vscode.workspace.asRelativePath(abs), outsideText((e as Error).message, 'message', 300)) };
+    }
+    if (text === undefined) return { parse: { ok: false, refusal: 'empty' }, readError: l10n.t('{0} does not exist.', vscode.workspace.asRelativePath(abs)) };
     const c = vscode.workspace.getConfiguration('infusionsoft.env', folder.uri);
     const preset = ENV_PRESETS[c.get<'keap' | 'infusionsoft-php'>('preset', 'keap')] ?? ENV_PRESETS.keap;
     const over = c.get<Partial<EnvPairNames>>('variables', {}) ?? {};
     const names: EnvPairNames = { accessToken: over.accessToken || preset.accessToken, refreshToken: over.refreshToken || preset.refreshToken, expiresAt: over.expiresAt || preset.expiresAt };
     const r = parseImportEnv(text, [names]);
-    return { parse: r.parse, envFile: abs };
+    return { parse: r.parse, envFile: abs, ...(r.names ? { found: r.names, configured: names } : {}) };
   }
+}
+
+/** Longest pasted text Import Tokens reads, in characters (64 KiB): a token answer or .env is far smaller, and a huge paste would stall the extension host. */
+const MAX_PASTED_CHARS = 65_536;
+
+/** Where Import Tokens found the pair: the parse, and for a `.env` file its path, the variable names the pair was under and the names the settings write. */
+interface EnvSource {
+  readonly parse: ImportParse;
+  /** Why the source could not be read (shown instead of the parse's refusal). */
+  readonly readError?: string;
+  readonly envFile?: string;
+  readonly found?: EnvPairNames;
+  readonly configured?: EnvPairNames;
 }
 
 function urlForWords(url: string): string {

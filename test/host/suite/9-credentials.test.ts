@@ -275,4 +275,59 @@ describe('Keap credentials: API keys, Import Tokens, production kept apart', fun
     assert.match(k.kind === 'refused' ? k.reason : '', /Add API Key/);
     assert.equal((await fake.requests()).length, 0);
   });
+
+  it('Import Tokens: a token of the pair given as the client ID or secret is refused before it reaches settings.json or SecretStorage', async () => {
+    const before = vscode.workspace.getConfiguration('infusionsoft').inspect<string>('clientId');
+    await fake.reset();
+    await vscode.commands.executeCommand('notifications.clearAll');
+    const at = 'imported-access-token-0123456789';
+    const rt = 'imported-refresh-token-0123456789';
+    const r = await vscode.commands.executeCommand<ImportResult>('infusionsoft.importTokens', { accessToken: at, refreshToken: rt, clientId: rt, clientSecret: 'some-secret-value' });
+    assert.equal(r.kind, 'cancelled');
+    await notificationMatching(/one of the tokens being imported, not the client ID/);
+    const after = vscode.workspace.getConfiguration('infusionsoft').inspect<string>('clientId');
+    assert.equal(after?.globalValue, before?.globalValue, 'the client ID setting is unchanged');
+    assert.notEqual(after?.globalValue, rt);
+    const s = await vscode.commands.executeCommand<ImportResult>('infusionsoft.importTokens', { accessToken: at, refreshToken: rt, clientId: DEMO.clientId, clientSecret: `  ${at} ` });
+    assert.equal(s.kind, 'cancelled');
+    await notificationMatching(/one of the tokens being imported, not the client secret/);
+    assert.equal((await fake.requests()).length, 0, 'nothing sent');
+  });
+
+  it("Import Tokens from a .env under infusionsoft-php's names while the settings write KEAP_*: imported, the file untouched, and says how to make it follow", async () => {
+    await useDemoCredentials();
+    const pair = await pairFromElsewhere();
+    const folder = vscode.workspace.workspaceFolders![0].uri.fsPath;
+    const file = path.join(folder, 'php.env');
+    const original = `APP_NAME=shop\nINFUSIONSOFT_ACCESS_TOKEN=${pair.access_token}\nINFUSIONSOFT_REFRESH_TOKEN=${pair.refresh_token}\nINFUSIONSOFT_TOKEN_EXPIRES_AT=2020-01-01T00:00:00.000Z\n`;
+    fs.writeFileSync(file, original);
+    try {
+      await vscode.commands.executeCommand('notifications.clearAll');
+      const r = await vscode.commands.executeCommand<ImportResult>('infusionsoft.importTokens', { envFile: file, writeBack: true });
+      assert.equal(r.kind, 'imported', JSON.stringify(r));
+      assert.equal(r.kind === 'imported' ? r.envFile : 'x', undefined, 'not written back under other names');
+      assert.equal(fs.readFileSync(file, 'utf8'), original, 'every byte of the file as it was');
+      await notificationMatching(/php\.env holds the pair as INFUSIONSOFT_ACCESS_TOKEN and INFUSIONSOFT_REFRESH_TOKEN, but your settings write KEAP_ACCESS_TOKEN and KEAP_REFRESH_TOKEN/);
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  });
+
+  it('Import Tokens from a .env that is not UTF-8, or a paste of megabytes: says why, nothing stored, nothing sent', async () => {
+    const folder = vscode.workspace.workspaceFolders![0].uri.fsPath;
+    const file = path.join(folder, 'utf16.env');
+    fs.writeFileSync(file, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('KEAP_ACCESS_TOKEN=a\nKEAP_REFRESH_TOKEN=b\n', 'utf16le')]));
+    try {
+      await fake.reset();
+      const r = await vscode.commands.executeCommand<ImportResult>('infusionsoft.importTokens', { envFile: file });
+      assert.equal(r.kind, 'refused');
+      assert.match(r.kind === 'refused' ? r.reason : '', /utf16\.env could not be read: .*UTF-16/);
+      const big = await vscode.commands.executeCommand<ImportResult>('infusionsoft.importTokens', { text: `KEAP_ACCESS_TOKEN=a\nKEAP_REFRESH_TOKEN=${'b'.repeat(5_000_000)}` });
+      assert.equal(big.kind, 'refused');
+      assert.match(big.kind === 'refused' ? big.reason : '', /characters long; a token pair is a few hundred/);
+      assert.equal((await fake.requests()).length, 0, 'nothing sent');
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  });
 });
