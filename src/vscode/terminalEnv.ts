@@ -51,6 +51,21 @@ function describe(collection: vscode.GlobalEnvironmentVariableCollection, folder
 }
 
 /**
+ * What both terminal exports follow besides their own sources: the settings under `sections`, the
+ * workspace becoming trusted (Restricted Mode exports nothing, issue 17.7; trusting starts the
+ * export), the folders changing (each has its collection) → `update`; a terminal opening → `ask`
+ * (the folders a production credential was held back from).
+ */
+function exportTriggers(sections: readonly string[], update: () => void, ask: () => void): vscode.Disposable[] {
+  return [
+    vscode.workspace.onDidChangeConfiguration(e => sections.some(x => e.affectsConfiguration(x)) && update()),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => update()),
+    vscode.workspace.onDidChangeWorkspaceFolders(() => update()),
+    vscode.window.onDidOpenTerminal(() => ask()),
+  ];
+}
+
+/**
  * With `infusionsoft.terminal.exportTokens` on (an application-wide user setting, default off),
  * new integrated terminals get the active Keap app's access token and its expiry (ISO 8601 UTC)
  * through the extension's environment variable collection: not persisted across restarts
@@ -92,11 +107,7 @@ export class TerminalTokenExport implements vscode.Disposable {
     describe(collection, undefined, 'token', this.description);
     this.disposables = [
       model.onDidChange(() => this.update()),
-      vscode.workspace.onDidChangeConfiguration(e => (e.affectsConfiguration('infusionsoft.terminal') || e.affectsConfiguration('infusionsoft.env')) && this.update()),
-      // Restricted Mode exports nothing (issue 17.7); trusting the folder starts the export.
-      vscode.workspace.onDidGrantWorkspaceTrust(() => this.update()),
-      vscode.workspace.onDidChangeWorkspaceFolders(() => this.update()),
-      vscode.window.onDidOpenTerminal(() => void this.askPending()),
+      ...exportTriggers(['infusionsoft.terminal', 'infusionsoft.env'], () => this.update(), () => void this.askPending()),
     ];
     this.update();
   }
@@ -239,10 +250,7 @@ export class ApiKeyTerminalExport implements vscode.Disposable {
       credentials.apiKeys.onDidChangeTreeData(() => this.update()),
       // A folder bound elsewhere, or a production key allowed into it.
       credentials.guard.onDidChange(() => this.update()),
-      vscode.workspace.onDidChangeConfiguration(e => (e.affectsConfiguration('infusionsoft.apiKey') || e.affectsConfiguration('infusionsoft.terminal') || e.affectsConfiguration('infusionsoft.env')) && this.update()),
-      vscode.workspace.onDidGrantWorkspaceTrust(() => this.update()),
-      vscode.workspace.onDidChangeWorkspaceFolders(() => this.update()),
-      vscode.window.onDidOpenTerminal(() => void this.askPending()),
+      ...exportTriggers(['infusionsoft.apiKey', 'infusionsoft.terminal', 'infusionsoft.env'], () => this.update(), () => void this.askPending()),
     ];
     this.update();
   }

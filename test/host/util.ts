@@ -78,6 +78,14 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | 
   }
 }
 
+/** The text of the first notification (the notification list opened) that matches `re`, within 20 s. */
+export async function notificationMatching(re: RegExp): Promise<string> {
+  return waitFor(async () => {
+    await vscode.commands.executeCommand('notifications.showList');
+    return (await harness.notifications()).find(t => re.test(t));
+  }, 20_000, `a notification matching ${re}`);
+}
+
 /** Token requests of one grant type the fake server received. */
 export async function tokenRequests(grant: 'authorization_code' | 'refresh_token'): Promise<RecordedRequest[]> {
   return (await fake.requests()).filter(r => r.path === '/token' && r.form?.grant_type === grant);

@@ -7,7 +7,7 @@ import type { ApiKeyCheck, ApiKeyEntry } from '../../../src/keap/apiKeys';
 import { accountFileId } from '../../../src/session/accounts';
 import { FileLock } from '../../../src/session/fileLock';
 import type { ImportResult } from '../../../src/vscode/importTokens';
-import { api, DEMO, ensureSignedIn, fake, harness, tokenRequests, useDemoCredentials, waitFor } from '../util';
+import { api, DEMO, ensureSignedIn, fake, harness, notificationMatching, tokenRequests, useDemoCredentials, waitFor } from '../util';
 
 /** The fake Keap's demo Personal Access Token (test/fake-keap/server.ts DEMO_API_KEY). */
 const DEMO_KEY = 'KeapAK-demo0000personal0000access0000token';
@@ -50,13 +50,6 @@ async function pairFromElsewhere(): Promise<{ access_token: string; refresh_toke
   } finally {
     await control('/__fake/auto-approve', 'POST', { on: false });
   }
-}
-
-async function notificationMatching(re: RegExp): Promise<string> {
-  return waitFor(async () => {
-    await vscode.commands.executeCommand('notifications.showList');
-    return (await harness.notifications()).find(t => re.test(t));
-  }, 20_000, `a notification matching ${re}`);
 }
 
 describe('Keap credentials: API keys, Import Tokens, production kept apart', function () {

@@ -3,14 +3,7 @@ import { execFile } from 'child_process';
 import { createHash } from 'crypto';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { api, ensureSignedIn, harness, waitFor } from '../util';
-
-async function notificationMatching(re: RegExp): Promise<string> {
-  return waitFor(async () => {
-    await vscode.commands.executeCommand('notifications.showList');
-    return (await harness.notifications()).find(t => re.test(t));
-  }, 20_000, `a notification matching ${re}`);
-}
+import { api, ensureSignedIn, harness, notificationMatching, waitFor } from '../util';
 
 describe('Credential routes: production kept apart from launches and terminals', function () {
   this.timeout(120_000);
