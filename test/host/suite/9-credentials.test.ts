@@ -303,6 +303,8 @@ describe('Keap credentials: API keys, Import Tokens, production kept apart', fun
       await notificationMatching(/php\.env holds the pair as INFUSIONSOFT_ACCESS_TOKEN and INFUSIONSOFT_REFRESH_TOKEN, but your settings write KEAP_ACCESS_TOKEN and KEAP_REFRESH_TOKEN/);
     } finally {
       fs.rmSync(file, { force: true });
+      // The imported app goes again, as after the other import: the suites after this one use the demo app.
+      await vscode.commands.executeCommand('infusionsoft.signOut', `${DEMO.clientId}|${APP}`, { envFiles: 'keep' });
     }
   });
 
