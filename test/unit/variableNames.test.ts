@@ -36,7 +36,7 @@ describe('token variable names (issue 17.7)', () => {
     });
 
     it('the premise: a shell runs `keap-access-token=…` as a command, while every accepted name is an assignment', function () {
-        if (process.platform === 'win32') this.skip();
+        if (process.platform === 'win32') this.skip(); // the premise runs /bin/sh, which Windows (and Wine) does not have
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'envnames-'));
         try {
             const file = path.join(dir, '.env');
