@@ -63,11 +63,16 @@ export async function refreshImportedPair(candidate: TokenSet, deps: ImportDeps)
     };
   };
   const scratch = new MemoryLedgerStore();
-  const persist = async (set: TokenSet): Promise<void> => {
+  /** The set the last write that landed stored: the import says "stored" only for the pair it holds. */
+  let stored: TokenSet | undefined;
+  const persist = async (set: TokenSet, limitMs?: number): Promise<void> => {
     const key = accountKey(set);
     const handle = heldLocks.has(key) ? undefined : await lock(key);
     try {
-      await deps.storeFor(key).write(set);
+      const write = deps.storeFor(key).write(set);
+      // A retry's write has the refresher's time limit; the lock is let go when it passes (a hung keyring holds no refresh back).
+      await (limitMs === undefined ? write : withTimeLimit(write, limitMs, 'storing the session', deps.timers ?? REAL_TIMERS));
+      stored = set;
       // Stored: from now on the request was made with this account's tokens.
       try {
         const ledger = deps.ledgerFor(key);
@@ -95,17 +100,21 @@ export async function refreshImportedPair(candidate: TokenSet, deps: ImportDeps)
   try {
     const r = await refresher.refresh(candidate);
     if (r.kind !== 'refreshed') return { kind: 'failed', error: new Error(`refresh ended as ${r.kind}`) };
-    let error = r.unsaved;
+    // The pair Keap's answer made (its refresh token the same one when Keap sent none: RFC 6749 §6).
+    const pair = refresher.unsaved ?? r.tokenSet;
+    // Written again by the import itself, not by the refresher's retry: that one lets storage win
+    // when the pair replaced no refresh token (an answer without one), and nothing was stored then.
+    let error = samePair(stored, pair) ? undefined : (r.unsaved ?? new Error('the refreshed pair was not stored'));
     for (let i = 1; error && i < IMPORT_SAVE_ATTEMPTS; i++) {
-      log.warn(`Import Tokens: storing the refreshed pair of Keap app ${r.tokenSet.appName ?? r.tokenSet.clientId} again (attempt ${i + 1} of ${IMPORT_SAVE_ATTEMPTS})`);
-      error = await refresher.retrySave().then(
-        ok => (ok ? undefined : error),
+      log.warn(`Import Tokens: storing the refreshed pair of Keap app ${pair.appName ?? pair.clientId} again (attempt ${i + 1} of ${IMPORT_SAVE_ATTEMPTS})`);
+      error = await persist(pair, deps.storeTimeLimitMs ?? STORE_TIME_LIMIT_MS).then(
+        () => undefined,
         e => e as Error,
       );
     }
     if (error) return { kind: 'unsaved', error };
-    log.info(`Import Tokens: stored the refreshed pair as ${accountKey(r.tokenSet)}`);
-    return { kind: 'refreshed', set: refresher.unsaved ?? held ?? r.tokenSet };
+    log.info(`Import Tokens: stored the refreshed pair as ${accountKey(pair)}`);
+    return { kind: 'refreshed', set: pair };
   } catch (e) {
     if (e instanceof KeapError && e.kind === 'dead-refresh-token') return { kind: 'dead' };
     if (e instanceof KeapError && e.kind === 'bad-client-credentials') return { kind: 'bad-client' };

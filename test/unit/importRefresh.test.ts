@@ -117,6 +117,39 @@ describe('Import Tokens: one refresh of a pair not stored yet (src/session/impor
     assert.equal(second, 2);
   });
 
+  it('an answer without a refresh token whose write hangs: written again by the import, "stored" only once a write landed, the lock let go after each time limit (found by the budget property, seed 775093352)', async () => {
+    const candidate = { ...(await pairFromElsewhere(fake)), scope: 'full|ab123.infusionsoft.com', appName: 'ab123' };
+    // Keap (or a proxy) answers 200 with an access token and no refresh token: nothing rotated.
+    fake.addFault({ status: 200, contentType: 'application/json', body: JSON.stringify({ access_token: 'access-without-refresh-token-xxxxxxxx', token_type: 'bearer', expires_in: 86400, scope: 'full|ab123.infusionsoft.com' }) });
+    const writes: string[] = [];
+    let landed: TokenSet | undefined;
+    const locks = keyedLocks();
+    const d = { ...deps(undefined, undefined, async set => {
+      writes.push(set.accessToken);
+      // The first write never answers (a closed code-server tab, case K13); the second is refused; the third lands.
+      if (writes.length === 1) return new Promise<void>(() => undefined);
+      if (writes.length === 2) throw new Error('Cannot create an item in a locked collection');
+      landed = set;
+    }), lock: locks.lock, storeTimeLimitMs: 50 };
+    const r = await refreshImportedPair(candidate, d);
+    assert.equal(r.kind, 'refreshed');
+    assert.equal(writes.length, IMPORT_SAVE_ATTEMPTS, 'the hung write, the refused one, the one that landed');
+    assert.ok(landed, 'a write landed');
+    assert.equal(landed.accessToken, 'access-without-refresh-token-xxxxxxxx');
+    assert.equal(landed.refreshToken, candidate.refreshToken, 'the refresh token Keap did not replace is kept');
+    assert.ok(r.kind === 'refreshed' && r.set === landed);
+    assert.deepEqual([...locks.held], [], 'no lock held after the hung write');
+    // Every write failing (the first one hanging): unsaved, never "refreshed".
+    fake.addFault({ status: 200, contentType: 'application/json', body: JSON.stringify({ access_token: 'access-without-refresh-token-yyyyyyyy', token_type: 'bearer', expires_in: 86400, scope: 'full|ab123.infusionsoft.com' }) });
+    let tries = 0;
+    const never = await refreshImportedPair(candidate, { ...deps(undefined, undefined, async () => {
+      if (++tries === 1) return new Promise<void>(() => undefined);
+      throw new Error('Cannot create an item in a locked collection');
+    }), lock: keyedLocks().lock, storeTimeLimitMs: 50 });
+    assert.equal(never.kind, 'unsaved');
+    assert.equal(tries, IMPORT_SAVE_ATTEMPTS);
+  });
+
   /** One lock per account key, as the user-wide file locks are; `held` tells which are held now. */
   const keyedLocks = () => {
     const locks = new Map<string, MemoryLock>();
