@@ -44,6 +44,35 @@ const FEATURE_FILES = {
   'src/vscode/importTokens.ts': 'import.js',
 };
 
+/**
+ * dist/extension.js with ONE require() per external module it loads as it starts (vscode and
+ * Node's built-ins), each bound once at the top. esbuild writes one `require()` per source file
+ * that imports the module, some through its `__require` shim: over 30 in all. In VS Code's
+ * extension host every `require()` an extension makes goes through its module interceptors (a
+ * realpath of the calling file, a lookup of which extension calls), measured at about 0.1 ms each
+ * (scripts/measure-activation.js, a CPU profile of the host). Throws when a require of those
+ * modules is left in a form this does not rewrite.
+ * @param code the minified CommonJS text; @param banner the text it starts with (the load mark), kept first.
+ */
+function requireOnce(code, banner) {
+  const modules = ['vscode', 'fs', 'os', 'path', 'crypto', 'net', 'http'];
+  if (!code.startsWith(banner)) throw new Error('bundle: dist/extension.js does not start with its load mark');
+  if (code.includes('$keap_')) throw new Error('bundle: dist/extension.js already names a $keap_ binding');
+  // esbuild's shim for `import x = require()` in an ESM build: `var x=(e=>typeof require<"u"?require:…)(…)`.
+  const shim = code.match(/([\w$]+)\s*=\s*(?:\/\*\s*@__PURE__\s*\*\/\s*)?\(\(?[\w$]+\)?\s*=>\s*typeof require\s*(?:<\s*"u"|!==\s*"undefined")/)?.[1];
+  const callers = ['require', ...(shim ? [shim.replace(/\$/g, '\\$')] : [])].join('|');
+  const call = new RegExp(`(?<![\\w$.])(?:${callers})\\("(${modules.join('|')})"\\)`, 'g');
+  const used = [];
+  const body = code.slice(banner.length).replace(call, (_, mod) => {
+    if (!used.includes(mod)) used.push(mod);
+    return `$keap_${mod}`;
+  });
+  const stray = new RegExp(`(?<![\\w$.])require\\(\\s*["'](${modules.join('|')})["']`).exec(body);
+  if (stray) throw new Error(`bundle: dist/extension.js still has ${stray[0]}: scripts/bundle.js requireOnce does not rewrite that form`);
+  if (!shim && /typeof require\s*(<\s*"u"|!==)/.test(body)) throw new Error("bundle: esbuild's require shim changed its form: scripts/bundle.js requireOnce cannot find its name");
+  return `${banner}var ${used.map(m => `$keap_${m}=require("${m}")`).join(',')};${body}`;
+}
+
 (async () => {
   const node = {
     bundle: true,
@@ -168,7 +197,7 @@ const FEATURE_FILES = {
     }
     return list;
   };
-  const mainCode = main.outputFiles[0].text;
+  const mainCode = requireOnce(main.outputFiles[0].text, loadMarks.banner.js);
   fs.writeFileSync(path.join(dist, 'extension.js'), mainCode);
   outputs['dist/extension.js'] = {
     bytes: Buffer.byteLength(mainCode),

@@ -1,5 +1,5 @@
-import * as os from 'os';
-import * as path from 'path';
+import os = require('os');
+import path = require('path');
 import vscode = require('vscode');
 import { l10n } from 'vscode';
 import { HandOutConsent } from './handOutConsent';
@@ -329,13 +329,17 @@ export function activate(context: vscode.ExtensionContext): TestApi | undefined 
     vscode.workspace.onDidGrantWorkspaceTrust(syncTokenHelper),
   );
   // The first read publishes the session, which schedules the first refresh decision; a window that
-  // starts with a fresh token makes no request at all. The terminal export has nothing to hand
-  // out before that read, so its setting is looked at after it, not during activation.
-  void model.reload().finally(() => {
-    exportIfOn();
-    exportKeysIfOn();
-    syncTokenHelper();
-  });
+  // starts with a fresh token makes no request at all. It starts right after activate() returns
+  // (every command, view and handler is registered by then, and each waits for a first read of
+  // its own when it runs earlier). The terminal export has nothing to hand out before that read,
+  // so its setting is looked at after it.
+  setImmediate(() =>
+    void model.start().finally(() => {
+      exportIfOn();
+      exportKeysIfOn();
+      syncTokenHelper();
+    }),
+  );
   // npm run bench reads these figures (ms): activate() itself, and evaluating dist/extension.js (marks from scripts/bundle.js).
   const load = (globalThis as { __keapLoad?: number[] }).__keapLoad;
   const cost = `in ${(performance.now() - activateStart).toFixed(2)} ms${load?.length === 2 ? `; evaluating dist/extension.js took ${(load[1] - load[0]).toFixed(2)} ms` : ''}`;

@@ -12,8 +12,8 @@
 /** Names whose value is a credential in OAuth forms and answers (RFC 6749 §4.1.3, §5.1, §6). */
 const CREDENTIAL_NAMES = 'refresh_token|access_token|id_token|client_secret|password|api_key|apikey';
 
-/** `name=value` (form or query), `"name": "value"` (JSON), `name: value` (YAML or a header). */
-const ECHO_PATTERNS: readonly RegExp[] = [
+/** `name=value` (form or query), `"name": "value"` (JSON), `name: value` (YAML or a header). Exported for tests. */
+export const ECHO_PATTERNS: readonly RegExp[] = [
   // `code=` too in a form or query (an authorization code); not in JSON, where Keap's quota answer has `"code":"429"`.
   new RegExp(`((?:^|[^A-Za-z0-9_])(?:${CREDENTIAL_NAMES}|code)=)[^&\\s"'<>]+`, 'gi'),
   new RegExp(`((?:^|[^A-Za-z0-9_])["']?(?:${CREDENTIAL_NAMES})["']?\\s*:\\s*["'])[^"']+`, 'gi'),
@@ -21,8 +21,17 @@ const ECHO_PATTERNS: readonly RegExp[] = [
   /(\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}/gi,
 ];
 
+/**
+ * Words at least one of which every match of {@link ECHO_PATTERNS} contains (lower case): text
+ * without any is returned as it is, before a pattern runs (most log lines; the patterns are compiled
+ * at their first use, which activation then never pays).
+ */
+const ECHO_WORDS: readonly string[] = ['token', 'secret', 'password', 'api_key', 'apikey', 'api-key', 'code=', 'authorization', 'bearer'];
+
 /** `text` with every value after a credential's name replaced by `***`. Never throws. */
 export function maskCredentialEchoes(text: string): string {
+  const lower = text.toLowerCase();
+  if (!ECHO_WORDS.some(w => lower.includes(w))) return text;
   let out = text;
   for (const p of ECHO_PATTERNS) out = out.replace(p, '$1***');
   return out;

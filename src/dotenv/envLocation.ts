@@ -1,5 +1,5 @@
 import { constants, promises as fsp } from 'fs';
-import * as path from 'path';
+import path = require('path');
 import { decodeEnvBytes } from './envEncoding';
 import { EnvPathError, envFileInFolder, realEnvFile } from './envPath';
 

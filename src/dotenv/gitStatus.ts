@@ -1,7 +1,7 @@
 import { spawn } from 'child_process';
 import { promises as fsp } from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import os = require('os');
+import path = require('path');
 
 /**
  * What git would do with a file:

@@ -1,6 +1,6 @@
-import { promises as fs, watch, FSWatcher } from 'fs';
+import { mkdirSync, promises as fs, watch, FSWatcher } from 'fs';
 import { randomBytes } from 'crypto';
-import * as path from 'path';
+import path = require('path');
 import { retrySharing } from './sharingRetry';
 
 /**
@@ -55,13 +55,22 @@ export class ChangeSignal {
     let watcher: FSWatcher | undefined;
     let timer: NodeJS.Timeout | undefined;
     const base = path.basename(this.file);
-    try {
-      require('fs').mkdirSync(path.dirname(this.file), { recursive: true });
-      watcher = watch(path.dirname(this.file), (_event, filename) => {
+    const dir = path.dirname(this.file);
+    const start = () =>
+      watch(dir, (_event, filename) => {
         if (filename && filename.toString() !== base) return;
         if (timer) clearTimeout(timer);
         timer = setTimeout(onChange, debounceMs);
       });
+    try {
+      // The folder is made only when it is missing (a new profile): a syscall less at every start.
+      try {
+        watcher = start();
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException)?.code !== 'ENOENT') throw e;
+        mkdirSync(dir, { recursive: true });
+        watcher = start();
+      }
       watcher.on('error', () => undefined);
     } catch {
       watcher = undefined;

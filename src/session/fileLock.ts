@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'crypto';
 import { promises as fs } from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import os = require('os');
+import path = require('path');
 import { isSharingViolation, retrySharing } from './sharingRetry';
 
 /**

@@ -1,6 +1,6 @@
 import { randomBytes } from 'crypto';
 import { promises as fs } from 'fs';
-import * as path from 'path';
+import path = require('path');
 import { LedgerStore, parseLedger, RefreshLedger } from './refreshSchedule';
 import { retrySharing } from './sharingRetry';
 

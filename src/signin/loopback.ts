@@ -1,4 +1,4 @@
-import * as http from 'http';
+import http = require('http');
 import { AddressInfo } from 'net';
 import { AuthorizationResponse, CallbackParseError, readAuthorizationResponse } from './callback';
 

@@ -5,7 +5,7 @@
  * started by bin/keap-token (bin/keap-token.cmd on Windows), which terminals find on their PATH.
  * Exit codes: src/tokenHelper/protocol EXIT. Messages go to stderr; stdout gets only the output.
  */
-import * as net from 'net';
+import net = require('net');
 import { ENV, helperDir, listEntries, privateDirProblem } from './ipcPaths';
 import { EXIT, ExitCode, exitCodeOf, formatOutput, HelperAnswer, HelperRequest, MAX_ANSWER_BYTES, parseAnswer, parseCliArgs, PROTOCOL_VERSION, USAGE } from './protocol';
 

@@ -1,6 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'crypto';
-import * as fs from 'fs';
-import * as net from 'net';
+import fs = require('fs');
+import net = require('net');
 import type { Logger } from '../log';
 import { addressOf, ensurePrivateDir, entryFile, HelperEntry, listEntries, processAlive } from './ipcPaths';
 import { HelperAnswer, HelperRequest, MAX_REQUEST_BYTES, parseRequest, PROTOCOL_VERSION } from './protocol';

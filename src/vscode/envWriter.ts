@@ -1,4 +1,4 @@
-import * as path from 'path';
+import path = require('path');
 import vscode = require('vscode');
 import { l10n } from 'vscode';
 import { outsideText } from '../outsideText';

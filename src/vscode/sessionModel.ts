@@ -66,11 +66,25 @@ export class SessionModel implements vscode.Disposable {
       secrets.onDidChange(e => {
         if (e.key === ACCOUNT_SECRET_KEYS.index || e.key.startsWith(ACCOUNT_SECRET_KEYS.sessionPrefix)) void this.reload();
       }),
-      this.signal.watch(() => void this.reload()),
       vscode.window.onDidChangeWindowState(w => {
         if (w.focused) void this.reload();
       }),
     );
+  }
+
+  private watching = false;
+
+  /**
+   * Starts watching the signal every window writes after a change (src/session/changeSignal) and
+   * reads the store: what the window does once activated. Later calls only read again. Resolves
+   * as {@link reload}.
+   */
+  start(): Promise<TokenSet | undefined> {
+    if (!this.watching) {
+      this.watching = true;
+      this.disposables.push(this.signal.watch(() => void this.reload()));
+    }
+    return this.reload();
   }
 
   /** The per-account signal carrying the generation id of the latest stored version. */

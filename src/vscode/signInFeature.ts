@@ -1,4 +1,4 @@
-import * as path from 'path';
+import path = require('path');
 import { accountKey } from '../session/accounts';
 import { ChangeSignal } from '../session/changeSignal';
 import { ClaimRegistry } from '../session/fileLock';

@@ -1,5 +1,5 @@
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import vscode = require('vscode');
 import { l10n } from 'vscode';
 import { englishReason, handOut, HandOutDeps, HandOutRefusal } from '../tokenHelper/handOut';

@@ -2,7 +2,7 @@
 // signs in N times through the real relay + UriHandler path and records, for each, the time from
 // the callback reaching the UriHandler to the token set stored and the status bar updated.
 // Writes JSON to $KEAP_BENCH_OUT. Not a test: it asserts nothing; scripts/bench.js reports it.
-import * as fs from 'fs';
+import fs = require('fs');
 import * as vscode from 'vscode';
 import { api, harness, useDemoCredentials } from '../host/util';
 

@@ -1,8 +1,8 @@
 // Entry point loaded by the extension host through `extensionTestsPath`. code-server prints
 // nothing of the extension host's stdout, so mocha's output also goes to $VSCODE_TEST_LOG, and a
 // summary to $VSCODE_TEST_RESULT.
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import * as util from 'util';
 import Mocha from 'mocha';
 

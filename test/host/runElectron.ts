@@ -3,7 +3,7 @@
 // scripts/host/run-host-tests.js runs the suite in code-server instead. The host suite needs the
 // fake Keap server and the browser-side harness, so this runner only checks that the extension
 // activates and its commands register unless HARNESS_URL and FAKE_KEAP_URL are provided.
-import * as path from 'path';
+import path = require('path');
 import { runTests } from '@vscode/test-electron';
 
 async function main(): Promise<void> {

@@ -1,6 +1,6 @@
 // A window that refreshes once and may be killed at any moment (the crash test sends SIGKILL at
 // a random time). Shares the token store and the lock folder with the test.
-import * as path from 'path';
+import path = require('path');
 import { KeapTokenClient } from '../../src/keap/tokenClient';
 import { FileLock } from '../../src/session/fileLock';
 import { Refresher } from '../../src/session/refresher';

@@ -1,8 +1,8 @@
 import { execFileSync, spawnSync } from 'child_process';
 import * as dotenv from 'dotenv';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import fs = require('fs');
+import os = require('os');
+import path = require('path');
 
 /**
  * The programs that read a `.env` file the extension writes, each as the user's tools run it, for

@@ -1,7 +1,7 @@
 // One stand-in for a VS Code window in the K1 concurrency test: a separate Node process sharing the
 // lock folder and the token store with the others. On each {round, offsetMs} message it decides
 // from its (offset) wall clock whether to refresh, and refreshes through the shared lock.
-import * as path from 'path';
+import path = require('path');
 import { KeapError } from '../../src/keap/errors';
 import { KeapTokenClient } from '../../src/keap/tokenClient';
 import { FileLock } from '../../src/session/fileLock';

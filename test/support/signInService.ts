@@ -1,4 +1,4 @@
-import * as path from 'path';
+import path = require('path');
 import { KeapTokenClient } from '../../src/keap/tokenClient';
 import { Logger } from '../../src/log';
 import { ClaimRegistry } from '../../src/session/fileLock';

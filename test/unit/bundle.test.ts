@@ -47,6 +47,17 @@ describe('the bundle in dist/: one activation file, features read on first use, 
     }
   });
 
+  it('dist/extension.js requires each outside module once, first thing after its load mark (VS Code runs every require() of an extension through its module interceptors), and copies none of them (__toESM)', () => {
+    const code = fs.readFileSync(path.join(DIST, 'extension.js'), 'utf8');
+    const requires = [...code.matchAll(/\brequire\("([^"]+)"\)/g)].map(m => m[1]).filter(m => !m.startsWith('./'));
+    assert.deepEqual([...requires].sort(), [...new Set(requires)].sort(), `each module once: ${requires.join(', ')}`);
+    assert.ok(requires.includes('vscode') && requires.includes('fs'), requires.join(', '));
+    const head = code.slice(0, code.indexOf(';', code.indexOf('var $keap_')) + 1);
+    assert.match(head, /^globalThis\.__keapLoad=\[performance\.now\(\)\];var \$keap_[a-z]+=require\("[a-z]+"\)(,\$keap_[a-z]+=require\("[a-z]+"\))*;$/);
+    // esbuild's namespace import helper, called on a required module, copies every property of it.
+    assert.doesNotMatch(code, /\(\$keap_[a-z]+\)/, 'no helper is called on a required module');
+  });
+
   it('every source module is in exactly one file (a class checked with instanceof, or a module with state, exists once)', () => {
     const where = new Map<string, string[]>();
     for (const [file, o] of Object.entries(meta.outputs)) {

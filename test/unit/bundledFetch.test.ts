@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'fs';
-import * as http from 'http';
+import http = require('http');
 import type { AddressInfo } from 'net';
-import * as os from 'os';
-import * as path from 'path';
+import os = require('os');
+import path = require('path');
 import { gzipSync } from 'zlib';
 import { FetchLike, KeapTokenClient } from '../../src/keap/tokenClient';
 import { DEMO_CLIENT, FakeKeap, startFakeKeap } from '../fake-keap/server';

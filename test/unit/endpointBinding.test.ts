@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import os = require('os');
+import path = require('path');
 import { customEndpointHost, KeapEndpoints, sameEndpoint } from '../../src/keap/endpoints';
 import { KeapError } from '../../src/keap/errors';
 import { FetchLike, KeapTokenClient } from '../../src/keap/tokenClient';

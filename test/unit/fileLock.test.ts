@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { promises as fs, mkdtempSync } from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import os = require('os');
+import path = require('path');
 import { FileLock, LockTimeoutError } from '../../src/session/fileLock';
 
 describe('file lock', () => {

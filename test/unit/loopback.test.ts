@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'fs';
-import * as http from 'http';
-import * as os from 'os';
-import * as path from 'path';
+import http = require('http');
+import os = require('os');
+import path = require('path');
 import { AuthorizationResponse } from '../../src/signin/callback';
 import { LoopbackListener, startLoopbackListener } from '../../src/signin/loopback';
 import { PendingSignIn } from '../../src/signin/pending';

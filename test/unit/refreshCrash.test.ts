@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'child_process';
 import { mkdtempSync, readFileSync } from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import os = require('os');
+import path = require('path');
 import { KeapTokenClient } from '../../src/keap/tokenClient';
 import { DEMO_CLIENT, FakeKeap, startFakeKeap } from '../fake-keap/server';
 import { authorizationCode } from '../support/fakeAuthorize';

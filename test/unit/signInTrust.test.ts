@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import os = require('os');
+import path = require('path');
 import { KeapError } from '../../src/keap/errors';
 import { parsePastedCallback, readAuthorizationResponse } from '../../src/signin/callback';
 import { KEAP_TEXT_MAX_CHARS, keapSays, oneLine } from '../../src/signin/keapText';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { mkdtempSync } from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import os = require('os');
+import path = require('path');
 import { userInfoUrl } from '../../src/keap/endpoints';
 import { parseKeapQuota } from '../../src/keap/quota';
 import { ApiCheck, checkUserInfo, testAccessToken } from '../../src/keap/tokenCheck';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import os = require('os');
+import path = require('path');
 import { KeapError } from '../../src/keap/errors';
 import { KeapTokenClient } from '../../src/keap/tokenClient';
 import { Logger } from '../../src/log';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import * as vscode from 'vscode';
 import { accountFileId, accountKey } from '../../../src/session/accounts';
 import { FileLock } from '../../../src/session/fileLock';

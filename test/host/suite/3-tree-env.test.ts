@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'child_process';
 import * as dotenv from 'dotenv';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import fs = require('fs');
+import os = require('os');
+import path = require('path');
 import * as vscode from 'vscode';
 import { accountKey } from '../../../src/session/accounts';
 import { api, ensureSignedIn, harness, waitFor } from '../util';

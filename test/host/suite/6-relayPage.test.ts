@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import fs = require('fs');
+import os = require('os');
+import path = require('path');
 import * as vscode from 'vscode';
 import { EXTENSION_ID, harness, waitFor } from '../util';
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'crypto';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import fs = require('fs');
+import os = require('os');
+import path = require('path');
 import * as vscode from 'vscode';
 import type { TokenTest } from '../../../src/keap/tokenCheck';
 import { api, ensureSignedIn, fake, harness, tokenRequests, waitFor } from '../util';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import * as fs from 'fs';
-import * as http from 'http';
+import fs = require('fs');
+import http = require('http');
 import { AddressInfo } from 'net';
-import * as path from 'path';
+import path = require('path');
 import * as vscode from 'vscode';
 import { api, DEMO, fake, harness, tokenRequests, useDemoCredentials, waitFor } from '../util';
 

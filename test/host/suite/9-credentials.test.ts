@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import * as dotenv from 'dotenv';
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import * as vscode from 'vscode';
 import type { ApiKeyCheck, ApiKeyEntry } from '../../../src/keap/apiKeys';
 import { accountFileId } from '../../../src/session/accounts';

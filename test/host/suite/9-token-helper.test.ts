@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'child_process';
 import { createHash } from 'crypto';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import fs = require('fs');
+import os = require('os');
+import path = require('path');
 import * as vscode from 'vscode';
 import { listEntries } from '../../../src/tokenHelper/ipcPaths';
 import { api, ensureSignedIn, fake, tokenRequests, waitFor } from '../util';

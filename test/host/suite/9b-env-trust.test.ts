@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as dotenv from 'dotenv';
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import * as vscode from 'vscode';
 import { upsertEnv } from '../../../src/dotenv/envFile';
 import { api, DEMO, ensureSignedIn, fake, harness, waitFor } from '../util';

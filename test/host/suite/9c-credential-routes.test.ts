@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'child_process';
 import { createHash } from 'crypto';
-import * as path from 'path';
+import path = require('path');
 import * as vscode from 'vscode';
 import { api, ensureSignedIn, harness, notificationMatching, waitFor } from '../util';
 
