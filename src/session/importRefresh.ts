@@ -1,8 +1,8 @@
 import { KeapError } from '../keap/errors';
-import { accountKey } from './accounts';
+import { accountKey, fingerprint } from './accounts';
 import { Refresher, RefresherDeps, STORE_TIME_LIMIT_MS } from './refresher';
 import type { LockHandle } from './fileLock';
-import { LedgerStore, MemoryLedgerStore, recordFresh, recordOutcome } from './refreshSchedule';
+import { LedgerStore, MemoryLedgerStore, recordFresh, recordOutcome, recordSpent } from './refreshSchedule';
 import type { SessionStore } from './store';
 import { REAL_TIMERS, withTimeLimit } from './timeLimit';
 import type { TokenSet } from './tokenSet';
@@ -78,12 +78,27 @@ export async function refreshImportedPair(candidate: TokenSet, deps: ImportDeps)
         const ledger = deps.ledgerFor(key);
         const l = await ledger.read();
         const requests = [...new Set([...l.requests, ...(await scratch.read()).requests])].sort((a, b) => a - b);
-        await ledger.write(recordFresh(recordOutcome({ ...l, requests }, { kind: 'success' }, now(), set.refreshTokenIssuedAt), set, now()));
+        const next = recordFresh(recordOutcome({ ...l, requests }, { kind: 'success' }, now(), set.refreshTokenIssuedAt), set, now());
+        // The candidate's refresh token, spent at Keap, may still be in the file it came from (see markSpent).
+        await ledger.write(set.refreshToken === candidate.refreshToken ? next : recordSpent(next, fingerprint(candidate.refreshToken)));
       } catch (e) {
         log.warn(`Import Tokens: could not update the refresh ledger of ${key}: ${(e as Error).message}`);
       }
     } finally {
       await handle?.release();
+    }
+  };
+  const markSpent = async (key: string, refreshToken: string): Promise<void> => {
+    try {
+      const handle = heldLocks.has(key) ? undefined : await lock(key);
+      try {
+        const ledger = deps.ledgerFor(key);
+        await ledger.write(recordSpent(await ledger.read(), fingerprint(refreshToken)));
+      } finally {
+        await handle?.release();
+      }
+    } catch (e) {
+      log.warn(`Import Tokens: could not note the spent refresh token in the refresh ledger of ${key}: ${(e as Error).message}`);
     }
   };
   let held: TokenSet | undefined = candidate;
@@ -112,7 +127,13 @@ export async function refreshImportedPair(candidate: TokenSet, deps: ImportDeps)
         e => e as Error,
       );
     }
-    if (error) return { kind: 'unsaved', error };
+    if (error) {
+      // Keap rotated the pair's refresh token and its answer is lost: the file it may have come from,
+      // or storage itself (the stored pair imported again), still holds the spent one. The account's
+      // ledger lists it, so no window sends it (issue 13.6's adoption, or an automatic refresh).
+      if (pair.refreshToken !== candidate.refreshToken) await markSpent(accountKey(pair), candidate.refreshToken);
+      return { kind: 'unsaved', error };
+    }
     log.info(`Import Tokens: stored the refreshed pair as ${accountKey(pair)}`);
     return { kind: 'refreshed', set: pair };
   } catch (e) {

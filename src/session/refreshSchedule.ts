@@ -1,4 +1,5 @@
 import { KeapError, KeapErrorKind } from '../keap/errors';
+import { fingerprint } from './accounts';
 import { maskCredentialEchoes } from '../secretMask';
 import { oneLine } from '../textLine';
 import { LockTimeoutError } from './fileLock';
@@ -80,10 +81,29 @@ export interface RefreshLedger {
    * alone: a stored set with that expiry is not refreshed automatically before `until`.
    */
   readonly fresh?: { readonly accessTokenExpiresAt: number | null; readonly until: number };
+  /**
+   * Fingerprints (src/session/accounts `fingerprint`) of refresh tokens Keap rotated in a request
+   * the stored chain never saw: Import Tokens refreshing a pair read from a `.env` file, which may
+   * still hold it. No refresh sends one again (Keap would refuse it). The newest
+   * {@link SPENT_KEPT} only.
+   */
+  readonly spent?: readonly string[];
+}
+
+/** How many fingerprints {@link RefreshLedger.spent} keeps. */
+export const SPENT_KEPT = 16;
+
+/** `ledger` with `fingerprint` added to {@link RefreshLedger.spent} (the newest {@link SPENT_KEPT} kept). */
+export function recordSpent(ledger: RefreshLedger, fingerprint: string): RefreshLedger {
+  const spent = [...(ledger.spent ?? []).filter(f => f !== fingerprint), fingerprint].slice(-SPENT_KEPT);
+  return { ...ledger, spent };
 }
 
 /** The parts of a token set the schedule looks at. */
-export type ScheduledSet = Pick<TokenSet, 'refreshTokenIssuedAt' | 'accessTokenExpiresAt'>;
+export type ScheduledSet = Pick<TokenSet, 'refreshTokenIssuedAt' | 'accessTokenExpiresAt'> & { readonly refreshToken?: string };
+
+/** The words of the pause of a stored set whose refresh token is in {@link RefreshLedger.spent}. */
+export const SPENT_MESSAGE = 'Import Tokens refreshed this refresh token at Keap but could not store the new pair; sign in again.';
 
 export const EMPTY_LEDGER: RefreshLedger = { requests: [], attempt: 0 };
 
@@ -143,6 +163,10 @@ export type Admission =
  */
 export function admitAutomatic(ledger: RefreshLedger, nowMs: number, set: ScheduledSet, resumedAt?: number): Admission {
   const issuedAt = set.refreshTokenIssuedAt;
+  // Spent at Keap by Import Tokens, whose new pair was never stored: Keap would refuse it (no user action lifts this; a new pair does).
+  if (set.refreshToken !== undefined && ledger.spent?.includes(fingerprint(set.refreshToken))) {
+    return { admit: false, why: 'paused', pause: { cause: 'dead-refresh-token', message: SPENT_MESSAGE, resume: 'sign-in', at: nowMs, issuedAt } };
+  }
   if (ledger.supersededIssuedAt === issuedAt) return { admit: false, why: 'superseded' };
   if (pauseHolds(ledger.paused, issuedAt, resumedAt)) return { admit: false, why: 'paused', pause: ledger.paused };
   const times = recent(ledger, nowMs);
@@ -163,7 +187,7 @@ export function recordRequest(ledger: RefreshLedger, nowMs: number): RefreshLedg
 
 /** Records how a request ended: success clears backoff and pause; a retryable failure backs off; a refusal pauses. */
 export function recordOutcome(ledger: RefreshLedger, outcome: RefreshOutcome, nowMs: number, issuedAt: number): RefreshLedger {
-  const base = { requests: recent(ledger, nowMs), supersededIssuedAt: ledger.supersededIssuedAt, supersededAt: ledger.supersededAt, fresh: ledger.fresh };
+  const base = { requests: recent(ledger, nowMs), supersededIssuedAt: ledger.supersededIssuedAt, supersededAt: ledger.supersededAt, fresh: ledger.fresh, ...(ledger.spent ? { spent: ledger.spent } : {}) };
   switch (outcome.kind) {
     case 'success':
       return { ...base, attempt: 0 };
@@ -197,7 +221,8 @@ export function parseLedger(json: string | undefined): RefreshLedger {
         : undefined;
     const f = o.fresh as { accessTokenExpiresAt?: unknown; until?: unknown } | undefined;
     const fresh = f && typeof f === 'object' && num(f.until) !== undefined && (f.accessTokenExpiresAt === null || num(f.accessTokenExpiresAt) !== undefined) ? { accessTokenExpiresAt: f.accessTokenExpiresAt as number | null, until: f.until as number } : undefined;
-    return { requests, attempt: num(o.attempt) ?? 0, retryAt: num(o.retryAt), paused, supersededIssuedAt: num(o.supersededIssuedAt), supersededAt: num(o.supersededAt), fresh };
+    const spent = Array.isArray(o.spent) ? o.spent.filter((f): f is string => typeof f === 'string' && /^[0-9a-f]{16}$/.test(f)).slice(-SPENT_KEPT) : [];
+    return { requests, attempt: num(o.attempt) ?? 0, retryAt: num(o.retryAt), paused, supersededIssuedAt: num(o.supersededIssuedAt), supersededAt: num(o.supersededAt), fresh, ...(spent.length ? { spent } : {}) };
   } catch {
     return EMPTY_LEDGER;
   }

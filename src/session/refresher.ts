@@ -313,7 +313,9 @@ export class Refresher {
     let next: TokenSet;
     try {
       const found = await withTimeLimit(this.deps.appRotations(stored), this.deps.storeTimeLimitMs ?? STORE_TIME_LIMIT_MS, 'reading the .env files', this.timers);
-      candidate = found.find(c => c.refreshToken !== stored.refreshToken && !this.triedAppTokens.has(fingerprint(c.refreshToken)));
+      // A token Import Tokens already spent at Keap (read from this very file) is never sent again.
+      const spent = new Set((await this.ledger.read()).spent ?? []);
+      candidate = found.find(c => c.refreshToken !== stored.refreshToken && !this.triedAppTokens.has(fingerprint(c.refreshToken)) && !spent.has(fingerprint(c.refreshToken)));
       if (!candidate) return undefined;
       // Once per token, whatever the answer: a file that keeps a dead token costs one request, not a loop.
       this.triedAppTokens.add(fingerprint(candidate.refreshToken));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { KeapTokenClient } from '../../src/keap/tokenClient';
 import { SILENT_LOGGER } from '../../src/log';
 import { IMPORT_SAVE_ATTEMPTS, importPair, refreshImportedPair } from '../../src/session/importRefresh';
-import { accountKey } from '../../src/session/accounts';
+import { accountKey, fingerprint } from '../../src/session/accounts';
 import { MemoryLedgerStore } from '../../src/session/refreshSchedule';
 import { REAL_TIMERS } from '../../src/session/timeLimit';
 import { TokenSet } from '../../src/session/tokenSet';
@@ -73,6 +73,7 @@ describe('Import Tokens: one refresh of a pair not stored yet (src/session/impor
     assert.ok(r.kind === 'refreshed' && r.set.refreshToken === persisted[0].refreshToken);
     assert.ok(fake.liveTokens().some(t => t.refreshToken === persisted[0].refreshToken));
     assert.equal((await ledger.read()).requests.length, 1, 'the request counts against the account\'s daily budget');
+    assert.deepEqual((await ledger.read()).spent, [fingerprint(candidate.refreshToken)], 'the spent refresh token, still in the file it came from, is never sent again');
   });
 
   it('a dead refresh token: dead, one request, nothing persisted', async () => {
@@ -97,15 +98,18 @@ describe('Import Tokens: one refresh of a pair not stored yet (src/session/impor
   it(`storage refusing the rotated pair: written again under the lock, ${IMPORT_SAVE_ATTEMPTS} attempts in all, then unsaved`, async () => {
     const candidate = await pairFromElsewhere(fake);
     let writes = 0;
+    const ledger = new MemoryLedgerStore();
     const r = await refreshImportedPair(
       candidate,
-      deps(undefined, undefined, async () => {
+      deps(ledger, undefined, async () => {
         writes++;
         throw new Error('keyring locked');
       }),
     );
     assert.equal(r.kind, 'unsaved');
     assert.equal(writes, IMPORT_SAVE_ATTEMPTS);
+    // Keap rotated the candidate's refresh token: the account's ledger lists it as spent (no window sends it again).
+    assert.deepEqual((await ledger.read()).spent, [fingerprint(candidate.refreshToken)]);
     let second = 0;
     const ok = await refreshImportedPair(
       await pairFromElsewhere(fake),
