@@ -67,10 +67,14 @@ function requireOnce(code, banner) {
     if (!used.includes(mod)) used.push(mod);
     return `$keap_${mod}`;
   });
+  // Only the bindings esbuild writes (`x=require("fs")`, `x=shim("fs")`) are rewritten: a `$keap_`
+  // anywhere else (a string, a comment, a require inside a function) fails the build.
+  const elsewhere = /(?<!=\s*)\$keap_/.exec(body);
+  if (elsewhere) throw new Error(`bundle: dist/extension.js requires ${body.slice(elsewhere.index, elsewhere.index + 20)}… where requireOnce cannot bind it at the top (only \`x=require("m")\` is rewritten)`);
   const stray = new RegExp(`(?<![\\w$.])require\\(\\s*["'](${modules.join('|')})["']`).exec(body);
   if (stray) throw new Error(`bundle: dist/extension.js still has ${stray[0]}: scripts/bundle.js requireOnce does not rewrite that form`);
   if (!shim && /typeof require\s*(<\s*"u"|!==)/.test(body)) throw new Error("bundle: esbuild's require shim changed its form: scripts/bundle.js requireOnce cannot find its name");
-  return `${banner}var ${used.map(m => `$keap_${m}=require("${m}")`).join(',')};${body}`;
+  return used.length ? `${banner}var ${used.map(m => `$keap_${m}=require("${m}")`).join(',')};${body}` : code;
 }
 
 (async () => {

@@ -65,13 +65,13 @@ export async function refreshImportedPair(candidate: TokenSet, deps: ImportDeps)
   const scratch = new MemoryLedgerStore();
   /** The set the last write that landed stored: the import says "stored" only for the pair it holds. */
   let stored: TokenSet | undefined;
-  const persist = async (set: TokenSet, limitMs?: number): Promise<void> => {
+  const persist = async (set: TokenSet): Promise<void> => {
     const key = accountKey(set);
     const handle = heldLocks.has(key) ? undefined : await lock(key);
     try {
-      const write = deps.storeFor(key).write(set);
-      // A retry's write has the refresher's time limit; the lock is let go when it passes (a hung keyring holds no refresh back).
-      await (limitMs === undefined ? write : withTimeLimit(write, limitMs, 'storing the session', deps.timers ?? REAL_TIMERS));
+      // Every write has the refresher's time limit, so a lock taken here is let go when it passes:
+      // a hung keyring must hold no window's refresh back (the account's lock is renewed while held).
+      await withTimeLimit(deps.storeFor(key).write(set), deps.storeTimeLimitMs ?? STORE_TIME_LIMIT_MS, 'storing the session', deps.timers ?? REAL_TIMERS);
       stored = set;
       // Stored: from now on the request was made with this account's tokens.
       try {
@@ -122,7 +122,7 @@ export async function refreshImportedPair(candidate: TokenSet, deps: ImportDeps)
     let error = samePair(stored, pair) ? undefined : (r.unsaved ?? new Error('the refreshed pair was not stored'));
     for (let i = 1; error && i < IMPORT_SAVE_ATTEMPTS; i++) {
       log.warn(`Import Tokens: storing the refreshed pair of Keap app ${pair.appName ?? pair.clientId} again (attempt ${i + 1} of ${IMPORT_SAVE_ATTEMPTS})`);
-      error = await persist(pair, deps.storeTimeLimitMs ?? STORE_TIME_LIMIT_MS).then(
+      error = await persist(pair).then(
         () => undefined,
         e => e as Error,
       );

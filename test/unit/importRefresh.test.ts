@@ -154,6 +154,22 @@ describe('Import Tokens: one refresh of a pair not stored yet (src/session/impor
     assert.equal(tries, IMPORT_SAVE_ATTEMPTS);
   });
 
+  it('a pair that names no app whose first write hangs: the lock of the account it is stored as is let go when the time limit passes (found in review: it stayed held, and every window\'s refresh of that account timed out)', async () => {
+    const candidate = await pairFromElsewhere(fake);
+    let writes = 0;
+    const locks = keyedLocks();
+    const r = await refreshImportedPair(candidate, { ...deps(undefined, undefined, async () => {
+      if (++writes === 1) return new Promise<void>(() => undefined);
+    }), lock: locks.lock, storeTimeLimitMs: 50 });
+    assert.equal(r.kind, 'refreshed');
+    assert.equal(writes, 2, 'the hung write, then the one that landed');
+    assert.equal(locks.taken[0], `${DEMO_CLIENT.clientId}|`, 'the request under the client ID\'s lock (no app known yet)');
+    assert.ok(locks.taken.includes(`${DEMO_CLIENT.clientId}|ab123`), 'the store under the lock of the account it is stored as');
+    // The hung write's own time limit (50 ms) may end just after the import's: give it that long.
+    await new Promise(res => setTimeout(res, 100));
+    assert.deepEqual([...locks.held], [], 'no lock held once the time limit passed');
+  });
+
   /** One lock per account key, as the user-wide file locks are; `held` tells which are held now. */
   const keyedLocks = () => {
     const locks = new Map<string, MemoryLock>();
