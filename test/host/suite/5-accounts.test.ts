@@ -247,6 +247,9 @@ describe('Several Keap apps at once, in a real VS Code', function () {
   it('signing out while a refresh is on its way waits for it and stays signed out (the refresh never brings the app back)', async () => {
     const a = await api();
     await signInTo('ab123', 'infusionsoft.signIn');
+    // The refresh below must start from this window's current view of the new sign-in: under load the
+    // command can run before the model re-read it, and the refresher then answers 'stale-view' (CI, 5e11ede).
+    await a.model.reload();
     await fake.fault({ status: 0, delayMs: 3000 });
     const refresh = vscode.commands.executeCommand('infusionsoft.refreshToken', AB);
     await new Promise(r => setTimeout(r, 800));
