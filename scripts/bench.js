@@ -83,8 +83,22 @@ function ownActivationCost(dir) {
   results.keapToken = await require('./bench-keap-token').run();
 
   // 1. Activation, as VS Code measures it (Developer: Show Running Extensions), in fresh windows.
+  // Beside each, a window of a second code-server that has only the floor extension (scripts/floor/build.js:
+  // the same VS Code calls at activation and nothing else), the two alternating so both see the same machine.
+  const floorDir = fs.mkdtempSync(path.join(os.tmpdir(), 'keap-bench-floor-'));
+  const floorWorkspace = path.join(floorDir, 'ws');
+  const floorCs = await h.startCodeServer({ stateDir: floorDir, workspace: floorWorkspace, installVsix: require('./floor/build').build(path.join(floorDir, 'floor.vsix')), settings: h.userSettings(fake, {}) });
+  const floorWindow = async () => {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    await page.goto(`${floorCs.url}/?folder=${encodeURIComponent(floorWorkspace)}`);
+    await page.locator('.statusbar-item', { hasText: /Keap/ }).first().waitFor({ timeout: 90000 });
+    await sleep(1500);
+    await ctx.close();
+  };
   const ours = [], github = [];
   for (let i = 0; i < WINDOWS; i++) {
+    if (i % 2) await floorWindow();
     const ctx = await browser.newContext({ viewport: { width: 1400, height: 4000 } });
     const page = await ctx.newPage();
     await page.goto(`${cs.url}/?folder=${encodeURIComponent(workspace)}`);
@@ -94,11 +108,17 @@ function ownActivationCost(dir) {
     if (t.ours) ours.push(t.ours.ms);
     if (t.github) github.push(t.github.ms);
     await ctx.close();
+    if (!(i % 2)) await floorWindow();
   }
+  await floorCs.stopAndWait();
   results.activationMs = { ours: stats(ours), github: stats(github), ratio: ours.length && github.length ? +(median(ours) / median(github)).toFixed(2) : null };
   // The extension's own cost, measured inside each window's extension host (src/extension.ts logs it:
-  // activate() itself, and evaluating dist/extension.js between the marks scripts/bundle.js adds).
+  // activate() itself, and evaluating dist/extension.js between the marks scripts/bundle.js adds),
+  // and the floor's, measured the same way; `aboveFloorMs`: the difference of the two medians.
   results.ownActivationMs = ownActivationCost(stateDir);
+  results.ownActivationMs.floor = ownActivationCost(floorDir);
+  results.ownActivationMs.aboveFloorMs = r1(results.ownActivationMs.totalMs.median - results.ownActivationMs.floor.totalMs.median);
+  fs.rmSync(floorDir, { recursive: true, force: true });
 
   // 2. Sizes (scripts/check-bundle-size.js measures them): what activation reads (dist/extension.js
   // and what it requires as it loads) beside GitHub's dist/extension.js, which its activation reads

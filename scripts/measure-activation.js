@@ -2,7 +2,9 @@
 // The extension's own activation cost in code-server, alone (the bench's part 1 without the rest):
 // opens MEASURE_WINDOWS (default 8) fresh windows on dist/infusionsoft-oauth.vsix (npm run package
 // first) and prints the median of what src/extension.ts logs: evaluating dist/extension.js and
-// activate() (ms), each measured inside the extension host. A tool for working on start-up, not a test.
+// activate() (ms), each measured inside the extension host. With --floor, the same for the floor
+// extension (scripts/floor/build.js: the same VS Code calls and nothing else). A tool for working on
+// start-up, not a test.
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -16,7 +18,7 @@ const median = a => { const s = [...a].sort((x, y) => x - y); const m = s.length
   const fake = await h.startFake({});
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'keap-activation-'));
   const workspace = path.join(stateDir, 'ws');
-  const cs = await h.startCodeServer({ stateDir, workspace, installVsix: path.join(h.ROOT, 'dist/infusionsoft-oauth.vsix'), settings: h.userSettings(fake, { 'infusionsoft.clientId': 'demo-client-id' }) });
+  const cs = await h.startCodeServer({ stateDir, workspace, installVsix: process.argv.includes('--floor') ? require('./floor/build').build(path.join(stateDir, 'floor.vsix')) : path.join(h.ROOT, 'dist/infusionsoft-oauth.vsix'), settings: h.userSettings(fake, { 'infusionsoft.clientId': 'demo-client-id' }) });
   const browser = await h.launchBrowser();
   try {
     for (let i = 0; i < WINDOWS; i++) {
