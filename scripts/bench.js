@@ -89,7 +89,7 @@ function ownActivationCost(dir) {
   const floorWorkspace = path.join(floorDir, 'ws');
   const floorCs = await h.startCodeServer({ stateDir: floorDir, workspace: floorWorkspace, installVsix: require('./floor/build').build(path.join(floorDir, 'floor.vsix')), settings: h.userSettings(fake, {}) });
   const floorWindow = async () => {
-    const ctx = await browser.newContext();
+    const ctx = await browser.newContext({ viewport: { width: 1400, height: 4000 } });
     const page = await ctx.newPage();
     await page.goto(`${floorCs.url}/?folder=${encodeURIComponent(floorWorkspace)}`);
     await page.locator('.statusbar-item', { hasText: /Keap/ }).first().waitFor({ timeout: 90000 });

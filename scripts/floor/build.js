@@ -26,6 +26,7 @@ function build(out = path.join(root, 'dist/floor.vsix')) {
   fs.cpSync(path.join(root, 'media'), path.join(dir, 'media'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify(floorPkg, null, 2));
   fs.writeFileSync(path.join(dir, 'LICENSE'), 'MIT\n');
+  fs.writeFileSync(path.join(dir, '.vscodeignore'), '*.vsix\n');
   fs.writeFileSync(path.join(dir, 'README.md'), 'The activation floor of the Infusionsoft extension (scripts/floor/build.js).\n');
   fs.writeFileSync(path.join(dir, 'extension.js'), `globalThis.__keapLoad=[performance.now()];
 const vscode = require('vscode');

@@ -90,7 +90,7 @@ describe('the bundle in dist/: one activation file, features read on first use, 
       Module._load = function (request, ...rest) { return request === 'vscode' ? stub : load.call(this, request, ...rest); };
       const dist = ${JSON.stringify(DIST)};
       const main = require(path.join(dist, 'extension.js'));
-      const report = { mainExports: Object.keys(main), features: {} };
+      const report = { mainExports: Object.keys(main), undefinedExports: Object.keys(main).filter(k => main[k] === undefined), esModule: main.__esModule, exportsObject: main === require.cache[path.join(dist, 'extension.js')].exports, features: {} };
       const mainModule = require.cache[path.join(dist, 'extension.js')];
       for (const f of ${JSON.stringify(files)}) {
         const exports = require(path.join(dist, f));
@@ -102,10 +102,20 @@ describe('the bundle in dist/: one activation file, features read on first use, 
       process.stdout.write(JSON.stringify(report));`;
     const report = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })) as {
       mainExports: string[];
+      undefinedExports: string[];
+      esModule: unknown;
+      exportsObject: boolean;
       features: Record<string, { exports: string[]; mains: number; sameMain: boolean }>;
       cached: string[];
     };
     assert.ok(report.mainExports.includes('activate') && report.mainExports.includes('deactivate'));
+    // scripts/bundle.js exportsOnce: esbuild's export object itself, no copy of it; every export bound once the file has run.
+    assert.deepEqual(report.undefinedExports, [], 'every export of dist/extension.js has its value once the file has run');
+    assert.equal(report.esModule, true, 'marked as an ES module, as the copy was');
+    assert.ok(report.exportsObject);
+    const code = fs.readFileSync(path.join(DIST, 'extension.js'), 'utf8');
+    assert.match(code, /module\.exports=Object\.defineProperty\([\w$]+,"__esModule",\{value:!0\}\);/);
+    assert.doesNotMatch(code, /module\.exports=[\w$]+\([\w$]+\);/, "no copy of the exports (esbuild's __toCommonJS)");
     for (const f of Object.keys(FEATURES)) {
       const r = report.features[f];
       assert.ok(r, `dist/${f} exists`);
