@@ -18,6 +18,7 @@
  *   `INFUSIONSOFT_*` names of infusionsoft-php, or the names the caller says it wrote.
  */
 import { envValueOf } from '../dotenv/envFile';
+import { MAX_TOKEN_CHARS } from '../keap/tokenResponse';
 
 /** A pair read from the user's text, not yet checked with Keap. */
 export interface ImportedPair {
@@ -38,11 +39,15 @@ export interface ImportedPair {
  * - `no-pair`: neither JSON with the fields above nor `.env` variables naming both tokens;
  * - `no-access-token` / `no-refresh-token`: one of the two is missing;
  * - `white-space`: a token has white space inside (two things were pasted);
+ * - `not-printable`: a token has a character outside printable ASCII (`!` to `~`), which no Keap
+ *   token has and no HTTP header can carry;
+ * - `too-long`: a token is longer than {@link MAX_TOKEN_CHARS} (4096) characters, the limit the
+ *   extension also holds Keap's own answers to (src/keap/tokenResponse);
  * - `same-token`: the access and refresh token are the same text;
  * - `api-key`: a Personal Access Token or Service Account Key (`KeapAK-…`) — Add API Key takes those;
  * - `client-secret` / `client-id`: the app's client secret or ID was pasted as a token.
  */
-export type ImportRefusal = 'empty' | 'not-json' | 'no-pair' | 'no-access-token' | 'no-refresh-token' | 'white-space' | 'same-token' | 'api-key' | 'client-secret' | 'client-id';
+export type ImportRefusal = 'empty' | 'not-json' | 'no-pair' | 'no-access-token' | 'no-refresh-token' | 'white-space' | 'not-printable' | 'too-long' | 'same-token' | 'api-key' | 'client-secret' | 'client-id';
 
 export type ImportParse = { readonly ok: true; readonly pair: ImportedPair } | { readonly ok: false; readonly refusal: ImportRefusal; readonly which?: 'access' | 'refresh' };
 
@@ -100,6 +105,8 @@ export function pairFromFields(
     // Keap's API keys start with KeapAK- (Keap's PAT/SAK docs); they go in X-Keap-API-Key, not in a token pair.
     if (/^KeapAK-/i.test(v)) return { ok: false, refusal: 'api-key', which };
     if (/\s/.test(v)) return { ok: false, refusal: 'white-space', which };
+    if (!/^[\x21-\x7e]+$/.test(v)) return { ok: false, refusal: 'not-printable', which };
+    if (v.length > MAX_TOKEN_CHARS) return { ok: false, refusal: 'too-long', which };
   }
   if (access === refresh) return { ok: false, refusal: 'same-token' };
   return {

@@ -7,6 +7,7 @@ import { isInsideFolder } from '../dotenv/envPath';
 import { ENV_PRESETS } from '../dotenv/variables';
 import { endpointProblem, userInfoUrl } from '../keap/endpoints';
 import { accountKey } from '../session/accounts';
+import { MAX_TOKEN_CHARS } from '../keap/tokenResponse';
 import { clientRefusal, EnvPairNames, ImportedPair, ImportParse, ImportRefusal, pairFromFields, parseImportEnv, parseImportText } from '../session/importParse';
 import type { LedgerStore } from '../session/refreshSchedule';
 import { importPair, ImportPairResult } from '../session/importRefresh';
@@ -52,6 +53,10 @@ function refusalWords(r: ImportRefusal, which?: 'access' | 'refresh'): string {
       return l10n.t('The refresh token is missing: without it VS Code cannot keep the pair alive. Sign In gets a new pair instead.');
     case 'white-space':
       return l10n.t('{0} contains white space; paste one token per box.', box);
+    case 'not-printable':
+      return l10n.t('{0} has a character no Keap token has (only printable ASCII letters, digits and symbols).', box);
+    case 'too-long':
+      return l10n.t('{0} is longer than {1} characters; a Keap token is far shorter.', box, MAX_TOKEN_CHARS);
     case 'same-token':
       return l10n.t('The access token and the refresh token are the same text.');
     case 'api-key':

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { clientRefusal, ImportParse, pairFromFields, parseAbsoluteExpiry, parseImportEnv, parseImportJson, parseImportText, parseRelativeExpiry } from '../../src/session/importParse';
+import { MAX_TOKEN_CHARS } from '../../src/keap/tokenResponse';
 
 const NOW = Date.parse('2026-12-06T12:00:00Z');
 const A = 'acc3ssT0kenOfSomeLength';
@@ -128,6 +129,24 @@ describe('Import Tokens: every refusal, before anything is sent', () => {
     assert.equal(refusal(p), 'white-space');
     assert.equal(!p.ok && p.which, 'access');
     assert.equal(refusal(pairFromFields(A, A)), 'same-token');
+  });
+
+  it('a token no HTTP header can carry, or longer than any Keap token: refused before anything is sent', () => {
+    for (const bad of ['tok\u0000en', 'tökén', 'tok\u202Een', 'tok\u007Fen']) {
+      const p = pairFromFields(A, bad);
+      assert.equal(refusal(p), 'not-printable', JSON.stringify(bad));
+      assert.equal(!p.ok && p.which, 'refresh');
+    }
+    const long = 'a'.repeat(MAX_TOKEN_CHARS + 1);
+    const p = pairFromFields(long, R);
+    assert.equal(refusal(p), 'too-long');
+    assert.equal(!p.ok && p.which, 'access');
+    assert.equal(refusal(parseImportJson(JSON.stringify({ access_token: A, refresh_token: long }), NOW)), 'too-long');
+    assert.equal(refusal(parseImportEnv(`KEAP_ACCESS_TOKEN=${A}\nKEAP_REFRESH_TOKEN=${long}\n`).parse), 'too-long');
+    // The longest accepted, and every printable ASCII character, still make a pair.
+    assert.equal(pairFromFields('a'.repeat(MAX_TOKEN_CHARS), R).ok, true);
+    const printable = Array.from({ length: 0x7e - 0x20 }, (_, i) => String.fromCharCode(0x21 + i)).join('');
+    assert.equal(pairFromFields(printable, R).ok, true);
   });
 
   it('a Personal Access Token or Service Account Key (KeapAK-…) in either box, or pasted alone', () => {
