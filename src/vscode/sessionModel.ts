@@ -80,7 +80,8 @@ export class SessionModel implements vscode.Disposable {
    * as {@link reload}.
    */
   start(): Promise<TokenSet | undefined> {
-    if (!this.watching) {
+    // Disposed first (a window closed within its first tick): nothing left to watch with.
+    if (!this.watching && !this.disposed) {
       this.watching = true;
       this.disposables.push(this.signal.watch(() => void this.reload()));
     }
@@ -117,6 +118,8 @@ export class SessionModel implements vscode.Disposable {
           await this.signal.notify();
         }),
       isCurrent: async set => {
+        // This window's own write in flight (stored, not yet announced) is not another window ahead: answer after it.
+        await this.chains.get(key);
         const latest = await generations.generation();
         return latest === undefined || set.generation === undefined || latest === set.generation;
       },
@@ -344,7 +347,10 @@ export class SessionModel implements vscode.Disposable {
     void vscode.commands.executeCommand('setContext', 'infusionsoft.multipleAccounts', this.sets.length > 1);
   }
 
+  private disposed = false;
+
   dispose(): void {
+    this.disposed = true;
     for (const d of this.disposables) d.dispose();
   }
 }

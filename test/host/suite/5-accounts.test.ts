@@ -244,6 +244,24 @@ describe('Several Keap apps at once, in a real VS Code', function () {
     }
   });
 
+  it("this window's own write in flight is not another window ahead: isCurrent answers after it, and says current", async () => {
+    const a = await api();
+    await signInTo('ab123', 'infusionsoft.signIn');
+    const store = a.model.storeFor(AB);
+    const stored = await store.read();
+    assert.ok(stored, 'ab123 stored');
+    let written = false;
+    // The write stores the set, then announces its generation: isCurrent asked in between must wait for the announcement.
+    const write = store.write({ ...stored, user: { name: 'Renamed in flight' } }).then(() => void (written = true));
+    const current = store.isCurrent!(stored).then(c => ({ c, written }));
+    const answer = await current;
+    await write;
+    assert.equal(answer.written, true, 'isCurrent answered before the write it raced had finished');
+    const after = await store.read();
+    assert.equal(after?.user?.name, 'Renamed in flight');
+    assert.equal(await store.isCurrent!(after!), true, 'the set this window just wrote is the current one');
+  });
+
   it('signing out while a refresh is on its way waits for it and stays signed out (the refresh never brings the app back)', async () => {
     const a = await api();
     await signInTo('ab123', 'infusionsoft.signIn');
