@@ -107,9 +107,14 @@ export class SessionModel implements vscode.Disposable {
       write: set =>
         this.serially(key, async () => {
           const generation = randomBytes(9).toString('base64url');
-          await inner.write({ ...set, generation });
-          await generations.notify(generation);
-          await this.signal.notify();
+          this.writing.set(key, generation);
+          try {
+            await inner.write({ ...set, generation });
+            await generations.notify(generation);
+            await this.signal.notify();
+          } finally {
+            if (this.writing.get(key) === generation) this.writing.delete(key);
+          }
         }),
       clear: () =>
         this.serially(key, async () => {
@@ -118,8 +123,8 @@ export class SessionModel implements vscode.Disposable {
           await this.signal.notify();
         }),
       isCurrent: async set => {
-        // This window's own write in flight (stored, not yet announced) is not another window ahead: answer after it.
-        await this.chains.get(key);
+        // The set this window is writing (stored, its announcement not yet written) is the newest: no other window is ahead of it.
+        if (set.generation !== undefined && set.generation === this.writing.get(key)) return true;
         const latest = await generations.generation();
         return latest === undefined || set.generation === undefined || latest === set.generation;
       },
@@ -276,6 +281,8 @@ export class SessionModel implements vscode.Disposable {
   }
 
   private readonly chains = new Map<string, Promise<unknown>>();
+  /** Per account, the generation this window is writing now (src/session/store isCurrent). */
+  private readonly writing = new Map<string, string>();
 
   /** Runs `fn` after every earlier call for the same account in this window has finished. */
   private serially<T>(key: string, fn: () => Promise<T>): Promise<T> {
