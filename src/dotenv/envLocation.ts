@@ -60,18 +60,22 @@ export const MAX_ENV_FILE_BYTES = 1_048_576;
  * {@link MAX_ENV_FILE_BYTES} it is refused, and so is a file that is not UTF-8 (envEncoding.ts). With `own`, read as a write would reach it: not through
  * a symbolic link that appeared since (`O_NOFOLLOW` where the OS has it), and not a file with a
  * second name.
- * @throws EnvPathError `too-large`, `hard-link` (with `own`); EnvEncodingError; fs errors.
+ * @throws EnvPathError `too-large`, `hard-link` (with `own`), `not-a-file` (a folder, named pipe
+ *   or device: never waits on a pipe); EnvEncodingError; fs errors.
  */
 export async function readEnvText(real: string, own = false): Promise<string | undefined> {
   let handle: fsp.FileHandle;
   try {
-    handle = await fsp.open(real, constants.O_RDONLY | (own ? (constants.O_NOFOLLOW ?? 0) : 0));
+    // O_NONBLOCK: a named pipe at the path opens at once (and is refused below) instead of waiting for a writer.
+    handle = await fsp.open(real, constants.O_RDONLY | NONBLOCK | (own ? (constants.O_NOFOLLOW ?? 0) : 0));
   } catch (e) {
     if (errnoOf(e) === 'ENOENT') return undefined;
-    throw e;
+    throw (await notAFileAt(real)) ?? e;
   }
   try {
-    const { nlink, size } = await handle.stat();
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw notAFile(real);
+    const { nlink, size } = stat;
     if (own && nlink > 1) throw new EnvPathError('hard-link', real, `${real} has ${nlink} names (hard links); it is not read.`);
     return await readBounded(handle, real, size);
   } finally {
@@ -88,6 +92,19 @@ async function readBounded(handle: fsp.FileHandle, real: string, size: number): 
   for (let n; length < buffer.length && (n = (await handle.read(buffer, length, buffer.length - length, length)).bytesRead) > 0; ) length += n;
   if (length > MAX_ENV_FILE_BYTES) throw tooLarge(real, length);
   return decodeEnvBytes(buffer.subarray(0, length), real);
+}
+
+/** `O_NONBLOCK` where the OS has it (not on Windows, which has no named pipes in the file system). */
+const NONBLOCK = constants.O_NONBLOCK ?? 0;
+
+function notAFile(real: string): EnvPathError {
+  return new EnvPathError('not-a-file', real, `${real} is not a regular file (a folder, a named pipe or a device); it is neither read nor written.`);
+}
+
+/** After an open failed (EISDIR, ENXIO, or what the OS says instead): the refusal when something other than a regular file is there. */
+async function notAFileAt(real: string): Promise<EnvPathError | undefined> {
+  const stat = await fsp.lstat(real).catch(() => undefined);
+  return stat && !stat.isFile() && !stat.isSymbolicLink() ? notAFile(real) : undefined;
 }
 
 function tooLarge(real: string, size: number): EnvPathError {
@@ -111,7 +128,8 @@ export const OWNER_ONLY = 0o600;
  * Local History entry or hot-exit backup of the tokens.
  * @returns whether the file was created.
  * @throws EnvPathError `hard-link` when the existing file has more than one name (nothing is
- *   written: another name may be outside the folder); fs errors.
+ *   written: another name may be outside the folder); `not-a-file` for a folder, named pipe or
+ *   device at the path (never waits on a pipe); fs errors.
  */
 export async function writeOwnerOnly(real: string, text: string): Promise<boolean> {
   await fsp.mkdir(path.dirname(real), { recursive: true });
@@ -121,13 +139,20 @@ export async function writeOwnerOnly(real: string, text: string): Promise<boolea
   try {
     handle = await fsp.open(real, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | nofollow, OWNER_ONLY);
   } catch (e) {
-    if (errnoOf(e) !== 'EEXIST') throw e;
+    if (errnoOf(e) !== 'EEXIST') throw (await notAFileAt(real)) ?? e;
     created = false;
-    handle = await fsp.open(real, constants.O_WRONLY | nofollow);
+    try {
+      // O_NONBLOCK: a named pipe with no reader fails at once (ENXIO) instead of waiting for one.
+      handle = await fsp.open(real, constants.O_WRONLY | nofollow | NONBLOCK);
+    } catch (e2) {
+      throw (await notAFileAt(real)) ?? e2;
+    }
   }
   try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw notAFile(real);
     // A hard link is another name of the same bytes, possibly outside the folder (realpath cannot see it).
-    const { nlink } = await handle.stat();
+    const { nlink } = stat;
     if (!created && nlink > 1) {
       throw new EnvPathError('hard-link', real, `${real} has ${nlink} names (hard links); another may be outside the workspace folder, so the tokens are not written to it. Nothing was written.`);
     }

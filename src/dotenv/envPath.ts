@@ -16,7 +16,7 @@ import { isWindowsFlavour, windowsPathVerdict } from './windowsPath';
 export type PathApi = Pick<typeof path, 'resolve' | 'relative' | 'isAbsolute' | 'sep' | 'join'>;
 
 export type EnvPathRefusal =
-  /** The path names the folder itself (empty, `.`, a trailing separator leading nowhere). */
+  /** The path names the folder itself (empty, `.`, a trailing separator leading nowhere), or a folder, pipe or device. */
   | 'not-a-file'
   /** `..` or an absolute path leads out of the folder. */
   | 'outside-folder'

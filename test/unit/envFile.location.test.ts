@@ -186,6 +186,28 @@ describe('envFile location: real folders with symbolic links (S5)', function () 
         assert.equal((await readOwnEnvText(huge))?.length, MAX_ENV_FILE_BYTES - 7, 'up to 1 MiB: read');
     });
 
+    it('a folder or a named pipe where the .env should be: refused with a clear message, read and write, without waiting on the pipe', async function () {
+        this.timeout(10_000);
+        const dir = path.join(ws, 'dir.env');
+        fs.mkdirSync(dir);
+        const targets = [dir];
+        if (!WINDOWS) {
+            const fifo = path.join(ws, 'fifo.env');
+            require('node:child_process').execFileSync('mkfifo', [fifo]);
+            targets.push(fifo);
+        }
+        for (const target of targets) {
+            for (const read of [readEnvText, readOwnEnvText]) {
+                const e = await refusalOf(read(target));
+                assert.equal(e.reason, 'not-a-file', `${read.name} ${target}`);
+                assert.match(e.message, /is not a regular file \(a folder, a named pipe or a device\); it is neither read nor written/);
+            }
+            const e = await refusalOf(writeOwnerOnly(target, 'T=secret\n'));
+            assert.equal(e.reason, 'not-a-file', `write ${target}`);
+        }
+        assert.ok(fs.statSync(dir).isDirectory(), 'the folder is left as it was');
+    });
+
     it('never writes to a file with a second name (a hard link): the other name may be outside the folder, where realpath cannot see it', async function () {
         const victim = path.join(outside, 'victim-hard.env');
         fs.writeFileSync(victim, 'V=1\n', { mode: 0o644 });
