@@ -102,11 +102,8 @@ export function pairFromFields(
   if (!access) return { ok: false, refusal: 'no-access-token' };
   if (!refresh) return { ok: false, refusal: 'no-refresh-token' };
   for (const [which, v] of [['access', access], ['refresh', refresh]] as const) {
-    // Keap's API keys start with KeapAK- (Keap's PAT/SAK docs); they go in X-Keap-API-Key, not in a token pair.
-    if (/^KeapAK-/i.test(v)) return { ok: false, refusal: 'api-key', which };
-    if (/\s/.test(v)) return { ok: false, refusal: 'white-space', which };
-    if (!/^[\x21-\x7e]+$/.test(v)) return { ok: false, refusal: 'not-printable', which };
-    if (v.length > MAX_TOKEN_CHARS) return { ok: false, refusal: 'too-long', which };
+    const refusal = tokenRefusal(v);
+    if (refusal) return { ok: false, refusal, which };
   }
   if (access === refresh) return { ok: false, refusal: 'same-token' };
   return {
@@ -119,6 +116,20 @@ export function pairFromFields(
       ...(expiry.expiryIgnored ? { expiryIgnored: true } : {}),
     },
   };
+}
+
+/**
+ * What is wrong with one token on its own (trimmed, not empty), as the box checks it while the user
+ * types: `api-key`, `white-space`, `not-printable` or `too-long` ({@link ImportRefusal}); undefined
+ * when nothing is.
+ */
+export function tokenRefusal(token: string): 'api-key' | 'white-space' | 'not-printable' | 'too-long' | undefined {
+  // Keap's API keys start with KeapAK- (Keap's PAT/SAK docs); they go in X-Keap-API-Key, not in a token pair.
+  if (/^KeapAK-/i.test(token)) return 'api-key';
+  if (/\s/.test(token)) return 'white-space';
+  if (!/^[\x21-\x7e]+$/.test(token)) return 'not-printable';
+  if (token.length > MAX_TOKEN_CHARS) return 'too-long';
+  return undefined;
 }
 
 /** The refusal when a token of the pair is the app's client secret or client ID (pasted in the wrong box); undefined otherwise. */

@@ -40,6 +40,17 @@ export const MAX_ANSWER_BYTES = 16_384;
 export const DEFAULT_MIN_VALID_SECONDS = 300;
 /** Largest `--min-valid` accepted: 12 hours in seconds (Keap's access tokens live 24 hours, keap-oauth.md). */
 export const MAX_MIN_VALID_SECONDS = 12 * 3600;
+
+/**
+ * `minValidSeconds` of the `infusionsoft.accessToken` command's argument (a launch or task input's
+ * `args`), held to what `--min-valid` accepts: whole seconds from 0 to {@link MAX_MIN_VALID_SECONDS},
+ * as a number or a string of digits. Returns the seconds, undefined when absent, or 'invalid'.
+ */
+export function commandMinValidSeconds(value: unknown): number | undefined | 'invalid' {
+  if (value === undefined || value === null) return undefined;
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d{1,6}\s*$/.test(value) ? Number(value) : NaN;
+  return Number.isInteger(n) && n >= 0 && n <= MAX_MIN_VALID_SECONDS ? n : 'invalid';
+}
 /**
  * A token with less than this left (ms) is never handed out: by the time a process sends it, it
  * may have expired. 30 seconds.

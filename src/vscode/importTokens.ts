@@ -8,7 +8,7 @@ import { ENV_PRESETS } from '../dotenv/variables';
 import { endpointProblem, userInfoUrl } from '../keap/endpoints';
 import { accountKey } from '../session/accounts';
 import { MAX_TOKEN_CHARS } from '../keap/tokenResponse';
-import { clientRefusal, EnvPairNames, ImportedPair, ImportParse, ImportRefusal, pairFromFields, parseImportEnv, parseImportText } from '../session/importParse';
+import { clientRefusal, EnvPairNames, ImportedPair, ImportParse, ImportRefusal, pairFromFields, parseImportEnv, parseImportText, tokenRefusal } from '../session/importParse';
 import type { LedgerStore } from '../session/refreshSchedule';
 import { importPair, ImportPairResult } from '../session/importRefresh';
 import { appNameFromScope, TokenSet } from '../session/tokenSet';
@@ -39,7 +39,8 @@ export type ImportResult =
 
 /** The words of each refusal of the text itself (src/session/importParse). */
 function refusalWords(r: ImportRefusal, which?: 'access' | 'refresh'): string {
-  const box = which === 'refresh' ? l10n.t('the refresh token') : l10n.t('the access token');
+  // Each use of it starts a sentence.
+  const box = which === 'refresh' ? l10n.t('The refresh token') : l10n.t('The access token');
   switch (r) {
     case 'empty':
       return l10n.t('Nothing was given.');
@@ -91,7 +92,8 @@ export class TokenImport {
     const { log, settings, now } = this.core;
     const refuse = (reason: string): ImportResult => {
       log.warn(`Import Tokens: nothing stored: ${reason}`);
-      void vscode.window.showErrorMessage(l10n.t('Import Tokens: nothing was stored. {0}', reason));
+      // A reason that starts "the setting …" or "the access token …" begins a sentence here.
+      void vscode.window.showErrorMessage(l10n.t('Import Tokens: nothing was stored. {0}', reason.replace(/^the\b/, 'The')));
       return { kind: 'refused', reason };
     };
 
@@ -248,9 +250,20 @@ export class TokenImport {
     if (!pick) return undefined;
     if (pick.id === 'clipboard') return this.fromText(await vscode.env.clipboard.readText(), now);
     if (pick.id === 'boxes') {
-      const access = await vscode.window.showInputBox({ title: l10n.t('Import Keap tokens (1/2): access token'), password: true, ignoreFocusOut: true });
+      // Each box says what is wrong as the user types (an empty box is refused once both are given).
+      const check = (which: 'access' | 'refresh') => (value: string) => {
+        const v = value.trim();
+        const refusal = v ? tokenRefusal(v) : undefined;
+        return refusal ? refusalWords(refusal, which) : undefined;
+      };
+      const access = await vscode.window.showInputBox({ title: l10n.t('Import Keap tokens (1/2): access token'), password: true, ignoreFocusOut: true, validateInput: check('access') });
       if (access === undefined) return undefined;
-      const refresh = await vscode.window.showInputBox({ title: l10n.t('Import Keap tokens (2/2): refresh token'), password: true, ignoreFocusOut: true });
+      const refresh = await vscode.window.showInputBox({
+        title: l10n.t('Import Keap tokens (2/2): refresh token'),
+        password: true,
+        ignoreFocusOut: true,
+        validateInput: value => check('refresh')(value) ?? (value.trim() && value.trim() === access.trim() ? refusalWords('same-token') : undefined),
+      });
       if (refresh === undefined) return undefined;
       return { parse: pairFromFields(access, refresh) };
     }

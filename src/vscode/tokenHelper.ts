@@ -5,7 +5,8 @@ import { l10n } from 'vscode';
 import { englishReason, handOut, HandOutDeps, HandOutRefusal } from '../tokenHelper/handOut';
 import { ENV, helperDir } from '../tokenHelper/ipcPaths';
 import { HelperServer, startHelperServer } from '../tokenHelper/ipcServer';
-import { DEFAULT_MIN_VALID_SECONDS, HelperAnswer, HelperVia, MAX_MIN_VALID_SECONDS } from '../tokenHelper/protocol';
+import { commandMinValidSeconds, DEFAULT_MIN_VALID_SECONDS, HelperAnswer, HelperVia, MAX_MIN_VALID_SECONDS } from '../tokenHelper/protocol';
+import { outsideText } from '../outsideText';
 import { tokenHelperEnabled } from './config';
 import type { Core } from './core';
 import { accountKey } from '../session/accounts';
@@ -114,7 +115,10 @@ export class TokenHelper implements vscode.Disposable {
     if (!vscode.workspace.isTrusted) throw new Error(l10n.t('The Keap access token is not handed to launch and task configurations in Restricted Mode. Trust the workspace first.'));
     const o = typeof arg === 'string' ? { app: arg } : arg && typeof arg === 'object' ? (arg as { app?: unknown; minValidSeconds?: unknown }) : {};
     const app = typeof o.app === 'string' && o.app.trim() ? o.app.trim() : undefined;
-    const min = typeof o.minValidSeconds === 'number' && Number.isFinite(o.minValidSeconds) ? Math.min(MAX_MIN_VALID_SECONDS, Math.max(0, Math.round(o.minValidSeconds))) : minValidSeconds();
+    // As keap-token's --min-valid: a value it would refuse fails the launch rather than be read as something else.
+    const given = commandMinValidSeconds(o.minValidSeconds);
+    if (given === 'invalid') throw new Error(l10n.t('minValidSeconds must be whole seconds from 0 to {0}; the launch or task gave {1}.', MAX_MIN_VALID_SECONDS, outsideText(JSON.stringify(o.minValidSeconds) ?? String(o.minValidSeconds), 'message', 40)));
+    const min = given ?? minValidSeconds();
     const a = await this.answer(app, min * 1000, 'command');
     if (!a.ok) throw new Error(a.message);
     await this.guardProduction(a.app, a.clientId);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { clientRefusal, ImportParse, pairFromFields, parseAbsoluteExpiry, parseImportEnv, parseImportJson, parseImportText, parseRelativeExpiry } from '../../src/session/importParse';
+import { clientRefusal, ImportParse, pairFromFields, tokenRefusal, parseAbsoluteExpiry, parseImportEnv, parseImportJson, parseImportText, parseRelativeExpiry } from '../../src/session/importParse';
 import { MAX_TOKEN_CHARS } from '../../src/keap/tokenResponse';
 
 const NOW = Date.parse('2026-12-06T12:00:00Z');
@@ -143,6 +143,12 @@ describe('Import Tokens: every refusal, before anything is sent', () => {
     assert.equal(!p.ok && p.which, 'access');
     assert.equal(refusal(parseImportJson(JSON.stringify({ access_token: A, refresh_token: long }), NOW)), 'too-long');
     assert.equal(refusal(parseImportEnv(`KEAP_ACCESS_TOKEN=${A}\nKEAP_REFRESH_TOKEN=${long}\n`).parse), 'too-long');
+    // The box's live check (Type Both Tokens) gives the same answers, one token at a time.
+    assert.equal(tokenRefusal('tok\u0007en'), 'not-printable');
+    assert.equal(tokenRefusal(long), 'too-long');
+    assert.equal(tokenRefusal(`${A} ${R}`), 'white-space');
+    assert.equal(tokenRefusal('KeapAK-0123456789abcdef'), 'api-key');
+    assert.equal(tokenRefusal(A), undefined);
     // The longest accepted, and every printable ASCII character, still make a pair.
     assert.equal(pairFromFields('a'.repeat(MAX_TOKEN_CHARS), R).ok, true);
     const printable = Array.from({ length: 0x7e - 0x20 }, (_, i) => String.fromCharCode(0x21 + i)).join('');

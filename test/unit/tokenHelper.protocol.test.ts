@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import {
+  commandMinValidSeconds,
   DEFAULT_MIN_VALID_SECONDS,
   EXIT,
   exitCodeOf,
@@ -16,6 +17,18 @@ import {
 const SECRET = 'ab'.repeat(24);
 
 describe('token helper protocol (issue 18): requests, answers, exit codes, when to refresh first', () => {
+  it("the command's minValidSeconds holds to what --min-valid accepts: whole seconds, 0 to 12 h; anything else is refused, never read as the default", () => {
+    assert.equal(commandMinValidSeconds(undefined), undefined);
+    assert.equal(commandMinValidSeconds(null), undefined);
+    assert.equal(commandMinValidSeconds(0), 0);
+    assert.equal(commandMinValidSeconds(600), 600);
+    assert.equal(commandMinValidSeconds('600'), 600);
+    assert.equal(commandMinValidSeconds(MAX_MIN_VALID_SECONDS), MAX_MIN_VALID_SECONDS);
+    for (const bad of ['lots', '', '-5', '1e3', -5, 1.5, NaN, Infinity, MAX_MIN_VALID_SECONDS + 1, '99999999', true, {}, []]) {
+      assert.equal(commandMinValidSeconds(bad), 'invalid', JSON.stringify(bad));
+    }
+  });
+
   it('reads a well-formed request and refuses bad ones without echoing the secret', () => {
     assert.deepEqual(parseRequest(JSON.stringify({ v: 1, secret: SECRET, minValidSeconds: 300 })), { v: 1, secret: SECRET, app: undefined, minValidSeconds: 300 });
     assert.deepEqual(parseRequest(JSON.stringify({ v: 1, secret: SECRET, app: 'ab123', minValidSeconds: 0 })), { v: 1, secret: SECRET, app: 'ab123', minValidSeconds: 0 });
