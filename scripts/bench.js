@@ -117,7 +117,7 @@ function ownActivationCost(dir) {
   // and the floor's, measured the same way; `aboveFloorMs`: the difference of the two medians.
   results.ownActivationMs = ownActivationCost(stateDir);
   results.ownActivationMs.floor = ownActivationCost(floorDir);
-  results.ownActivationMs.aboveFloorMs = r1(results.ownActivationMs.totalMs.median - results.ownActivationMs.floor.totalMs.median);
+  if (results.ownActivationMs.totalMs.n && results.ownActivationMs.floor.totalMs.n) results.ownActivationMs.aboveFloorMs = r1(results.ownActivationMs.totalMs.median - results.ownActivationMs.floor.totalMs.median);
   fs.rmSync(floorDir, { recursive: true, force: true });
 
   // 2. Sizes (scripts/check-bundle-size.js measures them): what activation reads (dist/extension.js

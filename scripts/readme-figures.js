@@ -35,7 +35,7 @@ function renderBenchTable(r) {
     ...(r.ownActivationMs && r.ownActivationMs.totalMs.n
       ? [`| Our own activation cost inside the extension host (evaluating dist/extension.js + activate()), ms: median (min–max, n) | ${stat(r.ownActivationMs.totalMs)} (evaluate ${r.ownActivationMs.evaluateMs.median}, activate() ${r.ownActivationMs.activateMs.median}) | |`]
       : []),
-    ...(r.ownActivationMs && r.ownActivationMs.floor && r.ownActivationMs.floor.totalMs.n
+    ...(r.ownActivationMs && r.ownActivationMs.floor && r.ownActivationMs.floor.totalMs.n && r.ownActivationMs.aboveFloorMs != null
       ? [
           `| The floor, measured the same way: an extension that makes the same VS Code calls at activation and nothing else (scripts/floor/build.js), in windows alternating with ours, ms: median (min–max, n) | ${stat(r.ownActivationMs.floor.totalMs)} (evaluate ${r.ownActivationMs.floor.evaluateMs.median}, activate() ${r.ownActivationMs.floor.activateMs.median}) | |`,
           `| Our own activation cost above the floor (difference of the medians), ms | ${r.ownActivationMs.aboveFloorMs} | |`,

@@ -92,8 +92,8 @@ export class TokenImport {
     const { log, settings, now } = this.core;
     const refuse = (reason: string): ImportResult => {
       log.warn(`Import Tokens: nothing stored: ${reason}`);
-      // A reason that starts "the setting …" or "the access token …" begins a sentence here.
-      void vscode.window.showErrorMessage(l10n.t('Import Tokens: nothing was stored. {0}', reason.replace(/^the\b/, 'The')));
+      // A path refusal names "the setting infusionsoft.env.file" first (src/vscode/envWriter); here it begins a sentence. A file path is left as it is.
+      void vscode.window.showErrorMessage(l10n.t('Import Tokens: nothing was stored. {0}', reason.replace(/^the setting /, 'The setting ')));
       return { kind: 'refused', reason };
     };
 
