@@ -69,6 +69,10 @@ export async function refreshImportedPair(candidate: TokenSet, deps: ImportDeps)
     const key = accountKey(set);
     const handle = heldLocks.has(key) ? undefined : await lock(key);
     try {
+      // Keap rotated the candidate's refresh token: the account's ledger lists it as spent before the
+      // write is tried, under the account's lock, so no window sends it while the write waits or
+      // fails (a window opening then read the stored pair, which may be the one imported).
+      if (set.refreshToken !== candidate.refreshToken) await markSpent(key, candidate.refreshToken);
       // Every write has the refresher's time limit, so a lock taken here is let go when it passes:
       // a hung keyring must hold no window's refresh back (the account's lock is renewed while held).
       await withTimeLimit(deps.storeFor(key).write(set), deps.storeTimeLimitMs ?? STORE_TIME_LIMIT_MS, 'storing the session', deps.timers ?? REAL_TIMERS);

@@ -99,15 +99,18 @@ describe('Import Tokens: one refresh of a pair not stored yet (src/session/impor
     const candidate = await pairFromElsewhere(fake);
     let writes = 0;
     const ledger = new MemoryLedgerStore();
+    const spentAtFirstWrite: string[] = [];
     const r = await refreshImportedPair(
       candidate,
       deps(ledger, undefined, async () => {
-        writes++;
+        if (++writes === 1) spentAtFirstWrite.push(...((await ledger.read()).spent ?? []));
         throw new Error('keyring locked');
       }),
     );
     assert.equal(r.kind, 'unsaved');
     assert.equal(writes, IMPORT_SAVE_ATTEMPTS);
+    // Listed before the first write is tried: a window that opened while the writes failed sent it (budget property, seed 1106827842).
+    assert.deepEqual(spentAtFirstWrite, [fingerprint(candidate.refreshToken)], 'spent before the first write');
     // Keap rotated the candidate's refresh token: the account's ledger lists it as spent (no window sends it again).
     assert.deepEqual((await ledger.read()).spent, [fingerprint(candidate.refreshToken)]);
     let second = 0;
