@@ -10,7 +10,7 @@ const util = require('util');
 const h = require('./harness');
 
 const ARTIFACTS = path.resolve(process.env.ARTIFACTS || path.join(h.ROOT, '.ci/artifacts'));
-const TIMEOUT = +(process.env.TEST_TIMEOUT_MS || 600000);
+const TIMEOUT = +(process.env.TEST_TIMEOUT_MS || 1200000);
 const NOISE = /^\[(ChatModelSelection|AgentHost|AccountPolicyGate|Service Worker|reconnection-grace-time)|^(Resolv|Creating a socket|Updating additional)/;
 
 /** Every file under `dir` (except `skip` folders) that contains one of `secrets`. */
